@@ -1,0 +1,231 @@
+//! An in-memory Kubernetes API server with the controllers blue/green releases depend on.
+//!
+//! Test infrastructure and a demo, never part of the shipped plugin. Start one with
+//! [`Sandbox::start`]; dropping the handle stops it.
+//!
+//! ```no_run
+//! let sb = sandbox::Sandbox::start(sandbox::Options::default().scenario("classic")).unwrap();
+//! println!("export KUBECONFIG={}", sb.kubeconfig_path().display());
+//! ```
+
+// `ApiError` mirrors a whole `Status` object; boxing it would only add noise to test code.
+#![allow(clippy::result_large_err)]
+
+pub mod clock;
+pub mod controllers;
+pub mod error;
+pub mod resources;
+pub mod scenarios;
+pub mod selector;
+pub mod store;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use clock::Clock;
+pub use controllers::ControllerConfig;
+pub use error::ApiError;
+pub use store::Store;
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Clock speed: delays are divided by this (1.0 = real time).
+    pub speed: f64,
+    /// Endpoints/EndpointSlice propagation delay, in cluster time.
+    pub endpoint_delay: Duration,
+    /// Events kept for watch resumption; older resourceVersions get 410 Gone.
+    pub history_limit: usize,
+    /// Scenario to load at start.
+    pub scenario: Option<String>,
+    /// Where to write the kubeconfig; a temporary directory owned by the handle if `None`.
+    pub kubeconfig_dir: Option<PathBuf>,
+    /// Port to listen on (0 = a free one).
+    pub port: u16,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            speed: 1.0,
+            endpoint_delay: Duration::from_millis(200),
+            history_limit: 100_000,
+            scenario: None,
+            kubeconfig_dir: None,
+            port: 0,
+        }
+    }
+}
+
+impl Options {
+    pub fn scenario(mut self, name: &str) -> Self {
+        self.scenario = Some(name.to_string());
+        self
+    }
+    pub fn speed(mut self, speed: f64) -> Self {
+        self.speed = speed;
+        self
+    }
+}
+
+/// Namespaces every sandbox starts with.
+pub const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "staging"];
+
+/// A running sandbox. Dropping it stops the server and its controllers.
+pub struct Sandbox {
+    store: Arc<Store>,
+    clock: Clock,
+    config: Arc<Mutex<ControllerConfig>>,
+    kubeconfig_path: PathBuf,
+    _tempdir: Option<TempDir>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Sandbox {
+    /// Starts a sandbox on 127.0.0.1 on its own runtime thread and returns once it serves.
+    pub fn start(opts: Options) -> Result<Sandbox, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("sandbox")
+            .build()
+            .map_err(|e| format!("cannot start the sandbox runtime: {e}"))?;
+        let store = Store::new(opts.history_limit);
+        for ns in NAMESPACES {
+            store
+                .create(
+                    &resources::NAMESPACES,
+                    "",
+                    serde_json::json!({"metadata": {"name": ns}, "status": {"phase": "Active"}}),
+                    store::CreateOpts {
+                        dry_run: false,
+                        keep_status: true,
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        let clock = Clock::new(opts.speed);
+        let config = Arc::new(Mutex::new(ControllerConfig {
+            endpoint_delay: opts.endpoint_delay,
+        }));
+        {
+            let _guard = runtime.enter();
+            controllers::spawn(store.clone(), clock.clone(), config.clone());
+        }
+        let (tempdir, dir) = match &opts.kubeconfig_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = TempDir::new()?;
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        let sb = Sandbox {
+            store,
+            clock,
+            config,
+            kubeconfig_path: dir.join("kubeconfig"),
+            _tempdir: tempdir,
+            runtime: Some(runtime),
+        };
+        if let Some(name) = &opts.scenario {
+            sb.load_scenario(name)?;
+        }
+        Ok(sb)
+    }
+
+    /// The kubeconfig file that reaches this sandbox.
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig_path
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Changes the Endpoints propagation delay while running.
+    pub fn set_endpoint_delay(&self, d: Duration) {
+        if let Ok(mut c) = self.config.lock() {
+            c.endpoint_delay = d;
+        }
+    }
+
+    /// Loads a built-in scenario (see [`scenarios::NAMES`]).
+    pub fn load_scenario(&self, name: &str) -> Result<(), String> {
+        scenarios::load(&self.store, name)
+    }
+
+    /// Creates every object of a YAML or JSON manifest (several documents allowed), in the
+    /// namespace each names, else `default`.
+    pub fn load_yaml(&self, text: &str) -> Result<Vec<Value>, String> {
+        let mut created = Vec::new();
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| e.to_string())?;
+            if v.is_null() {
+                continue;
+            }
+            let items = if v["kind"] == "List" {
+                v["items"].as_array().cloned().unwrap_or_default()
+            } else {
+                vec![v]
+            };
+            for obj in items {
+                let rt = resources::by_kind(
+                    obj["apiVersion"].as_str().unwrap_or(""),
+                    obj["kind"].as_str().unwrap_or(""),
+                )
+                .ok_or_else(|| format!("unsupported kind {} {}", obj["apiVersion"], obj["kind"]))?;
+                let ns = obj["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_string();
+                created.push(
+                    self.store
+                        .create(rt, &ns, obj, store::CreateOpts::default())
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+        }
+        Ok(created)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A directory removed when dropped (kept tiny to avoid a dependency).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, String> {
+        let p = std::env::temp_dir().join(format!(
+            "bluegreen-sandbox-{}-{}",
+            std::process::id(),
+            store::random_suffix(8)
+        ));
+        std::fs::create_dir_all(&p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+        Ok(TempDir(p))
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,744 @@
+//! The object store: every object of every served resource, one cluster-wide strictly
+//! increasing resourceVersion, the event history watches resume from, and the create /
+//! update / delete semantics of kube-apiserver's generic registry.
+//!
+//! Objects are kept as JSON values, exactly as they are served. The HTTP layer and the
+//! controllers both go through this type, so they see the same rules.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::error::{ApiError, ApiResult};
+use crate::resources::{self, ResourceType};
+use crate::validate;
+
+/// ADDED / MODIFIED / DELETED, as watch events name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object. `object` is the object after the change (for DELETED, the
+/// last state, carrying the resourceVersion of the deletion).
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub rv: u64,
+    pub kind: EventType,
+    pub resource: &'static ResourceType,
+    pub object: Arc<Value>,
+}
+
+impl Event {
+    pub fn namespace(&self) -> &str {
+        self.object["metadata"]["namespace"].as_str().unwrap_or("")
+    }
+    pub fn name(&self) -> &str {
+        self.object["metadata"]["name"].as_str().unwrap_or("")
+    }
+}
+
+/// Options of a create.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreateOpts {
+    /// `dryRun=All`: validate and answer, do not store.
+    pub dry_run: bool,
+    /// Keep `.status` as given (controllers and scenario loading). The API clears it, as the
+    /// real registry does for resources with a status subresource.
+    pub keep_status: bool,
+}
+
+/// Which part of an object an update may change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UpdateScope {
+    /// The main resource: everything but `.status` (when the type has a status subresource).
+    #[default]
+    Main,
+    /// The `status` subresource: only `.status`.
+    Status,
+    /// Everything (controllers that own both, scenario loading).
+    All,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpdateOpts {
+    pub dry_run: bool,
+    pub scope: UpdateScope,
+}
+
+/// `propagationPolicy` of a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Delete now; the garbage collector deletes dependents afterwards.
+    #[default]
+    Background,
+    /// Keep the owner (with the `foregroundDeletion` finalizer) until its dependents are gone.
+    Foreground,
+    /// Delete the owner, strip the owner reference from the dependents.
+    Orphan,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOpts {
+    pub dry_run: bool,
+    /// `preconditions.uid`.
+    pub uid: Option<String>,
+    /// `preconditions.resourceVersion`.
+    pub resource_version: Option<String>,
+    /// `gracePeriodSeconds`; for pods `None` means the pod's own
+    /// `terminationGracePeriodSeconds` (30 when unset).
+    pub grace_period_seconds: Option<i64>,
+    pub propagation: Option<Propagation>,
+}
+
+type ObjKey = (String, String);
+
+/// The backlog of a watch and the receiver of what follows it.
+pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
+
+struct Inner {
+    rv: u64,
+    objects: HashMap<&'static str, BTreeMap<ObjKey, Arc<Value>>>,
+    history: VecDeque<Arc<Event>>,
+    history_limit: usize,
+    /// Lowest resourceVersion a watch may still resume from.
+    compacted: u64,
+}
+
+/// The store. Cheap to share (`Arc<Store>`).
+pub struct Store {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+/// Broadcast capacity: a receiver that falls further behind than this is dropped (its watch
+/// ends and the client re-lists, as when a real server closes a slow watch).
+const CHANNEL_CAPACITY: usize = 1 << 17;
+
+impl Store {
+    /// A store remembering the last `history_limit` events for watch resumption.
+    pub fn new(history_limit: usize) -> Arc<Store> {
+        let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
+        Arc::new(Store {
+            inner: Mutex::new(Inner {
+                rv: 1,
+                objects: HashMap::new(),
+                history: VecDeque::new(),
+                history_limit: history_limit.max(1),
+                compacted: 1,
+            }),
+            tx,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock is a sandbox bug; the data is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest resourceVersion.
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// Forgets the event history: watches from any earlier resourceVersion get 410 Gone.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.compacted = inner.rv;
+    }
+
+    /// A receiver of every future event of every resource (controllers use this).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        let inner = self.lock();
+        inner
+            .objects
+            .get(rt.plural)?
+            .get(&(ns_of(rt, namespace), name.to_string()))
+            .cloned()
+    }
+
+    /// Objects of `rt` (in `namespace`, or in all namespaces) that `filter` accepts, sorted by
+    /// namespace and name, and the resourceVersion of the list.
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        filter: impl Fn(&Value) -> bool,
+    ) -> (Vec<Arc<Value>>, u64) {
+        let inner = self.lock();
+        let items = match inner.objects.get(rt.plural) {
+            None => Vec::new(),
+            Some(map) => match namespace {
+                Some(ns) if rt.namespaced => map
+                    .range((ns.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == ns)
+                    .filter(|(_, v)| filter(v))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                _ => map.values().filter(|v| filter(v)).cloned().collect(),
+            },
+        };
+        (items, inner.rv)
+    }
+
+    /// Creates an object. Fills in name (from generateName), namespace, uid,
+    /// creationTimestamp, resourceVersion and generation.
+    pub fn create(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        mut obj: Value,
+        opts: CreateOpts,
+    ) -> ApiResult<Value> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the object is not a JSON object"));
+        }
+        let ns = ns_of(rt, namespace);
+        let mut inner = self.lock();
+        if rt.namespaced {
+            if let Some(body_ns) = obj["metadata"]["namespace"].as_str()
+                && !body_ns.is_empty()
+                && body_ns != ns
+            {
+                return Err(ApiError::bad_request(format!(
+                    "the namespace of the provided object does not match the namespace sent on the request ({body_ns} vs {ns})"
+                )));
+            }
+            let ns_exists = inner
+                .objects
+                .get(resources::NAMESPACES.plural)
+                .is_some_and(|m| m.contains_key(&(String::new(), ns.clone())));
+            if !ns_exists {
+                return Err(ApiError::not_found("", "namespaces", &ns));
+            }
+        }
+        if obj.get("metadata").is_none_or(|m| !m.is_object()) {
+            obj["metadata"] = json!({});
+        }
+        let meta = &mut obj["metadata"];
+        let mut name = meta["name"].as_str().unwrap_or("").to_string();
+        if name.is_empty() {
+            let Some(prefix) = meta["generateName"].as_str().filter(|p| !p.is_empty()) else {
+                return Err(ApiError::invalid(
+                    rt.group,
+                    rt.kind,
+                    "",
+                    vec![(
+                        "metadata.name".into(),
+                        "Required value: name or generateName is required".into(),
+                    )],
+                ));
+            };
+            loop {
+                let candidate = format!("{prefix}{}", random_suffix(5));
+                let taken = inner
+                    .objects
+                    .get(rt.plural)
+                    .is_some_and(|m| m.contains_key(&(ns.clone(), candidate.clone())));
+                if !taken {
+                    name = candidate;
+                    break;
+                }
+            }
+        }
+        meta["name"] = json!(name);
+        if rt.namespaced {
+            meta["namespace"] = json!(ns);
+        } else if let Some(m) = meta.as_object_mut() {
+            m.remove("namespace");
+        }
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("resourceVersion");
+            m.remove("deletionTimestamp");
+            m.remove("deletionGracePeriodSeconds");
+        }
+        meta["uid"] = json!(new_uid());
+        meta["creationTimestamp"] = json!(now_rfc3339());
+        if rt.has_generation {
+            meta["generation"] = json!(1);
+        }
+        obj["apiVersion"] = json!(rt.api_version());
+        obj["kind"] = json!(rt.kind);
+        if !opts.keep_status
+            && rt.has_subresource("status")
+            && let Some(o) = obj.as_object_mut()
+        {
+            o.remove("status");
+        }
+        validate::object(rt, &mut obj, None)?;
+
+        let key = (ns.clone(), name.clone());
+        if inner
+            .objects
+            .get(rt.plural)
+            .is_some_and(|m| m.contains_key(&key))
+        {
+            return Err(ApiError::already_exists(rt.group, rt.plural, &name));
+        }
+        if opts.dry_run {
+            return Ok(obj);
+        }
+        let rv = inner.rv + 1;
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let obj = Arc::new(obj);
+        inner
+            .objects
+            .entry(rt.plural)
+            .or_default()
+            .insert(key, obj.clone());
+        self.record(&mut inner, rt, EventType::Added, obj.clone());
+        Ok((*obj).clone())
+    }
+
+    /// Replaces an object (PUT). A non-empty `metadata.resourceVersion` in `obj` must equal
+    /// the stored one, or the update fails with 409 Conflict.
+    pub fn update(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+        opts: UpdateOpts,
+    ) -> ApiResult<Value> {
+        self.update_with(rt, namespace, name, opts, |_| Ok(obj))
+    }
+
+    /// Read-modify-write under the store's lock: `f` gets the stored object and returns the
+    /// new one. The same rules as [`Store::update`] apply to the result (resourceVersion
+    /// precondition if `f` leaves one that differs, scope, generation, no-op detection).
+    pub fn update_with(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+        opts: UpdateOpts,
+        f: impl FnOnce(&Value) -> ApiResult<Value>,
+    ) -> ApiResult<Value> {
+        let ns = ns_of(rt, namespace);
+        let key = (ns.clone(), name.to_string());
+        let mut inner = self.lock();
+        let old = inner
+            .objects
+            .get(rt.plural)
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+        let mut new = f(&old)?;
+        if !new.is_object() {
+            return Err(ApiError::bad_request("the object is not a JSON object"));
+        }
+        if let Some(body_name) = new["metadata"]["name"].as_str()
+            && !body_name.is_empty()
+            && body_name != name
+        {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let old_rv = old["metadata"]["resourceVersion"].as_str().unwrap_or("");
+        if let Some(rv) = new["metadata"]["resourceVersion"].as_str()
+            && !rv.is_empty()
+            && rv != old_rv
+        {
+            return Err(ApiError::stale(rt.group, rt.plural, name));
+        }
+        if let Some(uid) = new["metadata"]["uid"].as_str()
+            && !uid.is_empty()
+            && Some(uid) != old["metadata"]["uid"].as_str()
+        {
+            return Err(ApiError::conflict(
+                rt.group,
+                rt.plural,
+                name,
+                "Precondition failed: UID in precondition does not match the UID of the object",
+            ));
+        }
+
+        // Scope: which parts of the new object are taken.
+        let has_status = rt.has_subresource("status");
+        match opts.scope {
+            UpdateScope::Main if has_status => {
+                set_or_remove(&mut new, "status", old.get("status").cloned());
+            }
+            UpdateScope::Status => {
+                let status = new.get("status").cloned();
+                let mut merged = (*old).clone();
+                set_or_remove(&mut merged, "status", status);
+                // Labels and annotations may change through status too; everything else not.
+                new = merged;
+            }
+            _ => {}
+        }
+
+        // System-owned metadata stays as it was.
+        {
+            let meta = &mut new["metadata"];
+            if !meta.is_object() {
+                *meta = json!({});
+            }
+            for field in [
+                "name",
+                "namespace",
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
+                match old["metadata"].get(field) {
+                    Some(v) => meta[field] = v.clone(),
+                    None => {
+                        if let Some(m) = meta.as_object_mut() {
+                            m.remove(field);
+                        }
+                    }
+                }
+            }
+            meta["resourceVersion"] = json!(old_rv);
+        }
+        new["apiVersion"] = json!(rt.api_version());
+        new["kind"] = json!(rt.kind);
+        if rt.has_generation && new.get("spec") != old.get("spec") {
+            let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+            new["metadata"]["generation"] = json!(generation);
+        }
+        validate::object(rt, &mut new, Some(&old))?;
+
+        // An update that removes the last finalizer of an object being deleted deletes it.
+        let finishes_deletion = new["metadata"].get("deletionTimestamp").is_some()
+            && finalizers(&new).is_empty()
+            && !(rt.plural == resources::PODS.plural && opts.scope != UpdateScope::All);
+
+        if new == *old {
+            return Ok(new);
+        }
+        if opts.dry_run {
+            return Ok(new);
+        }
+        let rv = inner.rv + 1;
+        new["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let new = Arc::new(new);
+        if finishes_deletion && rt.plural != resources::PODS.plural {
+            if let Some(m) = inner.objects.get_mut(rt.plural) {
+                m.remove(&key);
+            }
+            self.record(&mut inner, rt, EventType::Deleted, new.clone());
+        } else {
+            inner
+                .objects
+                .entry(rt.plural)
+                .or_default()
+                .insert(key, new.clone());
+            self.record(&mut inner, rt, EventType::Modified, new.clone());
+        }
+        Ok((*new).clone())
+    }
+
+    /// Deletes an object. Returns the object as it is after the call: gone (its last state)
+    /// or, for a pod with a grace period or an object with finalizers, marked with
+    /// `deletionTimestamp`. The second value tells which (`true` = removed now).
+    pub fn delete(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+        opts: &DeleteOpts,
+    ) -> ApiResult<(Value, bool)> {
+        let ns = ns_of(rt, namespace);
+        let key = (ns.clone(), name.to_string());
+        let mut inner = self.lock();
+        let old = inner
+            .objects
+            .get(rt.plural)
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+        if let Some(uid) = &opts.uid
+            && Some(uid.as_str()) != old["metadata"]["uid"].as_str()
+        {
+            return Err(ApiError::conflict(
+                rt.group,
+                rt.plural,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    old["metadata"]["uid"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+        if let Some(rv) = &opts.resource_version
+            && Some(rv.as_str()) != old["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(
+                rt.group,
+                rt.plural,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    old["metadata"]["resourceVersion"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+
+        let mut obj = (*old).clone();
+        let mut fins = finalizers(&obj);
+        match opts.propagation {
+            Some(Propagation::Foreground) if !fins.iter().any(|f| f == "foregroundDeletion") => {
+                fins.push("foregroundDeletion".into())
+            }
+            Some(Propagation::Orphan) if !fins.iter().any(|f| f == "orphan") => {
+                fins.push("orphan".into())
+            }
+            _ => {}
+        }
+        let grace = if rt.plural == resources::PODS.plural {
+            let default = obj["spec"]["terminationGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(30);
+            let g = opts.grace_period_seconds.unwrap_or(default).max(0);
+            // A pod never scheduled to a node goes at once, as on a real cluster.
+            if obj["spec"]["nodeName"].as_str().unwrap_or("").is_empty() {
+                0
+            } else {
+                g
+            }
+        } else {
+            0
+        };
+        let already_deleting = obj["metadata"].get("deletionTimestamp").is_some();
+
+        let remove_now = fins.is_empty() && (grace == 0);
+        if opts.dry_run {
+            return Ok((obj, remove_now));
+        }
+        let rv = inner.rv + 1;
+        if remove_now {
+            obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+            if !already_deleting {
+                obj["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+                obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            }
+            let obj = Arc::new(obj);
+            if let Some(m) = inner.objects.get_mut(rt.plural) {
+                m.remove(&key);
+            }
+            self.record(&mut inner, rt, EventType::Deleted, obj.clone());
+            return Ok(((*obj).clone(), true));
+        }
+        if already_deleting {
+            // A second delete of an object already going: nothing changes unless the grace
+            // period is shortened or a finalizer is added.
+            let old_grace = obj["metadata"]["deletionGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(0);
+            if grace >= old_grace && fins == finalizers(&old) {
+                return Ok((obj, false));
+            }
+        }
+        let deletion_time = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(grace))
+            .unwrap_or_else(|_| jiff::Timestamp::now());
+        obj["metadata"]["deletionTimestamp"] = json!(rfc3339(deletion_time));
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        if !fins.is_empty() {
+            obj["metadata"]["finalizers"] = json!(fins);
+        }
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let obj = Arc::new(obj);
+        inner
+            .objects
+            .entry(rt.plural)
+            .or_default()
+            .insert(key, obj.clone());
+        self.record(&mut inner, rt, EventType::Modified, obj.clone());
+        Ok(((*obj).clone(), false))
+    }
+
+    /// Events of `rt` (optionally one namespace) after `from_rv`, and a receiver of every
+    /// later event (to be filtered by the caller). `None` starts with a synthetic ADDED for
+    /// every existing object, as a watch without resourceVersion does. A `from_rv` older than
+    /// the kept history is 410 Gone.
+    pub fn watch(
+        &self,
+        rt: &'static ResourceType,
+        namespace: Option<&str>,
+        from_rv: Option<u64>,
+    ) -> ApiResult<WatchStart> {
+        let inner = self.lock();
+        let rx = self.tx.subscribe();
+        let in_scope = |e: &Event| {
+            std::ptr::eq(e.resource, rt)
+                && match namespace {
+                    Some(ns) if rt.namespaced => e.namespace() == ns,
+                    _ => true,
+                }
+        };
+        let backlog = match from_rv {
+            None | Some(0) => {
+                let objs = match inner.objects.get(rt.plural) {
+                    None => Vec::new(),
+                    Some(map) => map
+                        .iter()
+                        .filter(|((ns, _), _)| match namespace {
+                            Some(want) if rt.namespaced => ns == want,
+                            _ => true,
+                        })
+                        .map(|(_, v)| v.clone())
+                        .collect(),
+                };
+                objs.into_iter()
+                    .map(|o| {
+                        Arc::new(Event {
+                            rv: inner.rv,
+                            kind: EventType::Added,
+                            resource: rt,
+                            object: o,
+                        })
+                    })
+                    .collect()
+            }
+            Some(rv) => {
+                if rv < inner.compacted {
+                    return Err(ApiError::gone(format!(
+                        "too old resource version: {rv} ({})",
+                        inner.compacted
+                    )));
+                }
+                if rv > inner.rv {
+                    // The real server waits for the resourceVersion to appear; in one
+                    // store that never lags it cannot be newer than the newest.
+                    return Err(ApiError::gone(format!(
+                        "too large resource version: {rv}, current: {}",
+                        inner.rv
+                    )));
+                }
+                inner
+                    .history
+                    .iter()
+                    .filter(|e| e.rv > rv && in_scope(e))
+                    .cloned()
+                    .collect()
+            }
+        };
+        Ok((backlog, rx))
+    }
+
+    fn record(
+        &self,
+        inner: &mut Inner,
+        rt: &'static ResourceType,
+        kind: EventType,
+        object: Arc<Value>,
+    ) {
+        inner.rv += 1;
+        let event = Arc::new(Event {
+            rv: inner.rv,
+            kind,
+            resource: rt,
+            object,
+        });
+        inner.history.push_back(event.clone());
+        while inner.history.len() > inner.history_limit {
+            if let Some(e) = inner.history.pop_front() {
+                inner.compacted = e.rv;
+            }
+        }
+        // No receiver is fine.
+        let _ = self.tx.send(event);
+    }
+}
+
+fn ns_of(rt: &ResourceType, namespace: &str) -> String {
+    if rt.namespaced {
+        namespace.to_string()
+    } else {
+        String::new()
+    }
+}
+
+fn set_or_remove(obj: &mut Value, field: &str, value: Option<Value>) {
+    match value {
+        Some(v) => obj[field] = v,
+        None => {
+            if let Some(o) = obj.as_object_mut() {
+                o.remove(field);
+            }
+        }
+    }
+}
+
+/// `metadata.finalizers` as strings.
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The current time as Kubernetes writes timestamps (RFC 3339, whole seconds, UTC).
+pub fn now_rfc3339() -> String {
+    rfc3339(jiff::Timestamp::now())
+}
+
+pub fn rfc3339(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The alphabet the real apiserver uses for generated names (no vowels, no confusables).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+pub fn random_suffix(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char)
+        .collect()
+}
+
+fn new_uid() -> String {
+    use rand::Rng;
+    let b: [u8; 16] = rand::rng().random();
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-4{:01x}{:02x}-{:01x}{:01x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[0],
+        b[1],
+        b[2],
+        b[3],
+        b[4],
+        b[5],
+        b[6] & 0x0f,
+        b[7],
+        8 | (b[8] & 0x03),
+        b[8] >> 4,
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
+    )
+}
