@@ -144,6 +144,8 @@ impl Sandbox {
                 .map_err(|e| e.to_string())?;
         }
         let clock = Clock::new(opts.speed);
+        // The controllers own ControllerConfig and add settings to it over time.
+        #[allow(clippy::needless_update)]
         let config = Arc::new(Mutex::new(ControllerConfig {
             endpoint_delay: opts.endpoint_delay,
             ..ControllerConfig::default()

@@ -148,9 +148,7 @@ async fn each_error_code() {
     let statuses: Vec<u16> = sb.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [429, 200]);
 
-    for a in [&a] {
-        assert_eq!(a.json["kind"], "Status");
-        assert_eq!(a.json["apiVersion"], "v1");
-        assert_eq!(a.json["status"], "Failure");
-    }
+    assert_eq!(a.json["kind"], "Status");
+    assert_eq!(a.json["apiVersion"], "v1");
+    assert_eq!(a.json["status"], "Failure");
 }
