@@ -111,6 +111,7 @@ impl Sandbox {
         let clock = Clock::new(opts.speed);
         let config = Arc::new(Mutex::new(ControllerConfig {
             endpoint_delay: opts.endpoint_delay,
+            ..ControllerConfig::default()
         }));
         {
             let _guard = runtime.enter();
