@@ -14,19 +14,32 @@ use serde_json::json;
 fn pods_are_scheduled_addressed_and_become_ready() {
     let c = start(20.0);
     for i in 0..6 {
-        c.create(pod(&format!("p{i}"), "a", json!({"sandbox.bluegreen.dev/ready-after-ms": "2000"})));
+        c.create(pod(
+            &format!("p{i}"),
+            "a",
+            json!({"sandbox.bluegreen.dev/ready-after-ms": "2000"}),
+        ));
     }
     // Running but not yet Ready first (2 s cluster time = 100 ms here).
     c.wait_until("Running, not Ready", |s| {
         let p = pods_of(s, "default", "app", "a");
-        p.iter().any(|p| p["status"]["phase"] == "Running" && !is_ready(p))
+        p.iter()
+            .any(|p| p["status"]["phase"] == "Running" && !is_ready(p))
     });
-    c.wait_until("all Ready", |s| pods_of(s, "default", "app", "a").iter().all(is_ready));
+    c.wait_until("all Ready", |s| {
+        pods_of(s, "default", "app", "a").iter().all(is_ready)
+    });
     let pods = c.pods("default", "app", "a");
-    let ips: HashSet<&str> = pods.iter().filter_map(|p| p["status"]["podIP"].as_str()).collect();
+    let ips: HashSet<&str> = pods
+        .iter()
+        .filter_map(|p| p["status"]["podIP"].as_str())
+        .collect();
     assert_eq!(ips.len(), 6, "pod IPs are unique");
     assert!(ips.iter().all(|ip| ip.starts_with("10.244.")));
-    let nodes: HashSet<&str> = pods.iter().filter_map(|p| p["spec"]["nodeName"].as_str()).collect();
+    let nodes: HashSet<&str> = pods
+        .iter()
+        .filter_map(|p| p["spec"]["nodeName"].as_str())
+        .collect();
     assert_eq!(nodes.len(), 3, "spread over the three nodes: {nodes:?}");
     assert!(nodes.iter().all(|n| n.starts_with("sandbox-node-")));
     let p = &pods[0];
@@ -39,8 +52,16 @@ fn pods_are_scheduled_addressed_and_become_ready() {
     assert_eq!(cs["started"], true);
     assert_eq!(cs["restartCount"], 0);
     assert_eq!(cs["image"], "docker.io/library/nginx:blue");
-    assert!(cs["imageID"].as_str().is_some_and(|s| s.contains("@sha256:")));
-    assert!(cs["containerID"].as_str().is_some_and(|s| s.starts_with("containerd://")));
+    assert!(
+        cs["imageID"]
+            .as_str()
+            .is_some_and(|s| s.contains("@sha256:"))
+    );
+    assert!(
+        cs["containerID"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("containerd://"))
+    );
     assert!(cs["state"]["running"]["startedAt"].is_string());
     for kind in ["PodScheduled", "Initialized", "ContainersReady", "Ready"] {
         assert_eq!(condition(p, kind).expect(kind)["status"], "True", "{kind}");
@@ -50,29 +71,46 @@ fn pods_are_scheduled_addressed_and_become_ready() {
 #[test]
 fn never_ready_pod_runs_but_stays_unready() {
     let c = start(20.0);
-    c.create(pod("stuck", "a", json!({"sandbox.bluegreen.dev/never-ready": "true"})));
+    c.create(pod(
+        "stuck",
+        "a",
+        json!({"sandbox.bluegreen.dev/never-ready": "true"}),
+    ));
     c.create(pod("normal", "a", json!({})));
     // By the time the normal pod is Ready, the never-ready one had the same chance.
-    c.wait_until("normal Ready", |s| s.get(&resources::PODS, "default", "normal").is_some_and(|p| is_ready(&p)));
+    c.wait_until("normal Ready", |s| {
+        s.get(&resources::PODS, "default", "normal")
+            .is_some_and(|p| is_ready(&p))
+    });
     c.wait_until("stuck Running", |s| {
-        s.get(&resources::PODS, "default", "stuck").is_some_and(|p| p["status"]["phase"] == "Running")
+        s.get(&resources::PODS, "default", "stuck")
+            .is_some_and(|p| p["status"]["phase"] == "Running")
     });
     let p = c.get(&resources::PODS, "default", "stuck").expect("pod");
     assert!(!is_ready(&p));
     let ready = condition(&p, "Ready").expect("Ready");
     assert_eq!(ready["reason"], "ContainersNotReady");
     assert_eq!(ready["message"], "containers with unready status: [web]");
-    assert_eq!(p["status"]["containerStatuses"][0]["state"]["running"].is_object(), true);
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["running"].is_object(),
+        true
+    );
 }
 
 #[test]
 fn crash_loop_restarts_with_backoff_and_is_never_ready() {
     let c = start(200.0);
-    c.create(pod("crash", "a", json!({"sandbox.bluegreen.dev/crash-loop": "true"})));
+    c.create(pod(
+        "crash",
+        "a",
+        json!({"sandbox.bluegreen.dev/crash-loop": "true"}),
+    ));
     let mut saw_backoff = false;
     let mut last = 0;
     c.wait_until("three restarts", |s| {
-        let Some(p) = s.get(&resources::PODS, "default", "crash") else { return false };
+        let Some(p) = s.get(&resources::PODS, "default", "crash") else {
+            return false;
+        };
         assert!(!is_ready(&p), "a crash-looping pod is never Ready");
         let cs = &p["status"]["containerStatuses"][0];
         let n = cs["restartCount"].as_i64().unwrap_or(0);
@@ -85,7 +123,10 @@ fn crash_loop_restarts_with_backoff_and_is_never_ready() {
         }
         n >= 3
     });
-    assert!(saw_backoff, "the container was seen waiting in CrashLoopBackOff");
+    assert!(
+        saw_backoff,
+        "the container was seen waiting in CrashLoopBackOff"
+    );
     let p = c.get(&resources::PODS, "default", "crash").expect("pod");
     assert_eq!(p["status"]["phase"], "Running");
 }
@@ -94,8 +135,14 @@ fn crash_loop_restarts_with_backoff_and_is_never_ready() {
 fn unready_after_turns_a_ready_pod_unready() {
     let c = start(20.0);
     c.create(pod("flaky", "a", json!({"sandbox.bluegreen.dev/ready-after-ms": "200", "sandbox.bluegreen.dev/unready-after-ms": "2000"})));
-    c.wait_until("Ready", |s| s.get(&resources::PODS, "default", "flaky").is_some_and(|p| is_ready(&p)));
-    c.wait_until("unready again", |s| s.get(&resources::PODS, "default", "flaky").is_some_and(|p| !is_ready(&p)));
+    c.wait_until("Ready", |s| {
+        s.get(&resources::PODS, "default", "flaky")
+            .is_some_and(|p| is_ready(&p))
+    });
+    c.wait_until("unready again", |s| {
+        s.get(&resources::PODS, "default", "flaky")
+            .is_some_and(|p| !is_ready(&p))
+    });
     let p = c.get(&resources::PODS, "default", "flaky").expect("pod");
     assert_eq!(p["status"]["phase"], "Running");
     assert_eq!(p["status"]["containerStatuses"][0]["ready"], false);
@@ -104,18 +151,43 @@ fn unready_after_turns_a_ready_pod_unready() {
 #[test]
 fn slow_termination_keeps_the_pod_terminating_for_a_while() {
     let c = start(10.0);
-    c.create(pod("slow", "a", json!({"sandbox.bluegreen.dev/terminate-after-ms": "3000"})));
+    c.create(pod(
+        "slow",
+        "a",
+        json!({"sandbox.bluegreen.dev/terminate-after-ms": "3000"}),
+    ));
     c.create(pod("quick", "a", json!({})));
-    c.wait_until("both Ready", |s| pods_of(s, "default", "app", "a").iter().filter(|p| is_ready(p)).count() == 2);
+    c.wait_until("both Ready", |s| {
+        pods_of(s, "default", "app", "a")
+            .iter()
+            .filter(|p| is_ready(p))
+            .count()
+            == 2
+    });
     let t = Instant::now();
-    let (slow, gone) = c.store.delete(&resources::PODS, "default", "slow", &DeleteOpts::default()).expect("delete");
+    let (slow, gone) = c
+        .store
+        .delete(&resources::PODS, "default", "slow", &DeleteOpts::default())
+        .expect("delete");
     assert!(!gone, "a running pod is deleted gracefully");
     assert!(deleting(&slow));
-    c.store.delete(&resources::PODS, "default", "quick", &DeleteOpts::default()).expect("delete");
-    c.wait_until("the quick pod gone", |s| s.get(&resources::PODS, "default", "quick").is_none());
-    let still = c.get(&resources::PODS, "default", "slow").expect("the slow pod is still terminating");
+    c.store
+        .delete(&resources::PODS, "default", "quick", &DeleteOpts::default())
+        .expect("delete");
+    c.wait_until("the quick pod gone", |s| {
+        s.get(&resources::PODS, "default", "quick").is_none()
+    });
+    let still = c
+        .get(&resources::PODS, "default", "slow")
+        .expect("the slow pod is still terminating");
     assert!(deleting(&still));
-    c.wait_until("the slow pod gone", |s| s.get(&resources::PODS, "default", "slow").is_none());
+    c.wait_until("the slow pod gone", |s| {
+        s.get(&resources::PODS, "default", "slow").is_none()
+    });
     // 3 s of cluster time at 10× speed.
-    assert!(t.elapsed() >= std::time::Duration::from_millis(280), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(280),
+        "{:?}",
+        t.elapsed()
+    );
 }

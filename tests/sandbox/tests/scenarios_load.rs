@@ -48,12 +48,23 @@ fn classic() {
     let c = loaded("classic");
     assert_eq!(ips_in(&c, "default", "blue", true).len(), 3);
     assert_eq!(ips_in(&c, "default", "green", true).len(), 3);
-    assert_eq!(ep_ips(&c, "default", "blueservice", "addresses"), ips_in(&c, "default", "blue", true));
-    assert_eq!(ep_ips(&c, "default", "greenservice", "addresses"), ips_in(&c, "default", "green", true));
+    assert_eq!(
+        ep_ips(&c, "default", "blueservice", "addresses"),
+        ips_in(&c, "default", "blue", true)
+    );
+    assert_eq!(
+        ep_ips(&c, "default", "greenservice", "addresses"),
+        ips_in(&c, "default", "green", true)
+    );
     let blue = c.pods("default", "app", "blue");
     assert_eq!(blue[0]["spec"]["containers"][0]["image"], "nginx:blue");
-    assert_eq!(blue[0]["spec"]["containers"][0]["ports"][0]["containerPort"], 8080);
-    let svc = c.get(&resources::SERVICES, "default", "blueservice").expect("svc");
+    assert_eq!(
+        blue[0]["spec"]["containers"][0]["ports"][0]["containerPort"],
+        8080
+    );
+    let svc = c
+        .get(&resources::SERVICES, "default", "blueservice")
+        .expect("svc");
     assert_eq!(svc["spec"]["ports"][0]["port"], 80);
 }
 
@@ -62,9 +73,17 @@ fn green_not_ready() {
     let c = loaded("green-not-ready");
     assert_eq!(ips_in(&c, "default", "green", true).len(), 0);
     assert_eq!(ips_in(&c, "default", "green", false).len(), 3);
-    assert_eq!(ep_ips(&c, "default", "greenservice", "notReadyAddresses").len(), 3);
-    let d = c.get(&resources::DEPLOYMENTS, "default", "greendeploy").expect("deploy");
-    assert_eq!(condition(&d, "Available").expect("Available")["status"], "False");
+    assert_eq!(
+        ep_ips(&c, "default", "greenservice", "notReadyAddresses").len(),
+        3
+    );
+    let d = c
+        .get(&resources::DEPLOYMENTS, "default", "greendeploy")
+        .expect("deploy");
+    assert_eq!(
+        condition(&d, "Available").expect("Available")["status"],
+        "False"
+    );
 }
 
 #[test]
@@ -84,14 +103,21 @@ fn green_slow_loads_before_green_is_ready_then_becomes_ready() {
     scenarios::load(&c.store, "green-slow").expect("load");
     c.wait_settled();
     assert_eq!(ips_in(&c, "default", "blue", true).len(), 3);
-    assert_eq!(ips_in(&c, "default", "green", true).len(), 0, "green is Ready too early");
+    assert_eq!(
+        ips_in(&c, "default", "green", true).len(),
+        0,
+        "green is Ready too early"
+    );
     c.wait_until("green Ready", |s| ready_ips(s, "green").len() == 3);
 }
 
 #[test]
 fn promoted() {
     let c = loaded("promoted");
-    assert_eq!(ep_ips(&c, "default", "blueservice", "addresses"), ips_in(&c, "default", "green", true));
+    assert_eq!(
+        ep_ips(&c, "default", "blueservice", "addresses"),
+        ips_in(&c, "default", "green", true)
+    );
     assert_eq!(ips_in(&c, "default", "blue", true).len(), 3);
 }
 
@@ -108,14 +134,23 @@ fn multi_key() {
     blue.sort();
     assert_eq!(ep_ips(&c, "default", "shop", "addresses"), blue);
     assert_eq!(ep_ips(&c, "default", "shop-green", "addresses").len(), 3);
-    assert!(c.get(&resources::DEPLOYMENTS, "default", "shop-blue").is_some());
-    assert!(c.get(&resources::DEPLOYMENTS, "default", "shop-green").is_some());
+    assert!(
+        c.get(&resources::DEPLOYMENTS, "default", "shop-blue")
+            .is_some()
+    );
+    assert!(
+        c.get(&resources::DEPLOYMENTS, "default", "shop-green")
+            .is_some()
+    );
 }
 
 #[test]
 fn staging() {
     let c = loaded("staging");
     assert_eq!(ips_in(&c, "staging", "blue", true).len(), 3);
-    assert_eq!(ep_ips(&c, "staging", "blueservice", "addresses"), ips_in(&c, "staging", "blue", true));
+    assert_eq!(
+        ep_ips(&c, "staging", "blueservice", "addresses"),
+        ips_in(&c, "staging", "blue", true)
+    );
     assert!(c.pods("default", "app", "blue").is_empty());
 }
