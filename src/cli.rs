@@ -24,7 +24,7 @@ Examples:
   # Both colours side by side, with the verdict for the next promote
   kubectl bluegreen status blueservice
 
-  # Add the pods' containers, conditions and the Service's endpoint addresses
+  # Add each colour's selector and the production Service's endpoint addresses
   kubectl bluegreen status blueservice -o wide
 
   # For scripts: the documented JSON document (apiVersion bluegreen.dev/v1alpha1)
@@ -58,6 +58,7 @@ pub struct Cli {
 
 /// Flags that say which cluster to talk to and how; they mean what they mean to kubectl.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Cluster options")]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else in-cluster)
     #[arg(long, global = true, value_name = "PATH")]
@@ -152,7 +153,7 @@ impl Default for Colours {
 pub enum OutputFormat {
     /// Both colours side by side and one row per pod
     Table,
-    /// The table plus containers, conditions and endpoint addresses
+    /// The table plus each colour's selector, the endpoint addresses and the journal
     Wide,
     /// The documented JSON document
     Json,

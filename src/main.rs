@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -43,14 +44,19 @@ fn report(error: &Error) {
 
 /// `-v` shows each API request (method, path, status); `-vv` adds the client's own detail.
 fn init_tracing(verbosity: u8) {
+    // Only this crate's events by default: the client's own error logs would repeat, less
+    // helpfully, what the final error message says.
     let directives = match verbosity {
-        0 => "warn",
-        1 => "warn,kubectl_bluegreen=info",
-        _ => "info,kubectl_bluegreen=debug,kube=debug",
+        0 => "kubectl_bluegreen=warn",
+        1 => "kubectl_bluegreen=info",
+        _ => "kubectl_bluegreen=debug,kube=debug",
     };
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(directives))
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(verbosity > 1)
         .without_time()
         .init();
