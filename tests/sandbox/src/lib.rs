@@ -13,15 +13,25 @@
 
 pub mod clock;
 pub mod controllers;
+pub mod discovery;
 pub mod error;
+pub mod faults;
+pub mod kubeconfig;
+pub mod openapi;
+pub mod patch;
+pub mod rbac;
+pub mod requestlog;
 pub mod resources;
 pub mod scenarios;
 pub mod selector;
+pub mod server;
 pub mod store;
+pub mod table;
+pub mod tls;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -29,6 +39,9 @@ use serde_json::Value;
 pub use clock::Clock;
 pub use controllers::ControllerConfig;
 pub use error::ApiError;
+pub use faults::{FaultAction, FaultRule, Faults};
+pub use rbac::{Policy, PolicyRule};
+pub use requestlog::LoggedRequest;
 pub use store::Store;
 
 /// How to start a sandbox.
@@ -46,6 +59,8 @@ pub struct Options {
     pub kubeconfig_dir: Option<PathBuf>,
     /// Port to listen on (0 = a free one).
     pub port: u16,
+    /// Exact kubeconfig file to write; overrides `kubeconfig_dir`.
+    pub kubeconfig_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -57,6 +72,7 @@ impl Default for Options {
             scenario: None,
             kubeconfig_dir: None,
             port: 0,
+            kubeconfig_file: None,
         }
     }
 }
@@ -70,6 +86,18 @@ impl Options {
         self.speed = speed;
         self
     }
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+    pub fn kubeconfig_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.kubeconfig_file = Some(path.into());
+        self
+    }
+    pub fn endpoint_delay(mut self, d: Duration) -> Self {
+        self.endpoint_delay = d;
+        self
+    }
 }
 
 /// Namespaces every sandbox starts with.
@@ -81,6 +109,12 @@ pub struct Sandbox {
     clock: Clock,
     config: Arc<Mutex<ControllerConfig>>,
     kubeconfig_path: PathBuf,
+    base_url: String,
+    token: String,
+    ca_pem: String,
+    log: Arc<requestlog::RequestLog>,
+    faults: Arc<Faults>,
+    policy: Arc<RwLock<Policy>>,
     _tempdir: Option<TempDir>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -111,9 +145,31 @@ impl Sandbox {
         let clock = Clock::new(opts.speed);
         let config = Arc::new(Mutex::new(ControllerConfig {
             endpoint_delay: opts.endpoint_delay,
+            ..ControllerConfig::default()
         }));
+        let tls = tls::generate()?;
+        let token = store::random_suffix(40);
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", opts.port)))
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?
+            .port();
+        let base_url = format!("https://127.0.0.1:{port}");
+        let log = Arc::new(requestlog::RequestLog::default());
+        let faults = Arc::new(Faults::default());
+        let policy = Arc::new(RwLock::new(Policy::AllowAll));
+        let state = Arc::new(server::State {
+            store: store.clone(),
+            token: token.clone(),
+            log: log.clone(),
+            faults: faults.clone(),
+            policy: policy.clone(),
+        });
         {
             let _guard = runtime.enter();
+            tokio::spawn(server::serve(listener, tls.config.clone(), state));
             controllers::spawn(store.clone(), clock.clone(), config.clone());
         }
         let (tempdir, dir) = match &opts.kubeconfig_dir {
@@ -124,11 +180,22 @@ impl Sandbox {
                 (Some(t), p)
             }
         };
+        let kubeconfig_path = opts
+            .kubeconfig_file
+            .clone()
+            .unwrap_or_else(|| dir.join("kubeconfig"));
+        kubeconfig::write(&kubeconfig_path, &base_url, &tls.ca_pem, &token)?;
         let sb = Sandbox {
             store,
             clock,
             config,
-            kubeconfig_path: dir.join("kubeconfig"),
+            kubeconfig_path,
+            base_url,
+            token,
+            ca_pem: tls.ca_pem,
+            log,
+            faults,
+            policy,
             _tempdir: tempdir,
             runtime: Some(runtime),
         };
@@ -141,6 +208,44 @@ impl Sandbox {
     /// The kubeconfig file that reaches this sandbox.
     pub fn kubeconfig_path(&self) -> &Path {
         &self.kubeconfig_path
+    }
+
+    /// `https://127.0.0.1:{port}`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bearer token the server accepts.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The CA certificate (PEM) the server's certificate is signed by.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.snapshot()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.log.clear()
+    }
+
+    /// The fault controls: failing, hanging or dropped requests, dropped watches, latency.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Replaces the authorization policy of the sandbox's token (default: allow all).
+    pub fn set_policy(&self, policy: Policy) {
+        match self.policy.write() {
+            Ok(mut p) => *p = policy,
+            Err(e) => *e.into_inner() = policy,
+        }
     }
 
     pub fn store(&self) -> &Arc<Store> {

@@ -41,6 +41,10 @@ pub struct Event {
     pub kind: EventType,
     pub resource: &'static ResourceType,
     pub object: Arc<Value>,
+    /// The object before the change (`None` for ADDED). Watches with a selector need it to
+    /// turn a change that moves an object out of (or into) the selection into DELETED
+    /// (or ADDED), as the real watch cache does.
+    pub old: Option<Arc<Value>>,
 }
 
 impl Event {
@@ -153,6 +157,11 @@ impl Store {
     /// The newest resourceVersion.
     pub fn current_rv(&self) -> u64 {
         self.lock().rv
+    }
+
+    /// The lowest resourceVersion a watch (or a list continuation) may still start from.
+    pub fn compacted_rv(&self) -> u64 {
+        self.lock().compacted
     }
 
     /// Forgets the event history: watches from any earlier resourceVersion get 410 Gone.
@@ -305,7 +314,7 @@ impl Store {
             .entry(rt.plural)
             .or_default()
             .insert(key, obj.clone());
-        self.record(&mut inner, rt, EventType::Added, obj.clone());
+        self.record(&mut inner, rt, EventType::Added, obj.clone(), None);
         Ok((*obj).clone())
     }
 
@@ -441,14 +450,26 @@ impl Store {
             if let Some(m) = inner.objects.get_mut(rt.plural) {
                 m.remove(&key);
             }
-            self.record(&mut inner, rt, EventType::Deleted, new.clone());
+            self.record(
+                &mut inner,
+                rt,
+                EventType::Deleted,
+                new.clone(),
+                Some(old.clone()),
+            );
         } else {
             inner
                 .objects
                 .entry(rt.plural)
                 .or_default()
                 .insert(key, new.clone());
-            self.record(&mut inner, rt, EventType::Modified, new.clone());
+            self.record(
+                &mut inner,
+                rt,
+                EventType::Modified,
+                new.clone(),
+                Some(old.clone()),
+            );
         }
         Ok((*new).clone())
     }
@@ -541,7 +562,13 @@ impl Store {
             if let Some(m) = inner.objects.get_mut(rt.plural) {
                 m.remove(&key);
             }
-            self.record(&mut inner, rt, EventType::Deleted, obj.clone());
+            self.record(
+                &mut inner,
+                rt,
+                EventType::Deleted,
+                obj.clone(),
+                Some(old.clone()),
+            );
             return Ok(((*obj).clone(), true));
         }
         if already_deleting {
@@ -569,7 +596,13 @@ impl Store {
             .entry(rt.plural)
             .or_default()
             .insert(key, obj.clone());
-        self.record(&mut inner, rt, EventType::Modified, obj.clone());
+        self.record(
+            &mut inner,
+            rt,
+            EventType::Modified,
+            obj.clone(),
+            Some(old.clone()),
+        );
         Ok(((*obj).clone(), false))
     }
 
@@ -583,6 +616,18 @@ impl Store {
         namespace: Option<&str>,
         from_rv: Option<u64>,
     ) -> ApiResult<WatchStart> {
+        self.watch_at(rt, namespace, from_rv)
+            .map(|(backlog, rx, _)| (backlog, rx))
+    }
+
+    /// [`Store::watch`], plus the resourceVersion the backlog brings a watcher up to (what
+    /// a BOOKMARK may report before any later event arrives).
+    pub fn watch_at(
+        &self,
+        rt: &'static ResourceType,
+        namespace: Option<&str>,
+        from_rv: Option<u64>,
+    ) -> ApiResult<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64)> {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         let in_scope = |e: &Event| {
@@ -612,6 +657,7 @@ impl Store {
                             kind: EventType::Added,
                             resource: rt,
                             object: o,
+                            old: None,
                         })
                     })
                     .collect()
@@ -639,7 +685,7 @@ impl Store {
                     .collect()
             }
         };
-        Ok((backlog, rx))
+        Ok((backlog, rx, inner.rv))
     }
 
     fn record(
@@ -648,6 +694,7 @@ impl Store {
         rt: &'static ResourceType,
         kind: EventType,
         object: Arc<Value>,
+        old: Option<Arc<Value>>,
     ) {
         inner.rv += 1;
         let event = Arc::new(Event {
@@ -655,6 +702,7 @@ impl Store {
             kind,
             resource: rt,
             object,
+            old,
         });
         inner.history.push_back(event.clone());
         while inner.history.len() > inner.history_limit {
