@@ -208,6 +208,14 @@ fn classify_transport(
         cause = e.source();
     }
     let text = chain_text(err);
+    // Connectors may wrap the TLS error so that it is not reachable through `source()`.
+    if let Some(at) = text.find("invalid peer certificate") {
+        return Error::Tls {
+            server: target.server.clone(),
+            context: target.context.clone(),
+            reason: text[at..].to_string(),
+        };
+    }
     if text.contains("dns error") || text.contains("failed to lookup address") {
         return Error::Unreachable {
             server: target.server.clone(),
