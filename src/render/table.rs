@@ -14,9 +14,9 @@ pub fn render(view: &View<'_>, wide: bool, palette: &Palette) -> String {
     let mut out = String::new();
     header(&mut out, view, palette);
     out.push('\n');
-    out.push_str(&side_by_side(view, palette).to_string());
+    out.push_str(&finish(side_by_side(view, palette)));
     out.push_str("\n\n");
-    out.push_str(&pods(view, wide, palette).to_string());
+    out.push_str(&finish(pods(view, wide, palette)));
     out.push('\n');
     endpoints_line(&mut out, view, palette);
     if wide {
@@ -60,6 +60,14 @@ fn base_table(palette: &Palette) -> Table {
         table.force_no_tty();
     }
     table
+}
+
+/// kubectl's look: no margin on the left, columns three spaces apart, no trailing blanks.
+fn finish(mut table: Table) -> String {
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 3));
+    }
+    table.trim_fmt()
 }
 
 fn colour_header(state: &ColourState, index: usize, palette: &Palette) -> Cell {
@@ -262,9 +270,8 @@ fn wide_sections(out: &mut String, view: &View<'_>, palette: &Palette) {
     out.push('\n');
     for state in &snapshot.colours {
         out.push_str(&format!(
-            "{} {} selector: {}\n",
-            palette.bold("Selector"),
-            state.colour,
+            "{} {}\n",
+            palette.bold(&format!("{} selector:", state.colour)),
             selector_text(&state.selector)
         ));
     }
@@ -289,7 +296,7 @@ fn wide_sections(out: &mut String, view: &View<'_>, palette: &Palette) {
             ]);
         }
         out.push('\n');
-        out.push_str(&table.to_string());
+        out.push_str(&finish(table));
         out.push('\n');
     }
     if !snapshot.service.journal.is_empty() {
