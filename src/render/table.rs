@@ -2,7 +2,7 @@
 //! the verdict.
 
 use comfy_table::presets::NOTHING;
-use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, ContentArrangement, Table};
 
 use crate::pair::discover::selector_text;
 use crate::pair::snapshot::{ColourState, DeploymentSummary, EndpointState, Role};
@@ -203,7 +203,7 @@ fn pods(view: &View<'_>, wide: bool, palette: &Palette) -> Table {
                 Cell::new(&pod.name),
                 Cell::new(&pod.status),
                 Cell::new(format!("{}/{}", pod.ready_containers, pod.total_containers)),
-                Cell::new(pod.restarts).set_alignment(CellAlignment::Right),
+                Cell::new(pod.restarts),
                 Cell::new(pod.age_seconds.map_or("-".to_string(), age)),
                 Cell::new(pod.node.as_deref().unwrap_or("-")),
                 Cell::new(pod.ip.as_deref().unwrap_or("-")),

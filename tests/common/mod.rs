@@ -207,3 +207,31 @@ pub fn colour_settled(colour: &serde_json::Value) -> bool {
     let pods = colour["pods"].as_array().map(Vec::len).unwrap_or(0) as i64;
     deployment["rolloutComplete"] == true && pods == desired
 }
+
+/// Waits until the sandbox's controllers have brought everything to rest.
+#[track_caller]
+pub fn wait_settled(sb: &Sandbox) {
+    let started = Instant::now();
+    while !sandbox::controllers::settled(sb.store()) {
+        if started.elapsed() > Duration::from_secs(30) {
+            panic!("the sandbox did not settle within 30s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts a sandbox with a scenario, waits for it to settle and forgets the requests so far.
+pub fn settled_scenario(name: &str) -> Sandbox {
+    let sb = start(Some(name));
+    wait_settled(&sb);
+    sb.clear_requests();
+    sb
+}
+
+/// The pod rows of a status table (lines starting with a colour name).
+pub fn pod_rows<'a>(stdout: &'a str, colour: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(colour) && l.contains('/'))
+        .collect()
+}
