@@ -413,6 +413,7 @@ fn verbose_shows_requests_never_credentials() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
 fn watch_redraws_on_change() {
     let sb = settled_scenario("classic");
     let home = tempfile::tempdir().expect("a temporary HOME");
