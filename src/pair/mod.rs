@@ -46,10 +46,12 @@ async fn production_service(conn: &Connection, name: &str, spec: &PairSpec) -> R
             context: conn.target.context.clone(),
         });
     }
+    let (closest, suggestions) = discover::suggestions(name, &services, &spec.colours);
     Err(Error::ServiceNotFound {
         service: name.to_string(),
         namespace: conn.target.namespace.clone(),
-        suggestions: discover::pair_like_services(&services, &spec.colours),
+        closest,
+        suggestions,
     })
 }
 
