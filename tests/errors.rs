@@ -302,14 +302,23 @@ fn usage_errors_exit_2() {
 fn slow_server_times_out_per_request() {
     let sb = sandbox_with(PRODUCTION);
     sb.faults().add(
-        sandbox::FaultRule::new(sandbox::FaultAction::Hang(std::time::Duration::from_secs(10)))
-            .verb("list")
-            .resource("deployments"),
+        sandbox::FaultRule::new(sandbox::FaultAction::Hang(std::time::Duration::from_secs(
+            10,
+        )))
+        .verb("list")
+        .resource("deployments"),
     );
     let started = std::time::Instant::now();
-    run_against(&sb, &["status", "blueservice", "--request-timeout", "500ms"])
-        .expect_code(8)
-        .stderr_has(&["list deployments.apps", "timed out after 500ms", "--request-timeout"]);
+    run_against(
+        &sb,
+        &["status", "blueservice", "--request-timeout", "500ms"],
+    )
+    .expect_code(8)
+    .stderr_has(&[
+        "list deployments.apps",
+        "timed out after 500ms",
+        "--request-timeout",
+    ]);
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
     assert_no_mutation(&sb);
 }

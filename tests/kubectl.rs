@@ -76,14 +76,29 @@ fn kubectl_bluegreen_matches_the_binary() {
     let direct = run_against(&sb, &args[..2]);
     plugin.expect_code(0);
     direct.expect_code(0);
-    assert!(plugin.stdout.contains("Verdict: promote would move blueservice"));
+    assert!(
+        plugin
+            .stdout
+            .contains("Verdict: promote would move blueservice")
+    );
     assert_eq!(without_ages(&plugin.stdout), without_ages(&direct.stdout));
     assert_secret_free(&sb, &plugin);
 
-    let plugin_json = through_kubectl(&kubectl, home.path(), &[&args[..], &["-o", "json"]].concat());
+    let plugin_json = through_kubectl(
+        &kubectl,
+        home.path(),
+        &[&args[..], &["-o", "json"]].concat(),
+    );
     let direct_json = run_against(&sb, &["status", "blueservice", "-o", "json"]);
     let (a, b) = (plugin_json.json(), direct_json.json());
-    for field in ["target", "service", "liveColour", "idleColour", "endpoints", "verdict"] {
+    for field in [
+        "target",
+        "service",
+        "liveColour",
+        "idleColour",
+        "endpoints",
+        "verdict",
+    ] {
         assert_eq!(a[field], b[field], "{field}");
     }
     assert_no_mutation(&sb);

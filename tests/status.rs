@@ -127,8 +127,11 @@ fn crash_looping_green_is_shown_and_not_safe() {
     );
     assert_eq!(doc["verdict"]["safe"], false);
     let run = run_against(&sb, &["status", "blueservice"]);
-    run.expect_code(0)
-        .stdout_has(&["CrashLoopBackOff", "not safe", "is CrashLoopBackOff ("]);
+    run.expect_code(0).stdout_has(&[
+        "CrashLoopBackOff",
+        "not safe",
+        "3 green pods are CrashLoopBackOff (up to",
+    ]);
     assert_no_mutation(&sb);
 }
 

@@ -165,6 +165,11 @@ fn rollout_text(d: &DeploymentSummary) -> String {
         format!("complete (generation {})", d.generation)
     } else if d.paused {
         "paused".to_string()
+    } else if d.updated == d.desired && d.current == d.desired {
+        format!(
+            "waiting for availability ({}/{} available)",
+            d.available, d.desired
+        )
     } else {
         format!("in progress ({}/{} updated)", d.updated, d.desired)
     }
