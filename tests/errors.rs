@@ -336,3 +336,21 @@ fn server_errors_are_api_errors() {
         .stderr_has(&["get services/blueservice failed on", "(HTTP 500)"]);
     assert_no_mutation(&sb);
 }
+
+#[test]
+fn in_cluster_without_a_service_account() {
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    if std::path::Path::new("/var/run/secrets/kubernetes.io/serviceaccount/token").exists() {
+        return; // really inside a pod
+    }
+    run_in(
+        home.path(),
+        &["status", "blueservice"],
+        &[
+            ("KUBERNETES_SERVICE_HOST", "127.0.0.1"),
+            ("KUBERNETES_SERVICE_PORT", "1"),
+        ],
+    )
+    .expect_code(3)
+    .stderr_has(&["in-cluster configuration cannot be used"]);
+}

@@ -478,3 +478,122 @@ fn watch_redraws_on_change() {
     );
     assert_no_mutation(&sb);
 }
+
+#[test]
+fn kubeconfig_list_is_merged_first_file_wins() {
+    let sb = settled_scenario("staging");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // The first file only picks the current context; the second defines everything.
+    let first = dir.path().join("first");
+    std::fs::write(
+        &first,
+        "apiVersion: v1\nkind: Config\ncurrent-context: sandbox-staging\n",
+    )
+    .expect("write");
+    let missing = dir.path().join("missing");
+    let list = std::env::join_paths([missing.as_path(), first.as_path(), sb.kubeconfig_path()])
+        .expect("a KUBECONFIG list");
+    let run = run_in(
+        dir.path(),
+        &["status", "blueservice"],
+        &[("KUBECONFIG", list.to_str().expect("UTF-8 paths"))],
+    );
+    run.expect_code(0)
+        .stdout_has(&["Context:   sandbox-staging\n", "Namespace: staging\n"]);
+    assert_secret_free(&sb, &run);
+}
+
+#[test]
+fn home_kubeconfig_is_the_default() {
+    let sb = settled_scenario("classic");
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    std::fs::create_dir(home.path().join(".kube")).expect("mkdir");
+    std::fs::copy(sb.kubeconfig_path(), home.path().join(".kube/config")).expect("copy");
+    run_in(home.path(), &["status", "blueservice"], &[])
+        .expect_code(0)
+        .stdout_has(&["Context:   sandbox\n", "safe"]);
+}
+
+const EDGES: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web, color: blue}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-headless}
+spec:
+  clusterIP: None
+  selector: {tier: frontend}
+  ports: [{port: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-rollout
+  annotations: {argo-rollouts.argoproj.io/managed-by-rollouts: web}
+spec:
+  selector: {app: web, color: green}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-blue}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web, color: blue}}
+  template:
+    metadata: {labels: {app: web, color: blue, tier: frontend}}
+    spec:
+      containers: [{name: web, image: "web:1"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-green}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web, color: green}}
+  template:
+    metadata: {labels: {app: web, color: green, tier: frontend}}
+    spec:
+      containers: [{name: web, image: "web:2"}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web-green}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web-green}
+  minReplicas: 2
+  maxReplicas: 6
+"#;
+
+#[test]
+fn things_that_bite_are_shown() {
+    let sb = start(None);
+    sb.load_yaml(EDGES).expect("load the objects");
+    wait_settled(&sb);
+    sb.clear_requests();
+
+    let run = run_against(&sb, &["status", "web"]);
+    run.expect_code(0).stdout_has(&[
+        "web-green (2..6)",
+        "Service web-headless also selects blue and green pods and will not be changed",
+        "HorizontalPodAutoscaler web-green scales web-green (2..6 replicas)",
+        "promote would move web from blue to green: safe",
+    ]);
+    let doc = run_against(&sb, &["status", "web", "-o", "json"]).json();
+    assert_eq!(doc["otherServices"][0]["name"], "web-headless");
+    assert_eq!(doc["colours"][1]["hpas"][0]["minReplicas"], 2);
+    // The Argo-managed Service selects green exactly: it counts as green's test Service.
+    assert_eq!(doc["colours"][1]["testServices"][0], "web-rollout");
+
+    let managed = run_against(&sb, &["status", "web-rollout"]);
+    managed.expect_code(0).stdout_has(&[
+        "(managed by Argo Rollouts)",
+        "not safe: web-rollout is managed by Argo Rollouts; this plugin will not change it",
+    ]);
+    assert_no_mutation(&sb);
+}
