@@ -126,7 +126,11 @@ pub enum Error {
     },
 
     /// Running in a pod, but its service-account configuration is unusable.
-    #[error("in-cluster configuration cannot be used: {reason}")]
+    #[error(
+        "in-cluster configuration cannot be used (KUBERNETES_SERVICE_HOST is set): {reason}; \
+         check that the pod mounts its service account under \
+         /var/run/secrets/kubernetes.io/serviceaccount, or pass --kubeconfig"
+    )]
     InCluster {
         /// What is wrong.
         reason: String,

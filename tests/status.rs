@@ -597,3 +597,56 @@ fn things_that_bite_are_shown() {
     ]);
     assert_no_mutation(&sb);
 }
+
+/// Runs the binary on a pseudo-terminal (through util-linux `script`), returning its output.
+fn on_terminal(sb: &Sandbox, extra: &str, env: &[(&str, &str)]) -> Option<String> {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("`script` is not installed; skipping the terminal test");
+        return None;
+    }
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let line = format!(
+        "{BIN} status blueservice --kubeconfig {} {extra}",
+        sb.kubeconfig_path().display()
+    );
+    let mut script = std::process::Command::new("/usr/bin/script");
+    script.args(["-qec", &line, "/dev/null"]);
+    script
+        .env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .env("HOME", home.path())
+        .env("TERM", "xterm-256color");
+    for (k, v) in env {
+        script.env(k, v);
+    }
+    let output = script.output().expect("script runs");
+    assert!(output.status.success(), "{output:?}");
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_when_asked_not_to() {
+    let sb = settled_scenario("classic");
+    let Some(coloured) = on_terminal(&sb, "", &[]) else {
+        return;
+    };
+    assert!(
+        coloured.contains("\u{1b}["),
+        "colour on a terminal:\n{coloured}"
+    );
+    assert!(coloured.contains("BLUE"));
+    for (extra, env) in [
+        ("--no-color", vec![]),
+        ("", vec![("NO_COLOR", "1")]),
+        ("", vec![("TERM", "dumb")]),
+    ] {
+        let plain = on_terminal(&sb, extra, &env).unwrap_or_default();
+        assert!(plain.contains("BLUE"), "{plain}");
+        assert!(
+            !plain.contains("\u{1b}["),
+            "no colour with {extra} {env:?}:\n{plain}"
+        );
+    }
+    let json = on_terminal(&sb, "-o json", &[]).unwrap_or_default();
+    assert!(!json.contains("\u{1b}["), "JSON is never coloured");
+}
