@@ -1,1 +1,33 @@
+//! `kubectl bluegreen`: safe, observable, reversible blue/green releases on plain Kubernetes
+//! Deployments and Services.
+//!
+//! The crate is split by job: [`cluster`] talks to the API server, [`pair`] understands the
+//! blue/green pair and describes it as a [`pair::Snapshot`], [`verdict`] decides what the next
+//! command would do (a pure function), [`render`] draws it, and [`cmd`] holds one module per
+//! subcommand.
 
+pub mod cli;
+pub mod cluster;
+pub mod cmd;
+pub mod error;
+pub mod pair;
+pub mod render;
+pub mod verdict;
+
+pub use error::{Error, Result};
+
+/// Runs the command the user asked for. Ctrl-C stops it with [`Error::Interrupted`].
+pub async fn run(cli: cli::Cli) -> Result<()> {
+    let work = async {
+        match &cli.command {
+            cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
+        }
+    };
+    tokio::select! {
+        result = work => result,
+        signal = tokio::signal::ctrl_c() => match signal {
+            Ok(()) => Err(Error::Interrupted),
+            Err(e) => Err(Error::Internal(format!("cannot listen for Ctrl-C: {e}"))),
+        },
+    }
+}

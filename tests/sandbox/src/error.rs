@@ -124,18 +124,20 @@ impl ApiError {
     }
 
     /// 403 in the real server's words:
-    /// `pods "x" is forbidden: User "u" cannot get resource "pods" ...`.
+    /// `pods "x" is forbidden: User "u" cannot get resource "pods" in API group "" in the
+    /// namespace "default"`. `resource` may carry a subresource (`deployments/scale`).
     pub fn forbidden(
         user: &str,
         verb: &str,
         group: &str,
-        plural: &str,
+        resource: &str,
         namespace: Option<&str>,
         name: Option<&str>,
     ) -> Self {
+        let plural = resource.split('/').next().unwrap_or(resource);
         let what = match name {
-            Some(n) => format!("{} \"{}\"", qualified(group, plural), n),
-            None => qualified(group, plural),
+            Some(n) if !n.is_empty() => format!("{} \"{}\"", qualified(group, plural), n),
+            _ => qualified(group, plural),
         };
         let scope = match namespace {
             Some(ns) => format!("in the namespace \"{ns}\""),
@@ -145,7 +147,7 @@ impl ApiError {
             403,
             "Forbidden",
             format!(
-                "{what} is forbidden: User \"{user}\" cannot {verb} resource \"{plural}\" in API group \"{group}\" {scope}"
+                "{what} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}"
             ),
         );
         e.details = Some(Details {
@@ -191,6 +193,64 @@ impl ApiError {
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})"
             ),
         )
+    }
+
+    /// A path the server does not serve, in the real server's words.
+    pub fn path_not_found() -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    }
+
+    /// A `Status` for an HTTP code alone (injected faults), with the reason and wording the
+    /// real server uses for that code.
+    pub fn for_code(code: u16) -> Self {
+        match code {
+            400 => Self::bad_request("the server rejected our request for an unknown reason"),
+            401 => Self::unauthorized(),
+            403 => Self::new(
+                403,
+                "Forbidden",
+                "forbidden: the server does not allow access to the requested resource",
+            ),
+            404 => Self::path_not_found(),
+            405 => Self::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ),
+            409 => Self::new(409, "Conflict", "the server reported a conflict"),
+            410 => Self::gone("the resource has been removed"),
+            415 => Self::new(
+                415,
+                "UnsupportedMediaType",
+                "the server does not support the media type",
+            ),
+            422 => Self::new(
+                422,
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+            ),
+            429 => Self::too_many_requests(1),
+            500 => {
+                Self::internal("an error on the server has prevented the request from succeeding")
+            }
+            503 => Self::new(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            ),
+            504 => Self::new(
+                504,
+                "Timeout",
+                "the server was unable to return a response in the time allotted, but may still be processing the request",
+            ),
+            _ => Self::new(
+                code,
+                "",
+                format!("the server responded with the status code {code}"),
+            ),
+        }
     }
 
     /// The `metav1.Status` object for this error.

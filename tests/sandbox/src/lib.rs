@@ -13,15 +13,26 @@
 
 pub mod clock;
 pub mod controllers;
+pub mod defaults;
+pub mod discovery;
 pub mod error;
+pub mod faults;
+pub mod kubeconfig;
+pub mod openapi;
+pub mod patch;
+pub mod rbac;
+pub mod requestlog;
 pub mod resources;
 pub mod scenarios;
 pub mod selector;
+pub mod server;
 pub mod store;
+pub mod table;
+pub mod tls;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -29,6 +40,9 @@ use serde_json::Value;
 pub use clock::Clock;
 pub use controllers::ControllerConfig;
 pub use error::ApiError;
+pub use faults::{FaultAction, FaultRule, Faults};
+pub use rbac::{Policy, PolicyRule};
+pub use requestlog::LoggedRequest;
 pub use store::Store;
 
 /// How to start a sandbox.
@@ -46,6 +60,8 @@ pub struct Options {
     pub kubeconfig_dir: Option<PathBuf>,
     /// Port to listen on (0 = a free one).
     pub port: u16,
+    /// Exact kubeconfig file to write; overrides `kubeconfig_dir`.
+    pub kubeconfig_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -57,6 +73,7 @@ impl Default for Options {
             scenario: None,
             kubeconfig_dir: None,
             port: 0,
+            kubeconfig_file: None,
         }
     }
 }
@@ -70,7 +87,22 @@ impl Options {
         self.speed = speed;
         self
     }
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+    pub fn kubeconfig_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.kubeconfig_file = Some(path.into());
+        self
+    }
+    pub fn endpoint_delay(mut self, d: Duration) -> Self {
+        self.endpoint_delay = d;
+        self
+    }
 }
+
+/// How long [`Sandbox::load_scenario`] waits for the controllers to settle.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Namespaces every sandbox starts with.
 pub const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "staging"];
@@ -81,6 +113,12 @@ pub struct Sandbox {
     clock: Clock,
     config: Arc<Mutex<ControllerConfig>>,
     kubeconfig_path: PathBuf,
+    base_url: String,
+    token: String,
+    ca_pem: String,
+    log: Arc<requestlog::RequestLog>,
+    faults: Arc<Faults>,
+    policy: Arc<RwLock<Policy>>,
     _tempdir: Option<TempDir>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -109,11 +147,40 @@ impl Sandbox {
                 .map_err(|e| e.to_string())?;
         }
         let clock = Clock::new(opts.speed);
+        // The controllers own ControllerConfig and add settings to it over time.
         let config = Arc::new(Mutex::new(ControllerConfig {
             endpoint_delay: opts.endpoint_delay,
+            ..ControllerConfig::default()
         }));
+        let tls = tls::generate()?;
+        let token = store::random_suffix(40);
+        // Bound with std so that starting a sandbox from inside an async test works (no
+        // `block_on` on the caller's thread).
+        let listener = std::net::TcpListener::bind(("127.0.0.1", opts.port))
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot configure the listener: {e}"))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?
+            .port();
+        let base_url = format!("https://127.0.0.1:{port}");
+        let log = Arc::new(requestlog::RequestLog::default());
+        let faults = Arc::new(Faults::default());
+        let policy = Arc::new(RwLock::new(Policy::AllowAll));
+        let state = Arc::new(server::State {
+            store: store.clone(),
+            token: token.clone(),
+            log: log.clone(),
+            faults: faults.clone(),
+            policy: policy.clone(),
+        });
         {
             let _guard = runtime.enter();
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| format!("cannot listen: {e}"))?;
+            tokio::spawn(server::serve(listener, tls.config.clone(), state));
             controllers::spawn(store.clone(), clock.clone(), config.clone());
         }
         let (tempdir, dir) = match &opts.kubeconfig_dir {
@@ -124,11 +191,22 @@ impl Sandbox {
                 (Some(t), p)
             }
         };
+        let kubeconfig_path = opts
+            .kubeconfig_file
+            .clone()
+            .unwrap_or_else(|| dir.join("kubeconfig"));
+        kubeconfig::write(&kubeconfig_path, &base_url, &tls.ca_pem, &token)?;
         let sb = Sandbox {
             store,
             clock,
             config,
-            kubeconfig_path: dir.join("kubeconfig"),
+            kubeconfig_path,
+            base_url,
+            token,
+            ca_pem: tls.ca_pem,
+            log,
+            faults,
+            policy,
             _tempdir: tempdir,
             runtime: Some(runtime),
         };
@@ -143,6 +221,44 @@ impl Sandbox {
         &self.kubeconfig_path
     }
 
+    /// `https://127.0.0.1:{port}`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bearer token the server accepts.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The CA certificate (PEM) the server's certificate is signed by.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.snapshot()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.log.clear()
+    }
+
+    /// The fault controls: failing, hanging or dropped requests, dropped watches, latency.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Replaces the authorization policy of the sandbox's token (default: allow all).
+    pub fn set_policy(&self, policy: Policy) {
+        match self.policy.write() {
+            Ok(mut p) => *p = policy,
+            Err(e) => *e.into_inner() = policy,
+        }
+    }
+
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
@@ -151,16 +267,53 @@ impl Sandbox {
         &self.clock
     }
 
-    /// Changes the Endpoints propagation delay while running.
+    /// Changes the Endpoints propagation delay (cluster time) while running.
     pub fn set_endpoint_delay(&self, d: Duration) {
-        if let Ok(mut c) = self.config.lock() {
-            c.endpoint_delay = d;
+        match self.config.lock() {
+            Ok(mut c) => c.endpoint_delay = d,
+            Err(e) => e.into_inner().endpoint_delay = d,
         }
     }
 
-    /// Loads a built-in scenario (see [`scenarios::NAMES`]).
+    /// Loads a built-in scenario (see [`scenarios::NAMES`]) and waits until the controllers
+    /// have settled it (every Deployment rolled out as far as it can, Endpoints in sync).
     pub fn load_scenario(&self, name: &str) -> Result<(), String> {
-        scenarios::load(&self.store, name)
+        scenarios::load(&self.store, name)?;
+        self.wait_settled(SETTLE_TIMEOUT)
+            .map_err(|e| format!("scenario {name:?}: {e}"))
+    }
+
+    /// Waits (wall-clock, at most `timeout`) until [`controllers::settled`] holds.
+    pub fn wait_settled(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if controllers::settled(&self.store) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the controllers did not settle within {timeout:?} (wall-clock)"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Freezes (`true`) or resumes Endpoints/EndpointSlice updates: pod and Service changes
+    /// stop reaching the endpoints until resumed, as when the endpoints controller lags.
+    pub fn pause_endpoints(&self, paused: bool) {
+        match self.config.lock() {
+            Ok(mut c) => c.endpoints_paused = paused,
+            Err(e) => e.into_inner().endpoints_paused = paused,
+        }
+    }
+
+    /// The controllers' settings (propagation delay, pause).
+    pub fn controller_config(&self) -> ControllerConfig {
+        match self.config.lock() {
+            Ok(c) => c.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
     }
 
     /// Creates every object of a YAML or JSON manifest (several documents allowed), in the

@@ -229,13 +229,35 @@ impl FieldSelector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(field, equal, value)| {
+            // Events' `source` selects on the reporting component.
+            let path = if field == "source" {
+                "source.component"
+            } else {
+                field
+            };
             let mut cur = obj;
-            for seg in field.split('.') {
+            for seg in path.split('.') {
                 cur = &cur[seg];
             }
-            let actual = cur.as_str().unwrap_or("");
-            (actual == value) == *equal
+            // Numbers and booleans (`status.replicas`, `spec.hostNetwork`) compare as the
+            // strings the real server's field label conversion produces.
+            let actual = match cur {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (actual == *value) == *equal
         })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Both selectors' terms.
+    pub fn and(mut self, other: FieldSelector) -> FieldSelector {
+        self.terms.extend(other.terms);
+        self
     }
 }
 

@@ -41,6 +41,10 @@ pub struct Event {
     pub kind: EventType,
     pub resource: &'static ResourceType,
     pub object: Arc<Value>,
+    /// The object before the change (`None` for ADDED). Watches with a selector need it to
+    /// turn a change that moves an object out of (or into) the selection into DELETED
+    /// (or ADDED), as the real watch cache does.
+    pub old: Option<Arc<Value>>,
 }
 
 impl Event {
@@ -110,6 +114,9 @@ type ObjKey = (String, String);
 /// The backlog of a watch and the receiver of what follows it.
 pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 
+/// [`WatchStart`] and the resourceVersion the backlog brings a watcher up to.
+pub type WatchFrom = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64);
+
 struct Inner {
     rv: u64,
     objects: HashMap<&'static str, BTreeMap<ObjKey, Arc<Value>>>,
@@ -153,6 +160,11 @@ impl Store {
     /// The newest resourceVersion.
     pub fn current_rv(&self) -> u64 {
         self.lock().rv
+    }
+
+    /// The lowest resourceVersion a watch (or a list continuation) may still start from.
+    pub fn compacted_rv(&self) -> u64 {
+        self.lock().compacted
     }
 
     /// Forgets the event history: watches from any earlier resourceVersion get 410 Gone.
@@ -284,6 +296,9 @@ impl Store {
         {
             o.remove("status");
         }
+        if std::ptr::eq(rt, &resources::SERVICES) {
+            allocate_service_addresses(&inner, &mut obj);
+        }
         validate::object(rt, &mut obj, None)?;
 
         let key = (ns.clone(), name.clone());
@@ -305,7 +320,7 @@ impl Store {
             .entry(rt.plural)
             .or_default()
             .insert(key, obj.clone());
-        self.record(&mut inner, rt, EventType::Added, obj.clone());
+        self.record(&mut inner, rt, EventType::Added, obj.clone(), None);
         Ok((*obj).clone())
     }
 
@@ -441,14 +456,26 @@ impl Store {
             if let Some(m) = inner.objects.get_mut(rt.plural) {
                 m.remove(&key);
             }
-            self.record(&mut inner, rt, EventType::Deleted, new.clone());
+            self.record(
+                &mut inner,
+                rt,
+                EventType::Deleted,
+                new.clone(),
+                Some(old.clone()),
+            );
         } else {
             inner
                 .objects
                 .entry(rt.plural)
                 .or_default()
                 .insert(key, new.clone());
-            self.record(&mut inner, rt, EventType::Modified, new.clone());
+            self.record(
+                &mut inner,
+                rt,
+                EventType::Modified,
+                new.clone(),
+                Some(old.clone()),
+            );
         }
         Ok((*new).clone())
     }
@@ -541,7 +568,13 @@ impl Store {
             if let Some(m) = inner.objects.get_mut(rt.plural) {
                 m.remove(&key);
             }
-            self.record(&mut inner, rt, EventType::Deleted, obj.clone());
+            self.record(
+                &mut inner,
+                rt,
+                EventType::Deleted,
+                obj.clone(),
+                Some(old.clone()),
+            );
             return Ok(((*obj).clone(), true));
         }
         if already_deleting {
@@ -569,7 +602,13 @@ impl Store {
             .entry(rt.plural)
             .or_default()
             .insert(key, obj.clone());
-        self.record(&mut inner, rt, EventType::Modified, obj.clone());
+        self.record(
+            &mut inner,
+            rt,
+            EventType::Modified,
+            obj.clone(),
+            Some(old.clone()),
+        );
         Ok(((*obj).clone(), false))
     }
 
@@ -583,6 +622,18 @@ impl Store {
         namespace: Option<&str>,
         from_rv: Option<u64>,
     ) -> ApiResult<WatchStart> {
+        self.watch_at(rt, namespace, from_rv)
+            .map(|(backlog, rx, _)| (backlog, rx))
+    }
+
+    /// [`Store::watch`], plus the resourceVersion the backlog brings a watcher up to (what
+    /// a BOOKMARK may report before any later event arrives).
+    pub fn watch_at(
+        &self,
+        rt: &'static ResourceType,
+        namespace: Option<&str>,
+        from_rv: Option<u64>,
+    ) -> ApiResult<WatchFrom> {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         let in_scope = |e: &Event| {
@@ -612,6 +663,7 @@ impl Store {
                             kind: EventType::Added,
                             resource: rt,
                             object: o,
+                            old: None,
                         })
                     })
                     .collect()
@@ -639,7 +691,7 @@ impl Store {
                     .collect()
             }
         };
-        Ok((backlog, rx))
+        Ok((backlog, rx, inner.rv))
     }
 
     fn record(
@@ -648,6 +700,7 @@ impl Store {
         rt: &'static ResourceType,
         kind: EventType,
         object: Arc<Value>,
+        old: Option<Arc<Value>>,
     ) {
         inner.rv += 1;
         let event = Arc::new(Event {
@@ -655,6 +708,7 @@ impl Store {
             kind,
             resource: rt,
             object,
+            old,
         });
         inner.history.push_back(event.clone());
         while inner.history.len() > inner.history_limit {
@@ -664,6 +718,63 @@ impl Store {
         }
         // No receiver is fine.
         let _ = self.tx.send(event);
+    }
+}
+
+/// Gives a new Service a free cluster IP (from 10.96.0.0/16) and free node ports, as the
+/// real registry's allocators do. A Service that names its own keeps them.
+fn allocate_service_addresses(inner: &Inner, obj: &mut Value) {
+    use rand::Rng;
+    let svc_type = obj["spec"]["type"]
+        .as_str()
+        .unwrap_or("ClusterIP")
+        .to_string();
+    if svc_type == "ExternalName" {
+        return;
+    }
+    let services: Vec<&Arc<Value>> = inner
+        .objects
+        .get(resources::SERVICES.plural)
+        .map(|m| m.values().collect())
+        .unwrap_or_default();
+    let mut rng = rand::rng();
+    if obj["spec"]["clusterIP"].as_str().unwrap_or("").is_empty() {
+        let used: std::collections::HashSet<&str> = services
+            .iter()
+            .filter_map(|s| s["spec"]["clusterIP"].as_str())
+            .collect();
+        let ip = loop {
+            let candidate = format!(
+                "10.96.{}.{}",
+                rng.random_range(0..=255u8),
+                rng.random_range(1..=254u8)
+            );
+            if !used.contains(candidate.as_str()) {
+                break candidate;
+            }
+        };
+        obj["spec"]["clusterIP"] = json!(ip);
+        obj["spec"]["clusterIPs"] = json!([ip]);
+    }
+    if svc_type == "NodePort" || svc_type == "LoadBalancer" {
+        let mut used: std::collections::HashSet<i64> = services
+            .iter()
+            .flat_map(|s| s["spec"]["ports"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["nodePort"].as_i64())
+            .collect();
+        if let Some(ports) = obj["spec"]["ports"].as_array_mut() {
+            for p in ports {
+                if p["nodePort"].as_i64().unwrap_or(0) == 0 {
+                    let port = loop {
+                        let candidate = rng.random_range(30000..=32767i64);
+                        if used.insert(candidate) {
+                            break candidate;
+                        }
+                    };
+                    p["nodePort"] = json!(port);
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,272 @@
+//! The command line: global connection flags and one subcommand per job.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ROOT_EXAMPLES: &str = "\
+Examples:
+  # Show the blue/green pair behind the production Service `blueservice`
+  kubectl bluegreen status blueservice
+
+  # The same pair in another namespace, through a specific kubeconfig and context
+  kubectl bluegreen status web -n shop --kubeconfig ~/.kube/prod --context prod-eu
+
+Exit codes:
+  0 success, 1 internal error, 2 usage error, 3 configuration error,
+  4 not found / not a blue/green pair, 5 preconditions not met, 6 verification failed
+  (traffic put back), 7 conflict, 8 API or connection error, 9 unauthorized/forbidden,
+  130 interrupted";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  # Both colours side by side, with the verdict for the next promote
+  kubectl bluegreen status blueservice
+
+  # Add each colour's selector and the production Service's endpoint addresses
+  kubectl bluegreen status blueservice -o wide
+
+  # For scripts: the documented JSON document (apiVersion bluegreen.dev/v1alpha1)
+  kubectl bluegreen status blueservice -o json | jq -r .verdict.summary
+
+  # A selector like `color: v1` with colours named v1 and v2
+  kubectl bluegreen status shop --label color --colors v1,v2
+
+  # Redraw whenever pods, Deployments, Services or endpoints change
+  kubectl bluegreen status blueservice --watch";
+
+/// Safe, observable, reversible blue/green releases on plain Kubernetes Deployments and Services.
+///
+/// Everything is addressed through the production Service: its selector picks the live colour,
+/// and the Deployment of the other colour is the idle one.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-bluegreen",
+    bin_name = "kubectl bluegreen",
+    version,
+    propagate_version = true,
+    after_help = ROOT_EXAMPLES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that say which cluster to talk to and how; they mean what they mean to kubectl.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Cluster options")]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else in-cluster)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: the current context)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Namespace of the pair (default: the context's namespace, else `default`)
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Time limit for each API request, e.g. 30s, 1m; 0 means no limit
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_timeout
+    )]
+    pub request_timeout: Timeout,
+
+    /// Show the API requests made (-v), and more detail (-vv); never credentials
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never colour the output (colour is also off when stdout is not a terminal, with NO_COLOR or TERM=dumb)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// A `--request-timeout` value: `None` means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Option<Duration>);
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show both colours of a pair side by side, which one is live, and whether promoting is safe
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The production Service whose selector picks the live colour
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Keep running and redraw whenever the pair changes
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+
+    #[command(flatten)]
+    pub pair: PairArgs,
+}
+
+/// How to recognise the two colours in the production Service's selector.
+#[derive(Debug, Clone, Args)]
+pub struct PairArgs {
+    /// The selector key that carries the colour (default: the key whose value is one of the colours)
+    #[arg(long, value_name = "KEY")]
+    pub label: Option<String>,
+
+    /// The two colour values
+    #[arg(
+        long,
+        value_name = "A,B",
+        default_value = "blue,green",
+        value_parser = parse_colours
+    )]
+    pub colors: Colours,
+}
+
+/// The two colour values, in display order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Colours(pub [String; 2]);
+
+impl Default for Colours {
+    fn default() -> Self {
+        Colours(["blue".to_string(), "green".to_string()])
+    }
+}
+
+/// Formats of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Both colours side by side and one row per pod
+    Table,
+    /// The table plus each colour's selector, the endpoint addresses and the journal
+    Wide,
+    /// The documented JSON document
+    Json,
+    /// The same document as YAML
+    Yaml,
+}
+
+fn parse_colours(value: &str) -> Result<Colours, String> {
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    match parts.as_slice() {
+        [a, b] if !a.is_empty() && !b.is_empty() && a != b => {
+            for colour in [a, b] {
+                if !is_label_value(colour) {
+                    return Err(format!("{colour:?} is not a valid label value"));
+                }
+            }
+            Ok(Colours([a.to_string(), b.to_string()]))
+        }
+        [a, b] if a == b && !a.is_empty() => Err("the two colours must differ".to_string()),
+        _ => Err("expected two colours separated by a comma, e.g. blue,green".to_string()),
+    }
+}
+
+/// A Kubernetes label value: up to 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric.
+fn is_label_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !value.is_empty()
+        && value.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Parses a duration as kubectl's `--request-timeout` does: a bare integer is seconds, `0` is
+/// no limit, otherwise units such as `500ms`, `30s`, `1m`, `1m30s`, `1h`.
+fn parse_timeout(value: &str) -> Result<Timeout, String> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Ok(Timeout((seconds > 0).then(|| Duration::from_secs(seconds))));
+    }
+    let parsed: jiff::SignedDuration = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration; use units, e.g. 30s, 1m, 1m30s"))?;
+    if parsed.is_negative() {
+        return Err("the timeout cannot be negative".to_string());
+    }
+    let duration = parsed.unsigned_abs();
+    Ok(Timeout((!duration.is_zero()).then_some(duration)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_parse_like_kubectl() {
+        let secs = |s| Timeout(Some(Duration::from_secs(s)));
+        assert_eq!(parse_timeout("30s"), Ok(secs(30)));
+        assert_eq!(parse_timeout("1m"), Ok(secs(60)));
+        assert_eq!(parse_timeout("1m30s"), Ok(secs(90)));
+        assert_eq!(parse_timeout("1h"), Ok(secs(3600)));
+        assert_eq!(parse_timeout("15"), Ok(secs(15)));
+        assert_eq!(
+            parse_timeout("500ms"),
+            Ok(Timeout(Some(Duration::from_millis(500))))
+        );
+        assert_eq!(parse_timeout("0"), Ok(Timeout(None)));
+        assert_eq!(parse_timeout("0s"), Ok(Timeout(None)));
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("-1s").is_err());
+    }
+
+    #[test]
+    fn colours_need_two_distinct_label_values() {
+        assert_eq!(
+            parse_colours("v1,v2"),
+            Ok(Colours(["v1".into(), "v2".into()]))
+        );
+        assert!(parse_colours("blue").is_err());
+        assert!(parse_colours("blue,blue").is_err());
+        assert!(parse_colours("a,b,c").is_err());
+        assert!(parse_colours("a,").is_err());
+        assert!(parse_colours("a,b c").is_err());
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "kubectl-bluegreen",
+            "status",
+            "web",
+            "-n",
+            "shop",
+            "--context",
+            "prod",
+            "-vv",
+            "-o",
+            "json",
+        ])
+        .expect("valid command line");
+        assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
+        assert_eq!(cli.global.context.as_deref(), Some("prod"));
+        assert_eq!(cli.global.verbose, 2);
+        let Command::Status(status) = cli.command;
+        assert_eq!(status.output, OutputFormat::Json);
+        assert_eq!(status.pair.colors, Colours::default());
+    }
+}

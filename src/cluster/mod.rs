@@ -1,0 +1,7 @@
+//! Talking to the cluster: building the client the way kubectl would, and reading from it.
+
+pub mod connect;
+pub mod read;
+pub mod request_log;
+
+pub use connect::{ConnectOptions, Connection, Target, connect};

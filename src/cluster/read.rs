@@ -1,0 +1,257 @@
+//! Reads from the API server: one place that applies `--request-timeout`, paginates lists and
+//! turns failures into errors that name the request, the server and what to try.
+
+use std::error::Error as StdError;
+use std::fmt::Debug;
+use std::future::Future;
+
+use kube::api::{Api, ListParams};
+use kube::core::NamespaceResourceScope;
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use crate::cluster::Connection;
+use crate::cluster::connect::chain_text;
+use crate::error::{Error, Result};
+
+/// Page size of list requests.
+pub const PAGE_SIZE: u32 = 500;
+
+/// A request, described for error messages: `list pods`, `get services/web`.
+#[derive(Debug, Clone)]
+pub struct RequestDesc {
+    /// The verb, as RBAC names it.
+    pub verb: &'static str,
+    /// The resource, as RBAC names it (`deployments.apps`).
+    pub resource: String,
+    /// The object's name, for `get`.
+    pub name: Option<String>,
+}
+
+impl std::fmt::Display for RequestDesc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{} {}/{}", self.verb, self.resource, name),
+            None => write!(f, "{} {}", self.verb, self.resource),
+        }
+    }
+}
+
+/// The RBAC resource name of `K`, e.g. `pods` or `deployments.apps`.
+pub fn resource_name<K: Resource<DynamicType = ()>>() -> String {
+    let group = K::group(&());
+    let plural = K::plural(&());
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    }
+}
+
+impl Connection {
+    /// Gets one namespaced object; `None` if it does not exist.
+    pub async fn get_opt<K>(&self, name: &str) -> Result<Option<K>>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &self.target.namespace);
+        let desc = RequestDesc {
+            verb: "get",
+            resource: resource_name::<K>(),
+            name: Some(name.to_string()),
+        };
+        self.call(&desc, api.get_opt(name)).await
+    }
+
+    /// Whether the namespace exists; `None` if we may not know (forbidden to ask).
+    pub async fn namespace_exists(&self) -> Result<Option<bool>> {
+        use k8s_openapi::api::core::v1::Namespace;
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let desc = RequestDesc {
+            verb: "get",
+            resource: "namespaces".to_string(),
+            name: Some(self.target.namespace.clone()),
+        };
+        match self.call(&desc, api.get_opt(&self.target.namespace)).await {
+            Ok(found) => Ok(Some(found.is_some())),
+            Err(Error::Forbidden { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists a namespaced kind, optionally with a server-side label selector, page by page.
+    pub async fn list<K>(&self, label_selector: Option<&str>) -> Result<Vec<K>>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &self.target.namespace);
+        let desc = RequestDesc {
+            verb: "list",
+            resource: resource_name::<K>(),
+            name: None,
+        };
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let Some(selector) = label_selector {
+            params = params.labels(selector);
+        }
+        let mut items = Vec::new();
+        loop {
+            let page = self.call(&desc, api.list(&params)).await?;
+            items.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+        items.sort_by_key(|o: &K| o.name_any());
+        Ok(items)
+    }
+
+    /// Runs one API call under `--request-timeout` and maps its failure.
+    pub async fn call<T>(
+        &self,
+        desc: &RequestDesc,
+        request: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T> {
+        let outcome = match self.request_timeout {
+            Some(limit) => match tokio::time::timeout(limit, request).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        request: desc.to_string(),
+                        server: self.target.server.clone(),
+                        after: limit,
+                    });
+                }
+            },
+            None => request.await,
+        };
+        outcome.map_err(|e| self.classify(desc, e))
+    }
+
+    /// Turns a client error into one that says what to do about it.
+    pub fn classify(&self, desc: &RequestDesc, err: kube::Error) -> Error {
+        let target = &self.target;
+        match err {
+            kube::Error::Api(status) => match status.code {
+                401 => Error::Unauthorized {
+                    server: target.server.clone(),
+                    context: target.context.clone(),
+                },
+                403 => Error::Forbidden {
+                    verb: desc.verb.to_string(),
+                    resource: desc.resource.clone(),
+                    namespace: target.namespace.clone(),
+                    context: target.context.clone(),
+                    message: status.message.clone(),
+                },
+                code => Error::Api {
+                    request: desc.to_string(),
+                    server: target.server.clone(),
+                    code,
+                    message: if status.message.is_empty() {
+                        status.reason.clone()
+                    } else {
+                        status.message.clone()
+                    },
+                },
+            },
+            kube::Error::Auth(auth) => Error::Credentials {
+                context: target.context.clone(),
+                reason: chain_text(&auth),
+            },
+            other => classify_transport(desc, target, &other),
+        }
+    }
+}
+
+fn classify_transport(
+    desc: &RequestDesc,
+    target: &crate::cluster::Target,
+    err: &(dyn StdError + 'static),
+) -> Error {
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return tls_error(target, tls);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return tls_error(target, tls);
+            }
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                TimedOut => {
+                    return Error::Timeout {
+                        request: desc.to_string(),
+                        server: target.server.clone(),
+                        after: Default::default(),
+                    };
+                }
+                ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected
+                | AddrNotAvailable | HostUnreachable | NetworkUnreachable | NetworkDown => {
+                    return Error::Unreachable {
+                        server: target.server.clone(),
+                        context: target.context.clone(),
+                        reason: io.to_string(),
+                    };
+                }
+                _ => {}
+            }
+        }
+        cause = e.source();
+    }
+    let text = chain_text(err);
+    // Connectors may wrap the TLS error so that it is not reachable through `source()`.
+    if let Some(at) = text.find("invalid peer certificate") {
+        return Error::Tls {
+            server: target.server.clone(),
+            context: target.context.clone(),
+            reason: text[at..].to_string(),
+        };
+    }
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        return Error::Unreachable {
+            server: target.server.clone(),
+            context: target.context.clone(),
+            reason: text,
+        };
+    }
+    Error::Transport {
+        request: desc.to_string(),
+        server: target.server.clone(),
+        reason: text,
+    }
+}
+
+fn tls_error(target: &crate::cluster::Target, tls: &rustls::Error) -> Error {
+    Error::Tls {
+        server: target.server.clone(),
+        context: target.context.clone(),
+        reason: tls.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+    #[test]
+    fn resources_are_named_as_rbac_names_them() {
+        assert_eq!(resource_name::<Pod>(), "pods");
+        assert_eq!(resource_name::<Deployment>(), "deployments.apps");
+        assert_eq!(
+            resource_name::<EndpointSlice>(),
+            "endpointslices.discovery.k8s.io"
+        );
+    }
+}
