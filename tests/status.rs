@@ -650,3 +650,74 @@ fn colour_only_on_a_terminal_and_never_when_asked_not_to() {
     let json = on_terminal(&sb, "-o json", &[]).unwrap_or_default();
     assert!(!json.contains("\u{1b}["), "JSON is never coloured");
 }
+
+#[test]
+fn the_documented_role_is_enough() {
+    let sb = settled_scenario("classic");
+    sb.set_policy(Policy::Rules(vec![
+        PolicyRule::new(
+            &["get", "list", "watch"],
+            &["services", "pods", "deployments"],
+        )
+        .in_namespaces(&["default"]),
+        PolicyRule::new(&["list", "watch"], &["endpointslices"]).in_namespaces(&["default"]),
+    ]));
+    let run = run_against(&sb, &["status", "blueservice"]);
+    run.expect_code(0)
+        .stdout_has(&["Autoscaler       unknown", "safe"]);
+    let forbidden = sb.requests().iter().filter(|r| r.status == 403).count();
+    assert_eq!(forbidden, 1, "only the optional HPA list is refused");
+    run_against(&sb, &["status", "nothere"])
+        .expect_code(4)
+        .stderr_has(&["Service \"nothere\" not found"]);
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
+fn a_closed_pipe_is_not_an_error() {
+    let sb = settled_scenario("classic");
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut child = command(home.path())
+        .args(["status", "blueservice", "--watch", "--kubeconfig"])
+        .arg(sb.kubeconfig_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("a first line");
+    assert!(first.starts_with("Context:"), "{first}");
+    drop(reader); // like `| head -1`
+    sb.store()
+        .update_with(
+            &sandbox::resources::DEPLOYMENTS,
+            "default",
+            "greendeploy",
+            sandbox::store::UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                new["spec"]["replicas"] = serde_json::json!(1);
+                Ok(new)
+            },
+        )
+        .expect("scale greendeploy");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the watch did not end after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
