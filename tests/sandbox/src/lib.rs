@@ -101,6 +101,9 @@ impl Options {
     }
 }
 
+/// How long [`Sandbox::load_scenario`] waits for the controllers to settle.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Namespaces every sandbox starts with.
 pub const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "staging"];
 
@@ -144,6 +147,7 @@ impl Sandbox {
                 .map_err(|e| e.to_string())?;
         }
         let clock = Clock::new(opts.speed);
+        // The controllers own ControllerConfig and add settings to it over time.
         let config = Arc::new(Mutex::new(ControllerConfig {
             endpoint_delay: opts.endpoint_delay,
             ..ControllerConfig::default()
@@ -263,16 +267,53 @@ impl Sandbox {
         &self.clock
     }
 
-    /// Changes the Endpoints propagation delay while running.
+    /// Changes the Endpoints propagation delay (cluster time) while running.
     pub fn set_endpoint_delay(&self, d: Duration) {
-        if let Ok(mut c) = self.config.lock() {
-            c.endpoint_delay = d;
+        match self.config.lock() {
+            Ok(mut c) => c.endpoint_delay = d,
+            Err(e) => e.into_inner().endpoint_delay = d,
         }
     }
 
-    /// Loads a built-in scenario (see [`scenarios::NAMES`]).
+    /// Loads a built-in scenario (see [`scenarios::NAMES`]) and waits until the controllers
+    /// have settled it (every Deployment rolled out as far as it can, Endpoints in sync).
     pub fn load_scenario(&self, name: &str) -> Result<(), String> {
-        scenarios::load(&self.store, name)
+        scenarios::load(&self.store, name)?;
+        self.wait_settled(SETTLE_TIMEOUT)
+            .map_err(|e| format!("scenario {name:?}: {e}"))
+    }
+
+    /// Waits (wall-clock, at most `timeout`) until [`controllers::settled`] holds.
+    pub fn wait_settled(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if controllers::settled(&self.store) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the controllers did not settle within {timeout:?} (wall-clock)"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Freezes (`true`) or resumes Endpoints/EndpointSlice updates: pod and Service changes
+    /// stop reaching the endpoints until resumed, as when the endpoints controller lags.
+    pub fn pause_endpoints(&self, paused: bool) {
+        match self.config.lock() {
+            Ok(mut c) => c.endpoints_paused = paused,
+            Err(e) => e.into_inner().endpoints_paused = paused,
+        }
+    }
+
+    /// The controllers' settings (propagation delay, pause).
+    pub fn controller_config(&self) -> ControllerConfig {
+        match self.config.lock() {
+            Ok(c) => c.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
     }
 
     /// Creates every object of a YAML or JSON manifest (several documents allowed), in the

@@ -303,7 +303,7 @@ fn is_directive_element(v: &Value) -> bool {
 
 /// Orders `list` as `order` says; items the order does not name keep their relative order
 /// after the named ones.
-fn reorder(list: &mut Vec<Value>, order: &[Value], strategy: ListStrategy) {
+fn reorder(list: &mut [Value], order: &[Value], strategy: ListStrategy) {
     let rank = |item: &Value| -> usize {
         let found = match strategy {
             ListStrategy::Keyed(k) => order
