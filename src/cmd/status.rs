@@ -174,17 +174,19 @@ impl Frames {
         if frame == self.last {
             return Ok(());
         }
-        let mut text = String::new();
-        if self.terminal {
-            text.push_str("\u{1b}[H\u{1b}[2J");
-        } else if self.count > 0 {
-            match self.format {
-                OutputFormat::Yaml => text.push_str("---\n"),
-                OutputFormat::Json => {}
-                OutputFormat::Table | OutputFormat::Wide => text.push('\n'),
-            }
-        }
-        text.push_str(frame);
+        let text = if self.terminal {
+            let now = jiff::Zoned::now().strftime("%H:%M:%S");
+            format!(
+                "\u{1b}[H\u{1b}[2J{frame}\nWatching for changes (updated {now}); Ctrl-C to stop.\n"
+            )
+        } else {
+            let separator = match (self.count, self.format) {
+                (0, _) | (_, OutputFormat::Json) => "",
+                (_, OutputFormat::Yaml) => "---\n",
+                (_, OutputFormat::Table | OutputFormat::Wide) => "\n",
+            };
+            format!("{separator}{frame}")
+        };
         print(&text)?;
         self.count += 1;
         self.last = frame.to_string();
