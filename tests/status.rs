@@ -721,3 +721,62 @@ fn a_closed_pipe_is_not_an_error() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
+fn watch_as_json_prints_successive_documents() {
+    let sb = settled_scenario("classic");
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut child = command(home.path())
+        .args([
+            "status",
+            "blueservice",
+            "--watch",
+            "-o",
+            "json",
+            "--kubeconfig",
+        ])
+        .arg(sb.kubeconfig_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        let documents = serde_json::Deserializer::from_reader(stdout).into_iter::<Value>();
+        for doc in documents.map_while(Result::ok) {
+            if tx.send(doc).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a first document");
+    assert_eq!(first["colours"][1]["deployment"]["desired"], 3);
+    sb.store()
+        .update_with(
+            &sandbox::resources::DEPLOYMENTS,
+            "default",
+            "greendeploy",
+            sandbox::store::UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                new["spec"]["replicas"] = serde_json::json!(1);
+                Ok(new)
+            },
+        )
+        .expect("scale greendeploy");
+    let started = Instant::now();
+    let mut scaled = false;
+    while !scaled && started.elapsed() < Duration::from_secs(20) {
+        if let Ok(doc) = rx.recv_timeout(Duration::from_millis(200)) {
+            assert_eq!(doc["kind"], "PairStatus");
+            scaled = doc["colours"][1]["deployment"]["desired"] == 1;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(scaled, "a new document followed the change");
+}
