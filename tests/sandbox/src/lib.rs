@@ -184,6 +184,7 @@ impl Sandbox {
             log: log.clone(),
             faults: faults.clone(),
             policy: policy.clone(),
+            applied: Mutex::new(std::collections::HashMap::new()),
         });
         {
             let _guard = runtime.enter();
