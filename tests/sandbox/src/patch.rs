@@ -98,9 +98,9 @@ fn drop_map(live: &mut Value, prev: &Value, cur: &Value, kind: &str, path: &mut 
     for (key, prev_value) in prev_map {
         let Some(cur_value) = cur.get(key) else {
             // Identity is never dropped, whatever the configuration says.
-            if !(path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind"))
-                && !(*path == ["metadata"] && matches!(key.as_str(), "name" | "namespace"))
-            {
+            let identity = (path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind"))
+                || (*path == ["metadata"] && matches!(key.as_str(), "name" | "namespace"));
+            if !identity {
                 live_map.remove(key);
             }
             continue;
