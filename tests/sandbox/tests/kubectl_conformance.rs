@@ -5,6 +5,9 @@
 //! between tests or with the user's own kubectl setup. When the builds are missing the tests
 //! fail if `CI=true`, and otherwise say loudly that they did not run.
 
+// The store's closures return `ApiError`, a whole `Status` object, as in the library.
+#![allow(clippy::result_large_err)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
