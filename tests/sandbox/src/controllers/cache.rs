@@ -253,12 +253,14 @@ impl Inner {
                 }
                 return Applied::Same;
             }
-        } else if self
-            .tombstones
-            .get(&(plural, key.clone()))
-            .is_some_and(|t| *t >= rv)
-        {
-            return Applied::Stale;
+        } else if let Some(t) = self.tombstones.get(&(plural, key.clone())) {
+            // A controller's own delete, now arriving as an event: handlers still need it.
+            if *t == rv && deleted {
+                return Applied::Same;
+            }
+            if *t >= rv {
+                return Applied::Stale;
+            }
         }
         let prev = if deleted {
             map.remove(&key)

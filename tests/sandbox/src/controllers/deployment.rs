@@ -263,7 +263,22 @@ impl Sync<'_> {
         }
         let new_replicas = self.new_rs.as_ref().map(|r| meta::replicas(r)).unwrap_or(0);
         let (surge, _) = fenceposts(&self.d, desired);
-        let current: i64 = self.all().iter().map(|r| meta::replicas(r)).sum();
+        // The real controller sums `spec.replicas` only; counting pods an old ReplicaSet has
+        // not yet deleted too keeps the live pods themselves within maxSurge.
+        let current: i64 = self
+            .all()
+            .iter()
+            .map(|r| {
+                let live = self
+                    .ctx
+                    .cache
+                    .controlled(&PODS, meta::uid(r))
+                    .iter()
+                    .filter(|p| meta::pod_active(p))
+                    .count() as i64;
+                meta::replicas(r).max(live)
+            })
+            .sum();
         let max_total = desired + surge;
         if current >= max_total {
             return new_replicas;
