@@ -650,3 +650,187 @@ fn colour_only_on_a_terminal_and_never_when_asked_not_to() {
     let json = on_terminal(&sb, "-o json", &[]).unwrap_or_default();
     assert!(!json.contains("\u{1b}["), "JSON is never coloured");
 }
+
+#[test]
+fn the_documented_role_is_enough() {
+    let sb = settled_scenario("classic");
+    sb.set_policy(Policy::Rules(vec![
+        PolicyRule::new(
+            &["get", "list", "watch"],
+            &["services", "pods", "deployments"],
+        )
+        .in_namespaces(&["default"]),
+        PolicyRule::new(&["list", "watch"], &["endpointslices"]).in_namespaces(&["default"]),
+    ]));
+    let run = run_against(&sb, &["status", "blueservice"]);
+    run.expect_code(0)
+        .stdout_has(&["Autoscaler       unknown", "safe"]);
+    let forbidden = sb.requests().iter().filter(|r| r.status == 403).count();
+    assert_eq!(forbidden, 1, "only the optional HPA list is refused");
+    run_against(&sb, &["status", "nothere"])
+        .expect_code(4)
+        .stderr_has(&["Service \"nothere\" not found"]);
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
+fn a_closed_pipe_is_not_an_error() {
+    let sb = settled_scenario("classic");
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut child = command(home.path())
+        .args(["status", "blueservice", "--watch", "--kubeconfig"])
+        .arg(sb.kubeconfig_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("a first line");
+    assert!(first.starts_with("Context:"), "{first}");
+    drop(reader); // like `| head -1`
+    sb.store()
+        .update_with(
+            &sandbox::resources::DEPLOYMENTS,
+            "default",
+            "greendeploy",
+            sandbox::store::UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                new["spec"]["replicas"] = serde_json::json!(1);
+                Ok(new)
+            },
+        )
+        .expect("scale greendeploy");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the watch did not end after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
+fn watch_as_json_prints_successive_documents() {
+    let sb = settled_scenario("classic");
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut child = command(home.path())
+        .args([
+            "status",
+            "blueservice",
+            "--watch",
+            "-o",
+            "json",
+            "--kubeconfig",
+        ])
+        .arg(sb.kubeconfig_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        let documents = serde_json::Deserializer::from_reader(stdout).into_iter::<Value>();
+        for doc in documents.map_while(Result::ok) {
+            if tx.send(doc).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a first document");
+    assert_eq!(first["colours"][1]["deployment"]["desired"], 3);
+    sb.store()
+        .update_with(
+            &sandbox::resources::DEPLOYMENTS,
+            "default",
+            "greendeploy",
+            sandbox::store::UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                new["spec"]["replicas"] = serde_json::json!(1);
+                Ok(new)
+            },
+        )
+        .expect("scale greendeploy");
+    let started = Instant::now();
+    let mut scaled = false;
+    while !scaled && started.elapsed() < Duration::from_secs(20) {
+        if let Ok(doc) = rx.recv_timeout(Duration::from_millis(200)) {
+            assert_eq!(doc["kind"], "PairStatus");
+            scaled = doc["colours"][1]["deployment"]["desired"] == 1;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(scaled, "a new document followed the change");
+}
+
+#[test]
+fn the_kubeconfig_may_turn_tls_verification_off_and_nothing_else_does() {
+    let sb = settled_scenario("classic");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let without_ca = |text: String| -> String {
+        text.lines()
+            .filter(|l| !l.contains("certificate-authority-data"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let unverified = edited_kubeconfig(&sb, dir.path(), without_ca);
+    let unverified = unverified.display().to_string();
+    run(&["status", "blueservice", "--kubeconfig", &unverified])
+        .expect_code(8)
+        .stderr_has(&["TLS verification of the API server"]);
+
+    let insecure_dir = tempfile::tempdir().expect("a temporary directory");
+    let insecure = edited_kubeconfig(&sb, insecure_dir.path(), |text| {
+        without_ca(text).replace(
+            &format!("server: {}", sb.base_url()),
+            &format!(
+                "server: {}\n    insecure-skip-tls-verify: true",
+                sb.base_url()
+            ),
+        )
+    });
+    run(&[
+        "status",
+        "blueservice",
+        "--kubeconfig",
+        &insecure.display().to_string(),
+    ])
+    .expect_code(0)
+    .stdout_has(&["safe"]);
+}
+
+#[test]
+#[ignore = "needs a cluster"]
+fn status_against_the_cluster_in_kubeconfig() {
+    // Run with `cargo test -- --ignored` when KUBECONFIG points at a cluster holding a pair;
+    // BLUEGREEN_SERVICE names its production Service (default `blueservice`).
+    let kubeconfig = std::env::var("KUBECONFIG").expect("KUBECONFIG points at a cluster");
+    let service = std::env::var("BLUEGREEN_SERVICE").unwrap_or_else(|_| "blueservice".into());
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let run = run_in(
+        home.path(),
+        &["status", &service, "-o", "json"],
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+    let doc = run.expect_code(0).json();
+    assert_eq!(doc["kind"], "PairStatus");
+    assert_eq!(doc["service"]["name"], service.as_str());
+}

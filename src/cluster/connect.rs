@@ -96,11 +96,13 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         })?
         .with_layer(&RequestLogLayer)
         .build();
-    tracing::debug!(
-        context = %target.context,
-        server = %target.server,
-        namespace = %target.namespace,
-        "connecting"
+    tracing::info!(
+        target: crate::cluster::request_log::TARGET,
+        "context {} (cluster {}, server {}), namespace {}",
+        target.context,
+        target.cluster,
+        target.server,
+        target.namespace
     );
     Ok(Connection {
         client,
@@ -251,6 +253,10 @@ async fn from_kubeconfig(
     options: &ConnectOptions,
 ) -> Result<(Config, Target)> {
     let source_files = files_text(files);
+    tracing::info!(
+        target: crate::cluster::request_log::TARGET,
+        "kubeconfig {source_files}"
+    );
     let available: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
     let context_name = match options
         .context

@@ -444,4 +444,49 @@ mod tests {
         assert!(text.contains("Verdict: promote would move blueservice from blue to green: safe"));
         assert!(text.contains("blueservice endpoints: 10.0.0.1, 10.0.0.2, 10.0.0.3 (3 blue)"));
     }
+
+    #[test]
+    fn snapshot_of_a_pair_with_a_crash_looping_green() {
+        let (identity, mut objects) = classic();
+        for pod in &mut objects.pods[1] {
+            if let Some(status) = pod.status.as_mut() {
+                status.conditions = None;
+                if let Some(c) = status
+                    .container_statuses
+                    .as_mut()
+                    .and_then(|c| c.first_mut())
+                {
+                    c.ready = false;
+                    c.restart_count = 4;
+                    c.state = Some(k8s_openapi::api::core::v1::ContainerState {
+                        waiting: Some(k8s_openapi::api::core::v1::ContainerStateWaiting {
+                            reason: Some("CrashLoopBackOff".into()),
+                            message: None,
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        if let Some(status) = objects.deployments[1].status.as_mut() {
+            status.ready_replicas = Some(0);
+            status.available_replicas = Some(0);
+        }
+        let snapshot = build(&identity, "default", &objects, now()).expect("a snapshot");
+        let verdict = decide(&snapshot);
+        let target = target();
+        let view = View {
+            target: &target,
+            snapshot: &snapshot,
+            verdict: &verdict,
+        };
+        insta::assert_snapshot!(
+            "crash_looping_green",
+            render(&view, false, &Palette::plain())
+        );
+        insta::assert_snapshot!(
+            "crash_looping_green_wide",
+            render(&view, true, &Palette::plain())
+        );
+    }
 }

@@ -62,6 +62,9 @@ pub struct Options {
     pub port: u16,
     /// Exact kubeconfig file to write; overrides `kubeconfig_dir`.
     pub kubeconfig_file: Option<PathBuf>,
+    /// Run the controllers (default). Without them the sandbox is a bare API server: nothing
+    /// reacts to objects, which isolates API semantics in tests.
+    pub controllers: bool,
 }
 
 impl Default for Options {
@@ -74,6 +77,7 @@ impl Default for Options {
             kubeconfig_dir: None,
             port: 0,
             kubeconfig_file: None,
+            controllers: true,
         }
     }
 }
@@ -93,6 +97,11 @@ impl Options {
     }
     pub fn kubeconfig_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.kubeconfig_file = Some(path.into());
+        self
+    }
+    /// A bare API server: no controllers, no kubelet stand-in.
+    pub fn without_controllers(mut self) -> Self {
+        self.controllers = false;
         self
     }
     pub fn endpoint_delay(mut self, d: Duration) -> Self {
@@ -175,13 +184,16 @@ impl Sandbox {
             log: log.clone(),
             faults: faults.clone(),
             policy: policy.clone(),
+            applied: Mutex::new(std::collections::HashMap::new()),
         });
         {
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| format!("cannot listen: {e}"))?;
             tokio::spawn(server::serve(listener, tls.config.clone(), state));
-            controllers::spawn(store.clone(), clock.clone(), config.clone());
+            if opts.controllers {
+                controllers::spawn(store.clone(), clock.clone(), config.clone());
+            }
         }
         let (tempdir, dir) = match &opts.kubeconfig_dir {
             Some(d) => (None, d.clone()),

@@ -5,6 +5,9 @@
 //! between tests or with the user's own kubectl setup. When the builds are missing the tests
 //! fail if `CI=true`, and otherwise say loudly that they did not run.
 
+// The store's closures return `ApiError`, a whole `Status` object, as in the library.
+#![allow(clippy::result_large_err)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -460,14 +463,21 @@ fn apply_server_side(version: &str) {
         k.ok(&["apply", "--server-side", "-f", &path]).trim(),
         "deployment.apps/web serverside-applied"
     );
-    std::fs::write(&file, DEPLOYMENT.replace("replicas: 2", "replicas: 3")).expect("rewrite");
+    let changed = DEPLOYMENT
+        .replace("replicas: 2", "replicas: 3")
+        .replace("        ports:\n        - containerPort: 8080\n", "");
+    std::fs::write(&file, changed).expect("rewrite");
     assert_eq!(
         k.ok(&["apply", "--server-side", "-f", &path]).trim(),
         "deployment.apps/web serverside-applied"
     );
-    assert_eq!(
-        stored(&sb, &DEPLOYMENTS, "web").expect("applied")["spec"]["replicas"],
-        3
+    let d = stored(&sb, &DEPLOYMENTS, "web").expect("applied");
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert!(
+        d["spec"]["template"]["spec"]["containers"][0]
+            .get("ports")
+            .is_none(),
+        "the field no longer applied is gone"
     );
     assert!(sb.requests().iter().any(|r| r.content_type.as_deref()
         == Some("application/apply-patch+yaml")

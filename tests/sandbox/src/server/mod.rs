@@ -42,6 +42,9 @@ pub struct State {
     pub log: Arc<RequestLog>,
     pub faults: Arc<Faults>,
     pub policy: Arc<RwLock<Policy>>,
+    /// Server-side apply: the configuration each field manager last applied to each object
+    /// (by uid and manager), to remove what a manager stops applying.
+    pub applied: std::sync::Mutex<std::collections::HashMap<String, Value>>,
 }
 
 /// Returned by a handler to close the connection without an answer (a fault).
