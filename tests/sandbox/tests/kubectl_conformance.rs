@@ -759,6 +759,36 @@ fn rollout_status(version: &str) {
     );
 }
 
+fn auth_can_i(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    sb.set_policy(sandbox::Policy::Rules(vec![
+        sandbox::PolicyRule::new(&["get", "list"], &["pods"]).in_namespaces(&["default"]),
+        sandbox::PolicyRule::new(&["create"], &["selfsubjectaccessreviews"]),
+    ]));
+    assert_eq!(k.ok(&["auth", "can-i", "list", "pods"]).trim(), "yes");
+    let no = k.run(&["auth", "can-i", "delete", "pods"]);
+    assert_eq!(
+        (no.code, no.stdout.trim()),
+        (Some(1), "no"),
+        "{}",
+        no.stderr
+    );
+    let no = k.run(&["auth", "can-i", "list", "pods", "-n", "staging"]);
+    assert_eq!(no.code, Some(1));
+    let forbidden = k.run(&["get", "pods", "-n", "staging"]);
+    assert_eq!(forbidden.code, Some(1));
+    assert!(
+        forbidden.stderr.contains(
+            "pods is forbidden: User \"sandbox-admin\" cannot list resource \"pods\" in API group \"\" in the namespace \"staging\""
+        ),
+        "{}",
+        forbidden.stderr
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod kubectl_1_27 {
@@ -784,4 +814,5 @@ conformance!(
     delete,
     wait_available,
     rollout_status,
+    auth_can_i,
 );

@@ -2,6 +2,7 @@
 //! in front of the REST handlers, discovery and OpenAPI.
 
 mod negotiate;
+mod protobuf;
 mod rest;
 pub mod route;
 mod watch;

@@ -373,9 +373,19 @@ fn create(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
             "the server does not allow this method on the requested resource",
         ));
     }
-    let body = body_object(req)?;
+    let is_review = std::ptr::eq(res.rt, &resources::SELFSUBJECTACCESSREVIEWS);
+    let protobuf = req
+        .content_type()
+        .is_some_and(|ct| ct.starts_with("application/vnd.kubernetes.protobuf"));
+    let body = if is_review && protobuf {
+        super::protobuf::self_subject_access_review(&req.body).ok_or_else(|| {
+            ApiError::bad_request("the body is not a protobuf SelfSubjectAccessReview")
+        })?
+    } else {
+        body_object(req)?
+    };
     check_type(res.rt, &body)?;
-    if std::ptr::eq(res.rt, &resources::SELFSUBJECTACCESSREVIEWS) {
+    if is_review {
         return Ok((201, access_review(state, body), Output::Json));
     }
     let ns = match (&res.namespace, res.rt.namespaced) {
