@@ -332,7 +332,7 @@ fn body_object(req: &ApiRequest) -> ApiResult<Value> {
         })?,
         "application/yaml" | "application/apply-patch+yaml" => serde_yaml::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
-        other => return Err(ApiError::unsupported_media_type(other)),
+        other => return Err(ApiError::unsupported_body_type(other)),
     };
     if !v.is_object() {
         return Err(ApiError::bad_request(
