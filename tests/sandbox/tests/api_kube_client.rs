@@ -100,15 +100,12 @@ spec:
         "a cluster IP is allocated"
     );
 
-    let watcher =
-        kube::runtime::watcher(services.clone(), kube::runtime::watcher::Config::default());
     let flipped =
         kube::runtime::wait::await_condition(services.clone(), "web", |s: Option<&Service>| {
             s.and_then(|s| s.spec.as_ref())
                 .and_then(|s| s.selector.as_ref())
                 .is_some_and(|sel| sel.get("app").map(String::as_str) == Some("green"))
         });
-    drop(watcher);
     services
         .patch(
             "web",
