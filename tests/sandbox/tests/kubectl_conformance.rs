@@ -789,6 +789,70 @@ fn auth_can_i(version: &str) {
     );
 }
 
+/// Typed-client creates (kubectl 1.33 sends these bodies as protobuf): the stored object
+/// has what kubectl's own client-side rendering of the same command has.
+fn create_typed(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    let commands: [&[&str]; 3] = [
+        &[
+            "create",
+            "deployment",
+            "shop",
+            "--image=nginx:1.25",
+            "--replicas=3",
+            "--port=8080",
+        ],
+        &["create", "service", "clusterip", "shop", "--tcp=80:8080"],
+        &["create", "namespace", "team-a"],
+    ];
+    for args in commands {
+        let mut dry = args.to_vec();
+        dry.extend(["--dry-run=client", "-o", "json"]);
+        let want: Value = serde_json::from_str(&k.ok(&dry)).expect("kubectl renders JSON");
+        let out = k.ok(args);
+        assert!(out.trim().ends_with(" created"), "{out}");
+        let (rt, ns) = match want["kind"].as_str() {
+            Some("Deployment") => (&DEPLOYMENTS, "default"),
+            Some("Service") => (&SERVICES, "default"),
+            _ => (&sandbox::resources::NAMESPACES, ""),
+        };
+        let name = want["metadata"]["name"].as_str().unwrap_or_default();
+        let got = sb.store().get(rt, ns, name).expect("created");
+        assert_eq!(
+            got["metadata"]["labels"], want["metadata"]["labels"],
+            "{args:?}"
+        );
+        match rt.kind {
+            "Deployment" => {
+                for field in ["replicas", "selector"] {
+                    assert_eq!(got["spec"][field], want["spec"][field], "{field}");
+                }
+                let (g, w) = (
+                    &got["spec"]["template"]["spec"]["containers"][0],
+                    &want["spec"]["template"]["spec"]["containers"][0],
+                );
+                for field in ["name", "image"] {
+                    assert_eq!(g[field], w[field], "container {field}");
+                }
+                // The server adds the default protocol.
+                assert_eq!(
+                    g["ports"][0]["containerPort"],
+                    w["ports"][0]["containerPort"]
+                );
+            }
+            "Service" => {
+                for field in ["ports", "selector", "type"] {
+                    assert_eq!(got["spec"][field], want["spec"][field], "{field}");
+                }
+            }
+            _ => assert_eq!(got["status"]["phase"], "Active"),
+        }
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod kubectl_1_27 {
@@ -815,4 +879,5 @@ conformance!(
     wait_available,
     rollout_status,
     auth_can_i,
+    create_typed,
 );

@@ -374,13 +374,10 @@ fn create(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         ));
     }
     let is_review = std::ptr::eq(res.rt, &resources::SELFSUBJECTACCESSREVIEWS);
-    let protobuf = req
-        .content_type()
-        .is_some_and(|ct| ct.starts_with("application/vnd.kubernetes.protobuf"));
-    let body = if is_review && protobuf {
-        super::protobuf::self_subject_access_review(&req.body).ok_or_else(|| {
-            ApiError::bad_request("the body is not a protobuf SelfSubjectAccessReview")
-        })?
+    let content_type = req.content_type().unwrap_or("");
+    let body = if content_type.starts_with("application/vnd.kubernetes.protobuf") {
+        super::protobuf::object(&req.body)
+            .ok_or_else(|| ApiError::unsupported_body_type(content_type))?
     } else {
         body_object(req)?
     };
