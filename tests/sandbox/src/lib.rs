@@ -17,6 +17,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod faults;
+pub mod fields;
 pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;

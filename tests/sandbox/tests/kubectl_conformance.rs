@@ -415,6 +415,20 @@ fn create(version: &str) {
         "{}",
         invalid.stderr
     );
+    // kubectl validates strictly by default, through the server.
+    let typo = k.run_stdin(
+        &["create", "-f", "-"],
+        &SERVICE
+            .replace("name: web", "name: typo")
+            .replace("selector:", "selectr:"),
+    );
+    assert_eq!(typo.code, Some(1));
+    assert!(
+        typo.stderr
+            .contains("strict decoding error: unknown field \"spec.selectr\""),
+        "{}",
+        typo.stderr
+    );
 }
 
 fn apply(version: &str) {

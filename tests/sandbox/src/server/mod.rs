@@ -90,6 +90,8 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub headers: hyper::HeaderMap,
     pub body: Bytes,
+    /// `Warning` headers to answer with.
+    pub warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl ApiRequest {
@@ -107,6 +109,14 @@ impl ApiRequest {
 
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
+    }
+
+    /// Adds a `Warning: 299` header to the answer.
+    pub fn warn(&self, message: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message);
     }
 
     pub fn output(&self) -> Output {
@@ -160,8 +170,21 @@ async fn handle(
                     .collect(),
                 headers: parts.headers,
                 body,
+                warnings: std::sync::Mutex::new(Vec::new()),
             };
-            respond(&state, req).await
+            let mut response = respond(&state, &req).await;
+            if let Ok(r) = &mut response {
+                let warnings = req.warnings.lock().unwrap_or_else(|e| e.into_inner());
+                for w in warnings.iter() {
+                    // The warning text is quoted; quotes inside it are escaped.
+                    let value =
+                        format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        r.headers_mut().append("warning", v);
+                    }
+                }
+            }
+            response
         }
     };
     if let Ok(r) = &response {
@@ -170,7 +193,7 @@ async fn handle(
     response
 }
 
-async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, CloseConnection> {
+async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>, CloseConnection> {
     let authorized = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
