@@ -203,7 +203,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
     }
     let route = route::parse(&req.path);
     let Route::Resource(res) = route else {
-        return Ok(non_resource(state, &req, route));
+        return Ok(non_resource(state, req, route));
     };
 
     let watch_param = matches!(req.param("watch"), Some("true" | "1"));
@@ -250,7 +250,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
             res.name.as_deref(),
         )));
     }
-    Ok(rest::handle(state, &req, &res, verb).await)
+    Ok(rest::handle(state, req, &res, verb).await)
 }
 
 /// The current authorization policy.
