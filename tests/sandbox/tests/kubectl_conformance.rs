@@ -701,6 +701,23 @@ fn delete(version: &str) {
         "{}",
         missing.stderr
     );
+    // A namespace goes with its contents; kubectl waits for it.
+    k.ok(&["create", "namespace", "doomed"]);
+    k.ok(&[
+        "create",
+        "-n",
+        "doomed",
+        "-f",
+        k.file("d.yaml", DEPLOYMENT).to_str().unwrap_or_default(),
+    ]);
+    let out = k.ok(&["delete", "namespace", "doomed"]);
+    assert_eq!(out.trim(), "namespace \"doomed\" deleted");
+    assert!(
+        sb.store()
+            .get(&sandbox::resources::NAMESPACES, "", "doomed")
+            .is_none()
+    );
+    assert!(sb.store().get(&DEPLOYMENTS, "doomed", "web").is_none());
 }
 
 fn wait_available(version: &str) {

@@ -1,6 +1,7 @@
 //! The HTTPS API server: TLS, authentication, the request log, faults and authorization
 //! in front of the REST handlers, discovery and OpenAPI.
 
+mod namespaces;
 mod negotiate;
 mod protobuf;
 mod rest;

@@ -394,6 +394,7 @@ fn create(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         }
         (None, false) => String::new(),
     };
+    super::namespaces::check_not_terminating(&state.store, res.rt, &ns)?;
     let created = state.store.create(
         res.rt,
         &ns,
@@ -579,6 +580,7 @@ fn server_side_apply(state: &State, req: &ApiRequest, res: &ResourceRoute, dry: 
     let mut applied = applied;
     unknown_fields(req, res.rt, &mut applied, &[])?;
     if state.store.get(res.rt, namespace(res), name(res)).is_none() && res.subresource.is_none() {
+        super::namespaces::check_not_terminating(&state.store, res.rt, namespace(res))?;
         let mut obj = applied.clone();
         obj["metadata"]["name"] = json!(name(res));
         let created = state.store.create(
@@ -824,6 +826,10 @@ fn delete(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         ));
     }
     let opts = delete_options(req)?;
+    if std::ptr::eq(res.rt, &resources::NAMESPACES) {
+        let ns = super::namespaces::delete(&state.store, name(res), opts.dry_run)?;
+        return Ok((200, ns, Output::Json));
+    }
     let (obj, removed) = state
         .store
         .delete(res.rt, namespace(res), name(res), &opts)?;
