@@ -60,7 +60,10 @@ async fn empty_then_remove(store: &Store, namespace: &str) {
     };
     loop {
         let mut remaining = 0;
-        for rt in resources::ALL.iter().filter(|r| r.namespaced) {
+        for rt in resources::ALL
+            .iter()
+            .filter(|r| r.namespaced && !resources::is_converted(r))
+        {
             let (items, _) = store.list(rt, Some(namespace), |_| true);
             remaining += items.len();
             for o in items {
