@@ -1,8 +1,6 @@
 //! The standalone binary: starts, loads a scenario, prints the `export KUBECONFIG=` line,
 //! serves until interrupted.
 
-mod common;
-
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
