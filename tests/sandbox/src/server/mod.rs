@@ -205,7 +205,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
     }
     let route = route::parse(&req.path);
     let Route::Resource(res) = route else {
-        return Ok(non_resource(state, req, route));
+        return Ok(non_resource(req, route));
     };
 
     let watch_param = matches!(req.param("watch"), Some("true" | "1"));
@@ -267,7 +267,7 @@ pub fn policy(state: &State) -> Policy {
         .unwrap_or_else(|e| e.into_inner().clone())
 }
 
-fn non_resource(state: &State, req: &ApiRequest, route: Route) -> Response<Body> {
+fn non_resource(req: &ApiRequest, route: Route) -> Response<Body> {
     if matches!(route, Route::NotFound) {
         return error(&ApiError::path_not_found());
     }
@@ -278,7 +278,6 @@ fn non_resource(state: &State, req: &ApiRequest, route: Route) -> Response<Body>
         )));
     }
     let output = req.output();
-    let _ = state;
     match route {
         Route::Version => json(200, &discovery::version()),
         Route::Health => text(200, "ok"),

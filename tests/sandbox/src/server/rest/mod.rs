@@ -160,7 +160,7 @@ pub fn partial_metadata(obj: &Value, version: &str) -> Value {
 fn get(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
     let obj = stored(state, res)?;
     if res.subresource.as_deref() == Some("scale") {
-        return Ok((200, scale_of(res.rt, &obj), Output::Json));
+        return Ok((200, scale_of(&obj), Output::Json));
     }
     let (body, output) = render_one(res.rt, &obj, req.output(), req);
     Ok((200, body, output))

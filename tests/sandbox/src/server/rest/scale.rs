@@ -5,12 +5,11 @@ use serde_json::{Value, json};
 use super::*;
 
 /// The `autoscaling/v1` Scale of a Deployment or ReplicaSet.
-pub fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
+pub fn scale_of(obj: &Value) -> Value {
     let m = &obj["metadata"];
     let selector = LabelSelector::from_object(&obj["spec"]["selector"])
         .map(|s| selector_string(&s))
         .unwrap_or_default();
-    let _ = rt;
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -102,5 +101,5 @@ pub(super) fn write_scale(state: &State, res: &ResourceRoute, scale: Value, dry:
             Ok(new)
         },
     )?;
-    Ok((200, scale_of(res.rt, &updated), Output::Json))
+    Ok((200, scale_of(&updated), Output::Json))
 }

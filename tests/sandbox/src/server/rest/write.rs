@@ -141,7 +141,7 @@ pub(super) fn patch_object(state: &State, req: &ApiRequest, res: &ResourceRoute)
     };
     if res.subresource.as_deref() == Some("scale") {
         let obj = stored(state, res)?;
-        let scale = apply(&scale_of(res.rt, &obj), "Scale")?;
+        let scale = apply(&scale_of(&obj), "Scale")?;
         return write_scale(state, res, scale, dry);
     }
     if kind == PatchType::Apply {
