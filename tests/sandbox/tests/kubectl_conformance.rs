@@ -296,44 +296,62 @@ fn get_watch(version: &str) {
         return;
     };
     load_web(&sb);
-    let child = k
+    let mut child = k
         .command(&["get", "deploy", "--watch"])
         .spawn()
         .expect("kubectl starts");
-    std::thread::sleep(Duration::from_millis(1500));
+    let lines = line_reader(child.stdout.take().expect("stdout"));
+    let mut seen: Vec<String> = Vec::new();
+    let mut read_until = |what: &str, done: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        while !done(&seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("kubectl get --watch never showed {what}: {seen:?}"),
+            }
+        }
+    };
+    // Change things only once the watch is running (its first row is printed).
+    read_until("the initial row", &|s| {
+        s.iter().any(|l| l.starts_with("web "))
+    });
     sb.store()
         .update_with(&DEPLOYMENTS, "default", "web", UpdateOpts::default(), |d| {
             let mut d = d.clone();
-            d["metadata"]["labels"]["watched"] = json!("yes");
+            d["spec"]["replicas"] = json!(3);
             Ok(d)
         })
         .expect("a change to watch");
     sb.load_yaml(&DEPLOYMENT.replace("name: web\n  labels", "name: web2\n  labels"))
         .expect("a second deployment");
-    std::thread::sleep(Duration::from_millis(1500));
-    // Watching never ends by itself; the timeout kills it.
-    let r = wait(
-        child,
-        &["get", "deploy", "--watch"],
-        Duration::from_millis(100),
-    );
-    let lines: Vec<&str> = r.stdout.lines().collect();
+    read_until("the change and the added object", &|s| {
+        s.iter().filter(|l| l.starts_with("web ")).count() >= 2
+            && s.iter().any(|l| l.starts_with("web2 "))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen[0].starts_with("NAME"), "{seen:?}");
     assert!(
-        lines.first().is_some_and(|l| l.starts_with("NAME")),
-        "{}",
-        r.stdout
+        seen.iter()
+            .any(|l| l.starts_with("web ") && l.contains("/3")),
+        "the new desired count: {seen:?}"
     );
-    assert!(
-        lines.iter().filter(|l| l.starts_with("web ")).count() >= 2,
-        "the initial row and the change: {}",
-        r.stdout
-    );
-    assert!(
-        lines.iter().any(|l| l.starts_with("web2 ")),
-        "an added object: {}\n{}",
-        r.stdout,
-        r.stderr
-    );
+}
+
+/// The lines a child writes, as they come.
+fn line_reader(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 fn describe(version: &str) {
@@ -414,6 +432,20 @@ fn create(version: &str) {
         invalid.stderr.contains("is invalid") && invalid.stderr.contains("spec.replicas"),
         "{}",
         invalid.stderr
+    );
+    // kubectl validates strictly by default, through the server.
+    let typo = k.run_stdin(
+        &["create", "-f", "-"],
+        &SERVICE
+            .replace("name: web", "name: typo")
+            .replace("selector:", "selectr:"),
+    );
+    assert_eq!(typo.code, Some(1));
+    assert!(
+        typo.stderr
+            .contains("strict decoding error: unknown field \"spec.selectr\""),
+        "{}",
+        typo.stderr
     );
 }
 
@@ -687,6 +719,23 @@ fn delete(version: &str) {
         "{}",
         missing.stderr
     );
+    // A namespace goes with its contents; kubectl waits for it.
+    k.ok(&["create", "namespace", "doomed"]);
+    k.ok(&[
+        "create",
+        "-n",
+        "doomed",
+        "-f",
+        k.file("d.yaml", DEPLOYMENT).to_str().unwrap_or_default(),
+    ]);
+    let out = k.ok(&["delete", "namespace", "doomed"]);
+    assert_eq!(out.trim(), "namespace \"doomed\" deleted");
+    assert!(
+        sb.store()
+            .get(&sandbox::resources::NAMESPACES, "", "doomed")
+            .is_none()
+    );
+    assert!(sb.store().get(&DEPLOYMENTS, "doomed", "web").is_none());
 }
 
 fn wait_available(version: &str) {
@@ -749,7 +798,7 @@ fn rollout_status(version: &str) {
             },
         )
         .expect("a rollout that never completes");
-    let r = k.run(&["rollout", "status", "deploy/web", "--timeout=2s"]);
+    let r = k.run(&["rollout", "status", "deploy/web", "--timeout=5s"]);
     assert_eq!(r.code, Some(1), "{}", r.stdout);
     assert!(
         r.stdout
@@ -757,6 +806,100 @@ fn rollout_status(version: &str) {
         "{}",
         r.stdout
     );
+}
+
+fn auth_can_i(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    sb.set_policy(sandbox::Policy::Rules(vec![
+        sandbox::PolicyRule::new(&["get", "list"], &["pods"]).in_namespaces(&["default"]),
+        sandbox::PolicyRule::new(&["create"], &["selfsubjectaccessreviews"]),
+    ]));
+    assert_eq!(k.ok(&["auth", "can-i", "list", "pods"]).trim(), "yes");
+    let no = k.run(&["auth", "can-i", "delete", "pods"]);
+    assert_eq!(
+        (no.code, no.stdout.trim()),
+        (Some(1), "no"),
+        "{}",
+        no.stderr
+    );
+    let no = k.run(&["auth", "can-i", "list", "pods", "-n", "staging"]);
+    assert_eq!(no.code, Some(1));
+    let forbidden = k.run(&["get", "pods", "-n", "staging"]);
+    assert_eq!(forbidden.code, Some(1));
+    assert!(
+        forbidden.stderr.contains(
+            "pods is forbidden: User \"sandbox-admin\" cannot list resource \"pods\" in API group \"\" in the namespace \"staging\""
+        ),
+        "{}",
+        forbidden.stderr
+    );
+}
+
+/// Typed-client creates (kubectl 1.33 sends these bodies as protobuf): the stored object
+/// has what kubectl's own client-side rendering of the same command has.
+fn create_typed(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    let commands: [&[&str]; 3] = [
+        &[
+            "create",
+            "deployment",
+            "shop",
+            "--image=nginx:1.25",
+            "--replicas=3",
+            "--port=8080",
+        ],
+        &["create", "service", "clusterip", "shop", "--tcp=80:8080"],
+        &["create", "namespace", "team-a"],
+    ];
+    for args in commands {
+        let mut dry = args.to_vec();
+        dry.extend(["--dry-run=client", "-o", "json"]);
+        let want: Value = serde_json::from_str(&k.ok(&dry)).expect("kubectl renders JSON");
+        let out = k.ok(args);
+        assert!(out.trim().ends_with(" created"), "{out}");
+        let (rt, ns) = match want["kind"].as_str() {
+            Some("Deployment") => (&DEPLOYMENTS, "default"),
+            Some("Service") => (&SERVICES, "default"),
+            _ => (&sandbox::resources::NAMESPACES, ""),
+        };
+        let name = want["metadata"]["name"].as_str().unwrap_or_default();
+        let got = sb.store().get(rt, ns, name).expect("created");
+        assert_eq!(
+            got["metadata"]["labels"], want["metadata"]["labels"],
+            "{args:?}"
+        );
+        match rt.kind {
+            "Deployment" => {
+                for field in ["replicas", "selector"] {
+                    assert_eq!(got["spec"][field], want["spec"][field], "{field}");
+                }
+                let (g, w) = (
+                    &got["spec"]["template"]["spec"]["containers"][0],
+                    &want["spec"]["template"]["spec"]["containers"][0],
+                );
+                for field in ["name", "image"] {
+                    assert_eq!(g[field], w[field], "container {field}");
+                }
+                // The server adds the default protocol.
+                assert_eq!(
+                    g["ports"][0]["containerPort"],
+                    w["ports"][0]["containerPort"]
+                );
+            }
+            "Service" => {
+                for field in ["ports", "selector", "type"] {
+                    assert_eq!(got["spec"][field], want["spec"][field], "{field}");
+                }
+            }
+            _ => assert_eq!(got["status"]["phase"], "Active"),
+        }
+    }
 }
 
 macro_rules! conformance {
@@ -784,4 +927,6 @@ conformance!(
     delete,
     wait_available,
     rollout_status,
+    auth_can_i,
+    create_typed,
 );
