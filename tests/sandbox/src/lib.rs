@@ -13,6 +13,7 @@
 
 pub mod clock;
 pub mod controllers;
+pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod faults;
@@ -149,9 +150,13 @@ impl Sandbox {
         }));
         let tls = tls::generate()?;
         let token = store::random_suffix(40);
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", opts.port)))
+        // Bound with std so that starting a sandbox from inside an async test works (no
+        // `block_on` on the caller's thread).
+        let listener = std::net::TcpListener::bind(("127.0.0.1", opts.port))
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot configure the listener: {e}"))?;
         let port = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?
@@ -169,6 +174,8 @@ impl Sandbox {
         });
         {
             let _guard = runtime.enter();
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| format!("cannot listen: {e}"))?;
             tokio::spawn(server::serve(listener, tls.config.clone(), state));
             controllers::spawn(store.clone(), clock.clone(), config.clone());
         }

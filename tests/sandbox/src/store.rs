@@ -293,6 +293,9 @@ impl Store {
         {
             o.remove("status");
         }
+        if std::ptr::eq(rt, &resources::SERVICES) {
+            allocate_service_addresses(&inner, &mut obj);
+        }
         validate::object(rt, &mut obj, None)?;
 
         let key = (ns.clone(), name.clone());
@@ -712,6 +715,63 @@ impl Store {
         }
         // No receiver is fine.
         let _ = self.tx.send(event);
+    }
+}
+
+/// Gives a new Service a free cluster IP (from 10.96.0.0/16) and free node ports, as the
+/// real registry's allocators do. A Service that names its own keeps them.
+fn allocate_service_addresses(inner: &Inner, obj: &mut Value) {
+    use rand::Rng;
+    let svc_type = obj["spec"]["type"]
+        .as_str()
+        .unwrap_or("ClusterIP")
+        .to_string();
+    if svc_type == "ExternalName" {
+        return;
+    }
+    let services: Vec<&Arc<Value>> = inner
+        .objects
+        .get(resources::SERVICES.plural)
+        .map(|m| m.values().collect())
+        .unwrap_or_default();
+    let mut rng = rand::rng();
+    if obj["spec"]["clusterIP"].as_str().unwrap_or("").is_empty() {
+        let used: std::collections::HashSet<&str> = services
+            .iter()
+            .filter_map(|s| s["spec"]["clusterIP"].as_str())
+            .collect();
+        let ip = loop {
+            let candidate = format!(
+                "10.96.{}.{}",
+                rng.random_range(0..=255u8),
+                rng.random_range(1..=254u8)
+            );
+            if !used.contains(candidate.as_str()) {
+                break candidate;
+            }
+        };
+        obj["spec"]["clusterIP"] = json!(ip);
+        obj["spec"]["clusterIPs"] = json!([ip]);
+    }
+    if svc_type == "NodePort" || svc_type == "LoadBalancer" {
+        let mut used: std::collections::HashSet<i64> = services
+            .iter()
+            .flat_map(|s| s["spec"]["ports"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["nodePort"].as_i64())
+            .collect();
+        if let Some(ports) = obj["spec"]["ports"].as_array_mut() {
+            for p in ports {
+                if p["nodePort"].as_i64().unwrap_or(0) == 0 {
+                    let port = loop {
+                        let candidate = rng.random_range(30000..=32767i64);
+                        if used.insert(candidate) {
+                            break candidate;
+                        }
+                    };
+                    p["nodePort"] = json!(port);
+                }
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ type Causes = Vec<(String, String)>;
 /// Validates (and where the real server defaults a field, defaults) `obj` before it is
 /// stored. `old` is the stored object for updates.
 pub fn object(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) -> ApiResult<()> {
+    crate::defaults::apply(rt, obj, old);
     let mut causes: Causes = Vec::new();
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
     if old.is_none() {
