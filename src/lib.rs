@@ -10,7 +10,9 @@ pub mod cli;
 pub mod cluster;
 pub mod cmd;
 pub mod error;
+pub mod journal;
 pub mod pair;
+pub mod plan;
 pub mod render;
 pub mod verdict;
 
