@@ -126,7 +126,11 @@ pub enum Error {
     },
 
     /// Running in a pod, but its service-account configuration is unusable.
-    #[error("in-cluster configuration cannot be used: {reason}")]
+    #[error(
+        "in-cluster configuration cannot be used (KUBERNETES_SERVICE_HOST is set): {reason}; \
+         check that the pod mounts its service account under \
+         /var/run/secrets/kubernetes.io/serviceaccount, or pass --kubeconfig"
+    )]
     InCluster {
         /// What is wrong.
         reason: String,
@@ -250,14 +254,16 @@ pub enum Error {
     /// The production Service does not exist.
     #[error(
         "Service {service:?} not found in namespace {namespace:?}{}",
-        suggest(suggestions)
+        suggest(closest.as_deref(), suggestions)
     )]
     ServiceNotFound {
         /// The Service asked for.
         service: String,
         /// The namespace.
         namespace: String,
-        /// Services of the namespace that look like blue/green pairs.
+        /// The pair-like Service whose name is close to the one asked for.
+        closest: Option<String>,
+        /// Other Services of the namespace that look like blue/green pairs.
         suggestions: Vec<String>,
     },
 
@@ -469,13 +475,17 @@ fn available_list(available: &[String]) -> String {
     }
 }
 
-fn suggest(suggestions: &[String]) -> String {
-    match suggestions {
-        [] => String::new(),
-        [one] => format!("; did you mean {one:?}?"),
-        many => format!(
+fn suggest(closest: Option<&str>, others: &[String]) -> String {
+    match (closest, others) {
+        (Some(close), []) => format!("; did you mean {close:?}?"),
+        (Some(close), others) => format!(
+            "; did you mean {close:?}? (other Services here that look like blue/green pairs: {})",
+            others.join(", ")
+        ),
+        (None, []) => String::new(),
+        (None, others) => format!(
             "; Services here that look like blue/green pairs: {}",
-            many.join(", ")
+            others.join(", ")
         ),
     }
 }
@@ -510,6 +520,7 @@ mod tests {
         let not_found = Error::ServiceNotFound {
             service: "s".into(),
             namespace: "n".into(),
+            closest: None,
             suggestions: vec![],
         };
         assert_eq!(not_found.exit_code(), 4);
@@ -532,7 +543,8 @@ mod tests {
         let e = Error::ServiceNotFound {
             service: "blusvc".into(),
             namespace: "default".into(),
-            suggestions: vec!["blueservice".into()],
+            closest: Some("blueservice".into()),
+            suggestions: vec![],
         };
         assert_eq!(
             e.to_string(),

@@ -25,6 +25,8 @@ fn main() -> ExitCode {
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
             ExitCode::from(EXIT_OK)
         }
+        // Ctrl-C is how `--watch` ends; the shell needs the code, not a message.
+        Err(Error::Interrupted) => ExitCode::from(Error::Interrupted.exit_code()),
         Err(e) => {
             report(&e);
             ExitCode::from(e.exit_code())

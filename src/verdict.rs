@@ -60,13 +60,15 @@ pub enum Blocker {
         /// What is still in progress.
         detail: String,
     },
-    /// A target pod is crash-looping or restarted recently.
+    /// Target pods are crash-looping or restarted recently.
     Restarting {
-        /// The pod.
-        pod: String,
-        /// Its status (e.g. CrashLoopBackOff).
+        /// The colour.
+        colour: String,
+        /// The pods concerned.
+        pods: Vec<String>,
+        /// How they are (e.g. `CrashLoopBackOff`, `restarting`).
         status: String,
-        /// Its restart count.
+        /// The highest restart count among them.
         restarts: u32,
     },
     /// Fewer pods can serve than the Deployment wants.
@@ -106,13 +108,21 @@ impl fmt::Display for Blocker {
             Blocker::Missing { colour } => write!(f, "{colour} has no Deployment"),
             Blocker::ZeroReplicas { deployment } => write!(f, "{deployment} has 0 replicas"),
             Blocker::RolloutInProgress { deployment, detail } => {
-                write!(f, "{deployment} is still rolling out ({detail})")
+                write!(f, "{deployment}'s rollout is not complete ({detail})")
             }
             Blocker::Restarting {
-                pod,
+                colour,
+                pods,
                 status,
                 restarts,
-            } => write!(f, "pod {pod} is {status} ({restarts} restarts)"),
+            } => match pods.as_slice() {
+                [pod] => write!(f, "pod {pod} is {status} ({restarts} restarts)"),
+                _ => write!(
+                    f,
+                    "{} {colour} pods are {status} (up to {restarts} restarts)",
+                    pods.len()
+                ),
+            },
             Blocker::NotReady {
                 colour,
                 serving,
@@ -248,8 +258,10 @@ pub fn readiness_blockers(target: &ColourState, observed_at: &str) -> Vec<Blocke
         });
     }
     let now = observed_at.parse::<jiff::Timestamp>().ok();
+    let mut crash_looping: Vec<&crate::pair::snapshot::PodSummary> = Vec::new();
+    let mut restarting: Vec<&crate::pair::snapshot::PodSummary> = Vec::new();
     for pod in &target.pods {
-        let crash_looping = pod.status == "CrashLoopBackOff";
+        let is_crash_looping = pod.status == "CrashLoopBackOff";
         let restarted_recently = pod.restarts > 0
             && match (now, pod.last_restart.as_deref()) {
                 (Some(now), Some(last)) => last
@@ -257,15 +269,22 @@ pub fn readiness_blockers(target: &ColourState, observed_at: &str) -> Vec<Blocke
                     .is_ok_and(|t| now.as_second() - t.as_second() < RECENT_RESTART_SECONDS),
                 _ => false,
             };
-        if crash_looping || restarted_recently {
+        if is_crash_looping {
+            crash_looping.push(pod);
+        } else if restarted_recently {
+            restarting.push(pod);
+        }
+    }
+    for (pods, status) in [
+        (crash_looping, "CrashLoopBackOff"),
+        (restarting, "restarting"),
+    ] {
+        if !pods.is_empty() {
             blockers.push(Blocker::Restarting {
-                pod: pod.name.clone(),
-                status: if crash_looping {
-                    pod.status.clone()
-                } else {
-                    "restarting".to_string()
-                },
-                restarts: pod.restarts,
+                colour: target.colour.clone(),
+                pods: pods.iter().map(|p| p.name.clone()).collect(),
+                status: status.to_string(),
+                restarts: pods.iter().map(|p| p.restarts).max().unwrap_or(0),
             });
         }
     }

@@ -80,13 +80,12 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         Source::Kubeconfig { config, files } => from_kubeconfig(*config, &files, options).await?,
         Source::InCluster => from_in_cluster(options)?,
     };
+    // Each call is bounded as a whole by `Connection::call`; a read timeout on the connection
+    // would also cut the long-lived watch streams of `--watch`, so only connecting is bounded
+    // here.
     if let Some(timeout) = options.request_timeout {
         config.connect_timeout = Some(timeout);
-        config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
-        // Count the read timeout from when a request is sent, not from when a pooled
-        // connection went idle.
-        config.reset_reader_on_write = true;
     }
     config.headers.push((USER_AGENT, user_agent()));
 
@@ -97,11 +96,13 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         })?
         .with_layer(&RequestLogLayer)
         .build();
-    tracing::debug!(
-        context = %target.context,
-        server = %target.server,
-        namespace = %target.namespace,
-        "connecting"
+    tracing::info!(
+        target: crate::cluster::request_log::TARGET,
+        "context {} (cluster {}, server {}), namespace {}",
+        target.context,
+        target.cluster,
+        target.server,
+        target.namespace
     );
     Ok(Connection {
         client,
@@ -252,6 +253,10 @@ async fn from_kubeconfig(
     options: &ConnectOptions,
 ) -> Result<(Config, Target)> {
     let source_files = files_text(files);
+    tracing::info!(
+        target: crate::cluster::request_log::TARGET,
+        "kubeconfig {source_files}"
+    );
     let available: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
     let context_name = match options
         .context

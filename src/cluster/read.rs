@@ -1,10 +1,15 @@
-//! Reads from the API server: one place that applies `--request-timeout`, paginates lists and
-//! turns failures into errors that name the request, the server and what to try.
+//! Reads from the API server: one place that applies `--request-timeout`, paginates lists,
+//! runs independent reads concurrently and turns failures into errors that name the request,
+//! the server and what to try.
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
 use std::future::Future;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 use kube::core::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
@@ -171,6 +176,65 @@ impl Connection {
     }
 }
 
+/// The API objects a snapshot is built from.
+#[derive(Debug, Clone, Default)]
+pub struct PairObjects {
+    /// The production Service.
+    pub service: Service,
+    /// Every Deployment of the namespace.
+    pub deployments: Vec<Deployment>,
+    /// Every Service of the namespace.
+    pub services: Vec<Service>,
+    /// Pods of each colour, in `--colors` order (label-selected by the server).
+    pub pods: [Vec<Pod>; 2],
+    /// The production Service's EndpointSlices.
+    pub endpoint_slices: Vec<EndpointSlice>,
+    /// The namespace's HorizontalPodAutoscalers; `None` if they could not be read.
+    pub hpas: Option<Vec<HorizontalPodAutoscaler>>,
+}
+
+impl Connection {
+    /// Reads everything about a pair concurrently, given its production Service and each
+    /// colour's label selector: Deployments and Services of the namespace, each colour's pods
+    /// and the Service's EndpointSlices (both label-selected by the server), and the
+    /// HorizontalPodAutoscalers when they may be read.
+    pub async fn read_pair(
+        &self,
+        service: Service,
+        colour_selectors: &[String; 2],
+    ) -> Result<PairObjects> {
+        let slice_selector = format!("kubernetes.io/service-name={}", service.name_any());
+        let (deployments, services, first_pods, second_pods, endpoint_slices, hpas) = tokio::try_join!(
+            self.list::<Deployment>(None),
+            self.list::<Service>(None),
+            self.list::<Pod>(Some(&colour_selectors[0])),
+            self.list::<Pod>(Some(&colour_selectors[1])),
+            self.list::<EndpointSlice>(Some(&slice_selector)),
+            self.optional_hpas(),
+        )?;
+        Ok(PairObjects {
+            service,
+            deployments,
+            services,
+            pods: [first_pods, second_pods],
+            endpoint_slices,
+            hpas,
+        })
+    }
+
+    /// HorizontalPodAutoscalers, if the user may read them and the server serves them.
+    async fn optional_hpas(&self) -> Result<Option<Vec<HorizontalPodAutoscaler>>> {
+        match self.list::<HorizontalPodAutoscaler>(None).await {
+            Ok(hpas) => Ok(Some(hpas)),
+            Err(Error::Forbidden { .. }) | Err(Error::Api { code: 404, .. }) => {
+                tracing::debug!("HorizontalPodAutoscalers cannot be read; not shown");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 fn classify_transport(
     desc: &RequestDesc,
     target: &crate::cluster::Target,
@@ -208,6 +272,14 @@ fn classify_transport(
         cause = e.source();
     }
     let text = chain_text(err);
+    // Connectors may wrap the TLS error so that it is not reachable through `source()`.
+    if let Some(at) = text.find("invalid peer certificate") {
+        return Error::Tls {
+            server: target.server.clone(),
+            context: target.context.clone(),
+            reason: text[at..].to_string(),
+        };
+    }
     if text.contains("dns error") || text.contains("failed to lookup address") {
         return Error::Unreachable {
             server: target.server.clone(),

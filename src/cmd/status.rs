@@ -1,6 +1,7 @@
 //! `status SERVICE`: both colours side by side, which one is live, and the verdict.
 
 use std::io::IsTerminal;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -24,81 +25,108 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 /// Runs `status`.
 pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     let conn = connect(&connect_options(global)).await?;
-    let spec = PairSpec {
-        label: args.pair.label.clone(),
-        colours: args.pair.colors.0.clone(),
+    let screen = Screen {
+        conn: &conn,
+        service: &args.service,
+        spec: PairSpec {
+            label: args.pair.label.clone(),
+            colours: args.pair.colors.0.clone(),
+        },
+        format: args.output,
+        palette: Palette::new(
+            matches!(args.output, OutputFormat::Table | OutputFormat::Wide)
+                && style::colour_wanted(global.no_color),
+        ),
     };
-    let palette = Palette::new(
-        matches!(args.output, OutputFormat::Table | OutputFormat::Wide)
-            && style::colour_wanted(global.no_color),
-    );
-    let snapshot = pair::load(&conn, &args.service, &spec).await?;
-    let first = draw(&conn, &snapshot, args.output, &palette)?;
-    if !args.watch {
-        return print(&first);
+    let snapshot = screen.read().await?;
+    let first = screen.draw(&snapshot)?;
+    if args.watch {
+        watch(&screen, &snapshot, &first).await
+    } else {
+        print(&first)
     }
-    watch(
-        &conn,
-        &args.service,
-        &spec,
-        snapshot,
-        first,
-        args.output,
-        &palette,
-    )
-    .await
 }
 
-fn draw(
-    conn: &Connection,
-    snapshot: &Snapshot,
+/// What is shown, and how.
+struct Screen<'a> {
+    conn: &'a Connection,
+    service: &'a str,
+    spec: PairSpec,
     format: OutputFormat,
-    palette: &Palette,
-) -> Result<String> {
-    let verdict = verdict::decide(snapshot);
-    let view = View {
-        target: &conn.target,
-        snapshot,
-        verdict: &verdict,
-    };
-    render::render(&view, format, palette)
+    palette: Palette,
 }
 
-/// Redraws whenever pods, Deployments, Services or the production Service's EndpointSlices
-/// change, as the API server's watches report it.
-async fn watch(
-    conn: &Connection,
-    service: &str,
-    spec: &PairSpec,
-    snapshot: Snapshot,
-    first: String,
-    format: OutputFormat,
-    palette: &Palette,
-) -> Result<()> {
-    let terminal = std::io::stdout().is_terminal();
+impl Screen<'_> {
+    async fn read(&self) -> Result<Snapshot> {
+        pair::load(self.conn, self.service, &self.spec).await
+    }
+
+    fn draw(&self, snapshot: &Snapshot) -> Result<String> {
+        let verdict = verdict::decide(snapshot);
+        let view = View {
+            target: &self.conn.target,
+            snapshot,
+            verdict: &verdict,
+        };
+        render::render(&view, self.format, &self.palette)
+    }
+}
+
+/// Redraws whenever pods of the pair, Deployments, Services or the production Service's
+/// EndpointSlices change, as the API server's watches report it.
+async fn watch(screen: &Screen<'_>, first: &Snapshot, first_frame: &str) -> Result<()> {
     let mut frames = Frames {
-        terminal,
-        format,
+        terminal: std::io::stdout().is_terminal(),
+        format: screen.format,
         count: 0,
         last: String::new(),
     };
-    frames.show(&first)?;
+    frames.show(first_frame)?;
 
-    let namespace = &conn.target.namespace;
-    let client = &conn.client;
-    let colour_key = snapshot.service.colour_label.clone();
-    let mut pod_selector: Vec<String> = snapshot
+    let changes = futures::stream::select_all(change_streams(screen, first));
+    tokio::pin!(changes);
+    while changes.next().await.is_some() {
+        // Let a burst of changes settle, then read once.
+        let settle = tokio::time::sleep(DEBOUNCE);
+        tokio::pin!(settle);
+        loop {
+            tokio::select! {
+                () = &mut settle => break,
+                more = changes.next() => if more.is_none() { break },
+            }
+        }
+        match screen.read().await {
+            Ok(snapshot) => frames.show(&screen.draw(&snapshot)?)?,
+            // Keep watching: the Service may come back, the connection may recover.
+            Err(e) if frames.terminal => frames.show(&format!("error: {e}\n"))?,
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    Ok(())
+}
+
+type Changes = Pin<Box<dyn Stream<Item = ()> + Send>>;
+
+/// One stream per watched kind, each label-selected as narrowly as the pair allows.
+fn change_streams(screen: &Screen<'_>, first: &Snapshot) -> Vec<Changes> {
+    let client = &screen.conn.client;
+    let namespace = &screen.conn.target.namespace;
+    let colour_key = &first.service.colour_label;
+    // Pods of either colour: the production selector with the colour key set to both.
+    let mut pod_selector: Vec<String> = first
         .service
         .selector
         .iter()
-        .filter(|(k, _)| **k != colour_key)
+        .filter(|(k, _)| *k != colour_key)
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    pod_selector.push(format!("{colour_key} in ({})", spec.colours.join(",")));
+    pod_selector.push(format!(
+        "{colour_key} in ({})",
+        screen.spec.colours.join(",")
+    ));
     let pod_selector = pod_selector.join(",");
-    let slice_selector = format!("kubernetes.io/service-name={service}");
-
-    let changes = futures::stream::select_all([
+    let slice_selector = format!("kubernetes.io/service-name={}", screen.service);
+    vec![
         changes(
             Api::<Pod>::namespaced(client.clone(), namespace),
             watcher::Config::default().labels(&pod_selector),
@@ -115,34 +143,11 @@ async fn watch(
             Api::<EndpointSlice>::namespaced(client.clone(), namespace),
             watcher::Config::default().labels(&slice_selector),
         ),
-    ]);
-    tokio::pin!(changes);
-
-    while changes.next().await.is_some() {
-        // Let a burst of changes settle, then read once.
-        let settle = tokio::time::sleep(DEBOUNCE);
-        tokio::pin!(settle);
-        loop {
-            tokio::select! {
-                () = &mut settle => break,
-                more = changes.next() => if more.is_none() { break },
-            }
-        }
-        let frame = match pair::load(conn, service, spec).await {
-            Ok(snapshot) => draw(conn, &snapshot, format, palette)?,
-            // Keep watching: the Service may come back, the connection may recover.
-            Err(e) => format!("error: {e}\n"),
-        };
-        frames.show(&frame)?;
-    }
-    Ok(())
+    ]
 }
 
-/// A stream that yields once per change of a watched kind; errors are retried with backoff.
-fn changes<K>(
-    api: Api<K>,
-    config: watcher::Config,
-) -> std::pin::Pin<Box<dyn Stream<Item = ()> + Send>>
+/// A stream that yields once per change of a watched kind; failures are retried with backoff.
+fn changes<K>(api: Api<K>, config: watcher::Config) -> Changes
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
@@ -174,17 +179,19 @@ impl Frames {
         if frame == self.last {
             return Ok(());
         }
-        let mut text = String::new();
-        if self.terminal {
-            text.push_str("\u{1b}[H\u{1b}[2J");
-        } else if self.count > 0 {
-            match self.format {
-                OutputFormat::Yaml => text.push_str("---\n"),
-                OutputFormat::Json => {}
-                OutputFormat::Table | OutputFormat::Wide => text.push('\n'),
-            }
-        }
-        text.push_str(frame);
+        let text = if self.terminal {
+            let now = jiff::Zoned::now().strftime("%H:%M:%S");
+            format!(
+                "\u{1b}[H\u{1b}[2J{frame}\nWatching for changes (updated {now}); Ctrl-C to stop.\n"
+            )
+        } else {
+            let separator = match (self.count, self.format) {
+                (0, _) | (_, OutputFormat::Json) => "",
+                (_, OutputFormat::Yaml) => "---\n",
+                (_, OutputFormat::Table | OutputFormat::Wide) => "\n",
+            };
+            format!("{separator}{frame}")
+        };
         print(&text)?;
         self.count += 1;
         self.last = frame.to_string();

@@ -235,14 +235,33 @@ pub fn managed_by(service: &Service) -> Option<String> {
         .map(|(_, tool)| tool.to_string())
 }
 
-/// Services that look like the production side of a pair (a selector value is one of the
-/// colours), for suggestions when the named Service does not exist.
-pub fn pair_like_services(services: &[Service], colours: &[String; 2]) -> Vec<String> {
-    services
+/// Suggestions when the named Service does not exist: the Services that look like one side
+/// of a pair (a selector value is one of the colours), the one whose name is close to `asked`
+/// first and apart.
+pub fn suggestions(
+    asked: &str,
+    services: &[Service],
+    colours: &[String; 2],
+) -> (Option<String>, Vec<String>) {
+    let mut candidates: Vec<(f64, String)> = services
         .iter()
         .filter(|s| service_selector(s).values().any(|v| colours.contains(v)))
-        .map(|s| s.name_any())
-        .collect()
+        .map(|s| {
+            let name = s.name_any();
+            (strsim::normalized_damerau_levenshtein(asked, &name), name)
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let closest = candidates
+        .first()
+        .filter(|(similarity, _)| *similarity >= 0.5)
+        .map(|(_, name)| name.clone());
+    let others = candidates
+        .into_iter()
+        .map(|(_, name)| name)
+        .filter(|name| Some(name) != closest.as_ref())
+        .collect();
+    (closest, others)
 }
 
 #[cfg(test)]
@@ -481,10 +500,16 @@ pub(crate) mod tests {
         let services = vec![
             service("blueservice", &[("app", "blue")]),
             service("db", &[("app", "postgres")]),
+            service("greenservice", &[("app", "green")]),
         ];
+        let colours = spec().colours;
         assert_eq!(
-            pair_like_services(&services, &spec().colours),
-            vec!["blueservice"]
+            suggestions("bluesvc", &services, &colours),
+            (Some("blueservice".into()), vec!["greenservice".into()])
+        );
+        assert_eq!(
+            suggestions("zzz", &services, &colours),
+            (None, vec!["blueservice".into(), "greenservice".into()])
         );
     }
 }

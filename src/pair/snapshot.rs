@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::read::PairObjects;
 use crate::error::Result;
 use crate::pair::JOURNAL_PREFIX;
 use crate::pair::discover::{self, Identity};
@@ -240,28 +241,11 @@ pub struct HpaSummary {
     pub desired_replicas: Option<i32>,
 }
 
-/// The API objects a snapshot is built from.
-#[derive(Debug, Clone, Default)]
-pub struct Objects {
-    /// The production Service.
-    pub service: Service,
-    /// Every Deployment of the namespace.
-    pub deployments: Vec<Deployment>,
-    /// Every Service of the namespace.
-    pub services: Vec<Service>,
-    /// Pods of each colour, in `--colors` order (label-selected by the server).
-    pub pods: [Vec<Pod>; 2],
-    /// The production Service's EndpointSlices.
-    pub endpoint_slices: Vec<EndpointSlice>,
-    /// The namespace's HorizontalPodAutoscalers; `None` if they could not be read.
-    pub hpas: Option<Vec<HorizontalPodAutoscaler>>,
-}
-
 /// Builds the snapshot. Fails only when the pair is ambiguous (two Deployments for a colour).
 pub fn build(
     identity: &Identity,
     namespace: &str,
-    objects: &Objects,
+    objects: &PairObjects,
     now: jiff::Timestamp,
 ) -> Result<Snapshot> {
     let endpoints = endpoint_addresses(&objects.endpoint_slices, identity, &objects.pods);
@@ -405,7 +389,7 @@ fn endpoint_addresses(
 
 fn other_services(
     identity: &Identity,
-    objects: &Objects,
+    objects: &PairObjects,
     test_services: &[String],
 ) -> Vec<OtherService> {
     let template_labels: Vec<Option<BTreeMap<String, String>>> = identity
@@ -710,10 +694,10 @@ pub(crate) mod tests {
     }
 
     /// The classic pair: blue live with 3 ready pods, green idle with 3 ready pods.
-    pub fn classic() -> (Identity, Objects) {
+    pub fn classic() -> (Identity, PairObjects) {
         let prod = service("blueservice", &[("app", "blue")]);
         let identity = identify(&prod, "default", &PairSpec::default()).expect("a pair");
-        let objects = Objects {
+        let objects = PairObjects {
             service: prod.clone(),
             deployments: vec![
                 ready_deployment(

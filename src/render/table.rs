@@ -2,7 +2,7 @@
 //! the verdict.
 
 use comfy_table::presets::NOTHING;
-use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, ContentArrangement, Table};
 
 use crate::pair::discover::selector_text;
 use crate::pair::snapshot::{ColourState, DeploymentSummary, EndpointState, Role};
@@ -14,9 +14,9 @@ pub fn render(view: &View<'_>, wide: bool, palette: &Palette) -> String {
     let mut out = String::new();
     header(&mut out, view, palette);
     out.push('\n');
-    out.push_str(&side_by_side(view, palette).to_string());
+    out.push_str(&finish(side_by_side(view, palette)));
     out.push_str("\n\n");
-    out.push_str(&pods(view, wide, palette).to_string());
+    out.push_str(&finish(pods(view, wide, palette)));
     out.push('\n');
     endpoints_line(&mut out, view, palette);
     if wide {
@@ -60,6 +60,14 @@ fn base_table(palette: &Palette) -> Table {
         table.force_no_tty();
     }
     table
+}
+
+/// kubectl's look: no margin on the left, columns three spaces apart, no trailing blanks.
+fn finish(mut table: Table) -> String {
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 3));
+    }
+    table.trim_fmt()
 }
 
 fn colour_header(state: &ColourState, index: usize, palette: &Palette) -> Cell {
@@ -157,6 +165,11 @@ fn rollout_text(d: &DeploymentSummary) -> String {
         format!("complete (generation {})", d.generation)
     } else if d.paused {
         "paused".to_string()
+    } else if d.updated == d.desired && d.current == d.desired {
+        format!(
+            "waiting for availability ({}/{} available)",
+            d.available, d.desired
+        )
     } else {
         format!("in progress ({}/{} updated)", d.updated, d.desired)
     }
@@ -195,7 +208,7 @@ fn pods(view: &View<'_>, wide: bool, palette: &Palette) -> Table {
                 Cell::new(&pod.name),
                 Cell::new(&pod.status),
                 Cell::new(format!("{}/{}", pod.ready_containers, pod.total_containers)),
-                Cell::new(pod.restarts).set_alignment(CellAlignment::Right),
+                Cell::new(pod.restarts),
                 Cell::new(pod.age_seconds.map_or("-".to_string(), age)),
                 Cell::new(pod.node.as_deref().unwrap_or("-")),
                 Cell::new(pod.ip.as_deref().unwrap_or("-")),
@@ -262,9 +275,8 @@ fn wide_sections(out: &mut String, view: &View<'_>, palette: &Palette) {
     out.push('\n');
     for state in &snapshot.colours {
         out.push_str(&format!(
-            "{} {} selector: {}\n",
-            palette.bold("Selector"),
-            state.colour,
+            "{} {}\n",
+            palette.bold(&format!("{} selector:", state.colour)),
             selector_text(&state.selector)
         ));
     }
@@ -289,7 +301,7 @@ fn wide_sections(out: &mut String, view: &View<'_>, palette: &Palette) {
             ]);
         }
         out.push('\n');
-        out.push_str(&table.to_string());
+        out.push_str(&finish(table));
         out.push('\n');
     }
     if !snapshot.service.journal.is_empty() {
@@ -431,5 +443,50 @@ mod tests {
         assert_eq!(text.lines().filter(|l| l.contains("blue-")).count(), 3);
         assert!(text.contains("Verdict: promote would move blueservice from blue to green: safe"));
         assert!(text.contains("blueservice endpoints: 10.0.0.1, 10.0.0.2, 10.0.0.3 (3 blue)"));
+    }
+
+    #[test]
+    fn snapshot_of_a_pair_with_a_crash_looping_green() {
+        let (identity, mut objects) = classic();
+        for pod in &mut objects.pods[1] {
+            if let Some(status) = pod.status.as_mut() {
+                status.conditions = None;
+                if let Some(c) = status
+                    .container_statuses
+                    .as_mut()
+                    .and_then(|c| c.first_mut())
+                {
+                    c.ready = false;
+                    c.restart_count = 4;
+                    c.state = Some(k8s_openapi::api::core::v1::ContainerState {
+                        waiting: Some(k8s_openapi::api::core::v1::ContainerStateWaiting {
+                            reason: Some("CrashLoopBackOff".into()),
+                            message: None,
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        if let Some(status) = objects.deployments[1].status.as_mut() {
+            status.ready_replicas = Some(0);
+            status.available_replicas = Some(0);
+        }
+        let snapshot = build(&identity, "default", &objects, now()).expect("a snapshot");
+        let verdict = decide(&snapshot);
+        let target = target();
+        let view = View {
+            target: &target,
+            snapshot: &snapshot,
+            verdict: &verdict,
+        };
+        insta::assert_snapshot!(
+            "crash_looping_green",
+            render(&view, false, &Palette::plain())
+        );
+        insta::assert_snapshot!(
+            "crash_looping_green_wide",
+            render(&view, true, &Palette::plain())
+        );
     }
 }

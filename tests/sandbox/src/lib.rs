@@ -62,6 +62,9 @@ pub struct Options {
     pub port: u16,
     /// Exact kubeconfig file to write; overrides `kubeconfig_dir`.
     pub kubeconfig_file: Option<PathBuf>,
+    /// Run the controllers (default). Without them the sandbox is a bare API server: nothing
+    /// reacts to objects, which isolates API semantics in tests.
+    pub controllers: bool,
 }
 
 impl Default for Options {
@@ -74,6 +77,7 @@ impl Default for Options {
             kubeconfig_dir: None,
             port: 0,
             kubeconfig_file: None,
+            controllers: true,
         }
     }
 }
@@ -95,11 +99,19 @@ impl Options {
         self.kubeconfig_file = Some(path.into());
         self
     }
+    /// A bare API server: no controllers, no kubelet stand-in.
+    pub fn without_controllers(mut self) -> Self {
+        self.controllers = false;
+        self
+    }
     pub fn endpoint_delay(mut self, d: Duration) -> Self {
         self.endpoint_delay = d;
         self
     }
 }
+
+/// How long [`Sandbox::load_scenario`] waits for the controllers to settle.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Namespaces every sandbox starts with.
 pub const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "staging"];
@@ -144,6 +156,7 @@ impl Sandbox {
                 .map_err(|e| e.to_string())?;
         }
         let clock = Clock::new(opts.speed);
+        // The controllers own ControllerConfig and add settings to it over time.
         let config = Arc::new(Mutex::new(ControllerConfig {
             endpoint_delay: opts.endpoint_delay,
             ..ControllerConfig::default()
@@ -171,13 +184,16 @@ impl Sandbox {
             log: log.clone(),
             faults: faults.clone(),
             policy: policy.clone(),
+            applied: Mutex::new(std::collections::HashMap::new()),
         });
         {
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| format!("cannot listen: {e}"))?;
             tokio::spawn(server::serve(listener, tls.config.clone(), state));
-            controllers::spawn(store.clone(), clock.clone(), config.clone());
+            if opts.controllers {
+                controllers::spawn(store.clone(), clock.clone(), config.clone());
+            }
         }
         let (tempdir, dir) = match &opts.kubeconfig_dir {
             Some(d) => (None, d.clone()),
@@ -263,16 +279,53 @@ impl Sandbox {
         &self.clock
     }
 
-    /// Changes the Endpoints propagation delay while running.
+    /// Changes the Endpoints propagation delay (cluster time) while running.
     pub fn set_endpoint_delay(&self, d: Duration) {
-        if let Ok(mut c) = self.config.lock() {
-            c.endpoint_delay = d;
+        match self.config.lock() {
+            Ok(mut c) => c.endpoint_delay = d,
+            Err(e) => e.into_inner().endpoint_delay = d,
         }
     }
 
-    /// Loads a built-in scenario (see [`scenarios::NAMES`]).
+    /// Loads a built-in scenario (see [`scenarios::NAMES`]) and waits until the controllers
+    /// have settled it (every Deployment rolled out as far as it can, Endpoints in sync).
     pub fn load_scenario(&self, name: &str) -> Result<(), String> {
-        scenarios::load(&self.store, name)
+        scenarios::load(&self.store, name)?;
+        self.wait_settled(SETTLE_TIMEOUT)
+            .map_err(|e| format!("scenario {name:?}: {e}"))
+    }
+
+    /// Waits (wall-clock, at most `timeout`) until [`controllers::settled`] holds.
+    pub fn wait_settled(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if controllers::settled(&self.store) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the controllers did not settle within {timeout:?} (wall-clock)"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Freezes (`true`) or resumes Endpoints/EndpointSlice updates: pod and Service changes
+    /// stop reaching the endpoints until resumed, as when the endpoints controller lags.
+    pub fn pause_endpoints(&self, paused: bool) {
+        match self.config.lock() {
+            Ok(mut c) => c.endpoints_paused = paused,
+            Err(e) => e.into_inner().endpoints_paused = paused,
+        }
+    }
+
+    /// The controllers' settings (propagation delay, pause).
+    pub fn controller_config(&self) -> ControllerConfig {
+        match self.config.lock() {
+            Ok(c) => c.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
     }
 
     /// Creates every object of a YAML or JSON manifest (several documents allowed), in the

@@ -40,6 +40,16 @@ pub fn index() -> Value {
     json!({ "paths": paths })
 }
 
+/// The OpenAPI v2 document: no paths and no definitions (see the module comment).
+pub fn v2() -> Value {
+    json!({
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": crate::discovery::GIT_VERSION},
+        "paths": {},
+        "definitions": {},
+    })
+}
+
 pub fn document(path: &str) -> Option<Value> {
     let (_, group, version) = group_versions().into_iter().find(|(p, _, _)| p == path)?;
     let mut paths = Map::new();

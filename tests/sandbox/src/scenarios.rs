@@ -1,11 +1,219 @@
-//! Built-in scenarios: ready-made sets of objects for tests and demos.
+//! Built-in scenarios: ready-made sets of objects for tests and demos. Objects go in through
+//! the store as an API client's would; the controllers bring up ReplicaSets, pods and
+//! endpoints (wait for [`crate::controllers::settled`]).
+//!
+//! | name              | namespace | contents                                                          |
+//! |-------------------|-----------|-------------------------------------------------------------------|
+//! | `classic`         | default   | `bluedeploy` (app=blue, nginx:blue, 3) behind `blueservice`; `greendeploy` (app=green, nginx:green, 3) behind the test Service `greenservice` |
+//! | `green-not-ready` | default   | classic, green pods never Ready                                   |
+//! | `green-crashloop` | default   | classic, green containers crash-loop                              |
+//! | `green-slow`      | default   | classic, green pods Ready only 5 s (cluster time) after start     |
+//! | `promoted`        | default   | classic, `blueservice` already selects app=green                  |
+//! | `multi-key`       | default   | `shop-blue`/`shop-green` (app=shop, color=blue/green); Services `shop` (color=blue) and `shop-green` |
+//! | `staging`         | staging   | classic                                                           |
+//! | `large`           | large     | 200 Deployments `app-000`…`app-199` × 100 pods, a Service each, plus the classic pair |
+//!
+//! Containers are named `web` and listen on 8080; Services map port 80 to it.
 
-use crate::store::Store;
+use serde_json::{Value, json};
+
+use crate::controllers::{CRASH_LOOP, NEVER_READY, READY_AFTER_MS};
+use crate::resources::{self, ResourceType};
+use crate::store::{CreateOpts, Store};
 
 /// Names of the built-in scenarios.
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &[
+    "classic",
+    "green-not-ready",
+    "green-crashloop",
+    "green-slow",
+    "promoted",
+    "multi-key",
+    "staging",
+    "large",
+];
+
+/// Deployments and pods per Deployment of the `large` scenario.
+pub const LARGE_DEPLOYMENTS: usize = 200;
+pub const LARGE_REPLICAS: usize = 100;
 
 /// Loads a built-in scenario into the store.
-pub fn load(_store: &Store, name: &str) -> Result<(), String> {
-    Err(format!("unknown scenario {name:?}"))
+pub fn load(store: &Store, name: &str) -> Result<(), String> {
+    let ns = "default";
+    let objects = match name {
+        "classic" => classic(ns, None),
+        "green-not-ready" => classic(ns, Some((NEVER_READY, "true"))),
+        "green-crashloop" => classic(ns, Some((CRASH_LOOP, "true"))),
+        "green-slow" => classic(ns, Some((READY_AFTER_MS, "5000"))),
+        "promoted" => {
+            let mut objs = classic(ns, None);
+            for o in &mut objs {
+                if o["metadata"]["name"] == "blueservice" {
+                    o["spec"]["selector"] = json!({"app": "green"});
+                }
+            }
+            objs
+        }
+        "multi-key" => vec![
+            deployment(
+                ns,
+                "shop-blue",
+                &[("app", "shop"), ("color", "blue")],
+                "shop:blue",
+                3,
+                None,
+            ),
+            service(ns, "shop", &[("app", "shop"), ("color", "blue")]),
+            deployment(
+                ns,
+                "shop-green",
+                &[("app", "shop"), ("color", "green")],
+                "shop:green",
+                3,
+                None,
+            ),
+            service(ns, "shop-green", &[("app", "shop"), ("color", "green")]),
+        ],
+        "staging" => {
+            ensure_namespace(store, "staging")?;
+            classic("staging", None)
+        }
+        "large" => {
+            ensure_namespace(store, "large")?;
+            let mut objs = Vec::with_capacity(2 * LARGE_DEPLOYMENTS + 4);
+            for i in 0..LARGE_DEPLOYMENTS {
+                let app = format!("app-{i:03}");
+                objs.push(deployment(
+                    "large",
+                    &app,
+                    &[("app", &app)],
+                    &format!("registry.example/{app}:v1"),
+                    LARGE_REPLICAS as i64,
+                    Some((READY_AFTER_MS, "0")),
+                ));
+                objs.push(service("large", &app, &[("app", &app)]));
+            }
+            objs.extend(classic("large", None));
+            objs
+        }
+        _ => {
+            return Err(format!(
+                "unknown scenario {name:?} (known: {})",
+                NAMES.join(", ")
+            ));
+        }
+    };
+    for o in objects {
+        let rt = kind_of(&o);
+        let ns = o["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        store
+            .create(rt, &ns, o, CreateOpts::default())
+            .map_err(|e| format!("scenario {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn kind_of(o: &Value) -> &'static ResourceType {
+    if o["kind"] == "Deployment" {
+        &resources::DEPLOYMENTS
+    } else {
+        &resources::SERVICES
+    }
+}
+
+fn ensure_namespace(store: &Store, ns: &str) -> Result<(), String> {
+    if store.get(&resources::NAMESPACES, "", ns).is_some() {
+        return Ok(());
+    }
+    store
+        .create(
+            &resources::NAMESPACES,
+            "",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "status": {"phase": "Active"}}),
+            CreateOpts {
+                dry_run: false,
+                keep_status: true,
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The manual blue/green pair; `green` annotations give the green pods a behaviour.
+fn classic(ns: &str, green: Option<(&str, &str)>) -> Vec<Value> {
+    vec![
+        deployment(ns, "bluedeploy", &[("app", "blue")], "nginx:blue", 3, None),
+        service(ns, "blueservice", &[("app", "blue")]),
+        deployment(
+            ns,
+            "greendeploy",
+            &[("app", "green")],
+            "nginx:green",
+            3,
+            green,
+        ),
+        service(ns, "greenservice", &[("app", "green")]),
+    ]
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Value {
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
+}
+
+/// A Deployment as `kubectl create deployment` + the API server's defaults would leave it.
+fn deployment(
+    ns: &str,
+    name: &str,
+    pod_labels: &[(&str, &str)],
+    image: &str,
+    replicas: i64,
+    annotation: Option<(&str, &str)>,
+) -> Value {
+    let mut template_meta = json!({"labels": labels(pod_labels)});
+    if let Some((k, v)) = annotation {
+        template_meta["annotations"] = json!({k: v});
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": labels(pod_labels)},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels(pod_labels)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            "template": {
+                "metadata": template_meta,
+                "spec": {
+                    "containers": [{
+                        "name": "web",
+                        "image": image,
+                        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    }],
+                },
+            },
+        },
+    })
+}
+
+fn service(ns: &str, name: &str, selector: &[(&str, &str)]) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": labels(selector),
+            "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}],
+        },
+    })
 }

@@ -114,6 +114,9 @@ type ObjKey = (String, String);
 /// The backlog of a watch and the receiver of what follows it.
 pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 
+/// [`WatchStart`] and the resourceVersion the backlog brings a watcher up to.
+pub type WatchFrom = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64);
+
 struct Inner {
     rv: u64,
     objects: HashMap<&'static str, BTreeMap<ObjKey, Arc<Value>>>,
@@ -630,7 +633,7 @@ impl Store {
         rt: &'static ResourceType,
         namespace: Option<&str>,
         from_rv: Option<u64>,
-    ) -> ApiResult<(Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64)> {
+    ) -> ApiResult<WatchFrom> {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         let in_scope = |e: &Event| {

@@ -42,6 +42,9 @@ pub struct State {
     pub log: Arc<RequestLog>,
     pub faults: Arc<Faults>,
     pub policy: Arc<RwLock<Policy>>,
+    /// Server-side apply: the configuration each field manager last applied to each object
+    /// (by uid and manager), to remove what a manager stops applying.
+    pub applied: std::sync::Mutex<std::collections::HashMap<String, Value>>,
 }
 
 /// Returned by a handler to close the connection without an answer (a fault).
@@ -263,6 +266,23 @@ fn non_resource(state: &State, req: &ApiRequest, route: Route) -> Response<Body>
             Some(doc) => json(200, &doc),
             None => error(&ApiError::path_not_found()),
         },
+        Route::OpenApiV2 => {
+            let accept = req.header("accept").unwrap_or("");
+            if accept.contains("protobuf") {
+                // An empty message is a valid, empty `openapi_v2.Document`: kubectl then has
+                // no schema to validate against and skips client-side validation.
+                let mut r = Response::new(full(Vec::new()));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                    ),
+                );
+                r
+            } else {
+                json(200, &openapi::v2())
+            }
+        }
         Route::OpenApiIndex => json(200, &openapi::index()),
         Route::OpenApiDoc(path) => match openapi::document(&path) {
             Some(doc) => json(200, &doc),

@@ -32,6 +32,25 @@ pub async fn handle(
     if verb == "watch" {
         return super::watch::watch(state, req, res).await;
     }
+    let mut response = respond(state, req, res, verb);
+    if std::ptr::eq(res.rt, &resources::ENDPOINTS) {
+        // What a v1.33 server says about every v1 Endpoints request.
+        response.headers_mut().insert(
+            "warning",
+            hyper::header::HeaderValue::from_static(
+                "299 - \"v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\"",
+            ),
+        );
+    }
+    response
+}
+
+fn respond(
+    state: &Arc<State>,
+    req: &ApiRequest,
+    res: &ResourceRoute,
+    verb: &str,
+) -> Response<Body> {
     let result = match verb {
         "get" => get(state, req, res),
         "list" => list(state, req, res),
@@ -462,41 +481,7 @@ fn patch_object(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer 
         return write_scale(state, res, scale, dry);
     }
     if kind == PatchType::Apply {
-        if req.param("fieldManager").unwrap_or("").is_empty() {
-            return Err(ApiError::invalid(
-                "meta.k8s.io",
-                "PatchOptions",
-                "",
-                vec![(
-                    "fieldManager".into(),
-                    "Required value: is required for apply patch".into(),
-                )],
-            ));
-        }
-        let applied = applied_config(req)?;
-        check_type(res.rt, &applied)?;
-        if applied["apiVersion"].as_str().unwrap_or("").is_empty()
-            || applied["kind"].as_str().unwrap_or("").is_empty()
-        {
-            return Err(ApiError::bad_request(
-                "apiVersion and kind must be set in an applied configuration",
-            ));
-        }
-        if state.store.get(res.rt, namespace(res), name(res)).is_none() && res.subresource.is_none()
-        {
-            let mut obj = applied;
-            obj["metadata"]["name"] = json!(name(res));
-            let created = state.store.create(
-                res.rt,
-                namespace(res),
-                obj,
-                CreateOpts {
-                    dry_run: dry,
-                    keep_status: false,
-                },
-            )?;
-            return Ok((201, created, Output::Json));
-        }
+        return server_side_apply(state, req, res, dry);
     }
     let patched = state.store.update_with(
         res.rt,
@@ -509,6 +494,87 @@ fn patch_object(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer 
         |old| apply(old, res.rt.kind),
     )?;
     Ok((200, patched, Output::Json))
+}
+
+/// Server-side apply: create, or merge the applied configuration into the live object and
+/// remove what this field manager applied last time and no longer does.
+fn server_side_apply(state: &State, req: &ApiRequest, res: &ResourceRoute, dry: bool) -> Answer {
+    let manager = req.param("fieldManager").unwrap_or("");
+    if manager.is_empty() {
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "PatchOptions",
+            "",
+            vec![(
+                "fieldManager".into(),
+                "Required value: is required for apply patch".into(),
+            )],
+        ));
+    }
+    let applied = applied_config(req)?;
+    check_type(res.rt, &applied)?;
+    if applied["apiVersion"].as_str().unwrap_or("").is_empty()
+        || applied["kind"].as_str().unwrap_or("").is_empty()
+    {
+        return Err(ApiError::bad_request(
+            "apiVersion and kind must be set in an applied configuration",
+        ));
+    }
+    if state.store.get(res.rt, namespace(res), name(res)).is_none() && res.subresource.is_none() {
+        let mut obj = applied.clone();
+        obj["metadata"]["name"] = json!(name(res));
+        let created = state.store.create(
+            res.rt,
+            namespace(res),
+            obj,
+            CreateOpts {
+                dry_run: dry,
+                keep_status: false,
+            },
+        )?;
+        if !dry {
+            remember_applied(state, &created, manager, applied);
+        }
+        return Ok((201, created, Output::Json));
+    }
+    let patched = state.store.update_with(
+        res.rt,
+        namespace(res),
+        name(res),
+        UpdateOpts {
+            dry_run: dry,
+            scope: scope(res),
+        },
+        |old| {
+            let mut merged = patch::apply_merge(old, &applied, res.rt.kind)?;
+            if let Some(prev) = applied_before(state, old, manager) {
+                patch::remove_dropped(&mut merged, &prev, &applied, res.rt.kind);
+            }
+            Ok(merged)
+        },
+    )?;
+    if !dry {
+        remember_applied(state, &patched, manager, applied);
+    }
+    Ok((200, patched, Output::Json))
+}
+
+fn applied_key(obj: &Value, manager: &str) -> String {
+    format!(
+        "{}/{manager}",
+        obj["metadata"]["uid"].as_str().unwrap_or("")
+    )
+}
+
+/// What `manager` last applied to this object (by uid, so a re-created object starts over).
+fn applied_before(state: &State, obj: &Value, manager: &str) -> Option<Value> {
+    let applied = state.applied.lock().unwrap_or_else(|e| e.into_inner());
+    applied.get(&applied_key(obj, manager)).cloned()
+}
+
+fn remember_applied(state: &State, obj: &Value, manager: &str, config: Value) {
+    let mut applied = state.applied.lock().unwrap_or_else(|e| e.into_inner());
+    applied.insert(applied_key(obj, manager), config);
 }
 
 /// The body of a server-side apply: YAML (JSON is YAML too).

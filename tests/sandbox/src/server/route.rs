@@ -21,6 +21,8 @@ pub enum Route {
         group: String,
         version: String,
     },
+    /// `/openapi/v2` (the whole v2 document, protobuf or JSON).
+    OpenApiV2,
     /// `/openapi/v3`.
     OpenApiIndex,
     /// `/openapi/v3/api/v1`, `/openapi/v3/apis/apps/v1`.
@@ -60,6 +62,7 @@ pub fn parse(path: &str) -> Route {
             version: version.to_string(),
         },
         ["apis", group, version, rest @ ..] => resource(group, version, rest),
+        ["openapi", "v2"] => Route::OpenApiV2,
         ["openapi", "v3"] => Route::OpenApiIndex,
         ["openapi", "v3", rest @ ..] => Route::OpenApiDoc(rest.join("/")),
         _ => Route::NotFound,

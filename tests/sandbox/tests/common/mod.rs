@@ -33,8 +33,15 @@ spec:
         - containerPort: 80
 "#;
 
+/// A bare API server (no controllers), so that only the requests a test makes change
+/// anything.
 pub fn start() -> Sandbox {
-    Sandbox::start(sandbox::Options::default()).expect("the sandbox starts")
+    Sandbox::start(sandbox::Options::default().without_controllers()).expect("the sandbox starts")
+}
+
+/// A sandbox with its controllers running fast.
+pub fn start_with_controllers() -> Sandbox {
+    Sandbox::start(sandbox::Options::default().speed(20.0)).expect("the sandbox starts")
 }
 
 pub async fn config(sb: &Sandbox) -> kube::Config {
@@ -44,7 +51,16 @@ pub async fn config(sb: &Sandbox) -> kube::Config {
         .expect("the kubeconfig is valid")
 }
 
+/// A client that reports every status as it came (kube-rs retries 429, 503 and 504 by
+/// default; these tests look at the first answer).
 pub async fn client(sb: &Sandbox) -> kube::Client {
+    let mut cfg = config(sb).await;
+    cfg.default_retry = false;
+    kube::Client::try_from(cfg).expect("a client")
+}
+
+/// A client as kube-rs builds it by default (retrying transient failures).
+pub async fn default_client(sb: &Sandbox) -> kube::Client {
     kube::Client::try_from(config(sb).await).expect("a client")
 }
 
