@@ -30,6 +30,11 @@ impl Progress {
         }
     }
 
+    /// Whether the line is redrawn in place (stderr is a terminal).
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
     /// Shows `message` as the current state of a wait.
     pub fn update(&mut self, message: &str) {
         if message == self.last {

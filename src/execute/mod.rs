@@ -400,11 +400,16 @@ impl<'a> Executor<'a> {
     async fn delay(&mut self, duration: Duration) {
         let name = self.snapshot.service.name.clone();
         let deadline = Deadline::after(Some(duration));
+        let mut first = true;
         while let Some(left) = deadline.left().filter(|l| !l.is_zero()) {
-            self.progress.update(&format!(
+            // A countdown off a terminal would be one log line per second.
+            if first || self.progress.is_terminal() {
+                self.progress.update(&format!(
                 "waiting {} before cleaning up the old colour (kube-proxy on every node needs time to notice the switch); Ctrl-C is safe: `kubectl bluegreen cleanup {name}` finishes it",
                 humanize(Duration::from_secs(left.as_secs().max(1)))
             ));
+            }
+            first = false;
             tokio::time::sleep(left.min(Duration::from_secs(1))).await;
         }
         self.progress

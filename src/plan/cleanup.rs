@@ -50,7 +50,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         .unwrap_or(CleanupPolicy::ScaleDown);
     let state = colour(snapshot, idle);
     let deployment = state.and_then(|c| c.deployment.as_ref());
-    let services = state.map(|c| c.test_services.len()).unwrap_or(0);
+    let services = crate::plan::services_to_delete(snapshot, idle).len();
     let nothing = match policy {
         CleanupPolicy::None => Some(format!("--cleanup none leaves {idle} as it is")),
         CleanupPolicy::ScaleDown if deployment.is_none_or(|d| d.desired == 0) => {
@@ -135,7 +135,11 @@ mod tests {
             panic!("expected a delete");
         };
         assert_eq!(deployment.as_deref(), Some("bluedeploy"));
-        assert_eq!(services, &["blue-preview".to_string()]);
+        assert_eq!(
+            services,
+            &["blue-preview".to_string(), "greenservice".to_string()],
+            "the old colour's test Service, then the one that pointed at the new colour"
+        );
     }
 
     #[test]

@@ -560,7 +560,7 @@ pub(crate) fn cleanup_steps(
 ) {
     let state = colour(snapshot, colour_name);
     let deployment = state.and_then(|c| c.deployment.as_ref());
-    let services: Vec<String> = state.map(|c| c.test_services.clone()).unwrap_or_default();
+    let services = services_to_delete(snapshot, colour_name);
     match policy {
         CleanupPolicy::None => {
             step(
@@ -647,7 +647,7 @@ pub(crate) fn cleanup_steps(
         plan,
         Action::Event {
             reason: "CleanedUp".into(),
-            message: format!("{} of {colour_name} ({policy})", plan_cleanup_word(policy)),
+            message: format!("{colour_name} {} ({policy})", plan_cleanup_word(policy)),
         },
         "record the cleanup on the Service",
     );
@@ -659,6 +659,24 @@ fn plan_cleanup_word(policy: CleanupPolicy) -> &'static str {
         CleanupPolicy::Delete => "deleted",
         CleanupPolicy::None => "kept",
     }
+}
+
+/// The test Services `--cleanup delete` removes when `colour_name` is cleaned up: those of the
+/// old colour, and, as the manual procedure does, those of the other colour, whose pods now
+/// serve through the production Service (they are saved in the journal and re-created by
+/// rollback). Never the production Service.
+pub(crate) fn services_to_delete(snapshot: &Snapshot, colour_name: &str) -> Vec<String> {
+    let mut services: Vec<String> = Vec::new();
+    let old = snapshot.colours.iter().filter(|c| c.colour == colour_name);
+    let other = snapshot.colours.iter().filter(|c| c.colour != colour_name);
+    for state in old.chain(other) {
+        for s in &state.test_services {
+            if *s != snapshot.service.name && !services.contains(s) {
+                services.push(s.clone());
+            }
+        }
+    }
+    services
 }
 
 /// Readiness problems of `target`, as sentences.

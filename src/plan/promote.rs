@@ -117,7 +117,6 @@ pub(crate) fn verify_and_clean(
     event: &str,
 ) {
     let service = &snapshot.service.name;
-    let ready = colour(snapshot, to).map_or(0, |c| c.serving_pods());
     step(
         plan,
         Action::Verify {
@@ -125,7 +124,7 @@ pub(crate) fn verify_and_clean(
             previous: previous.to_string(),
         },
         format!(
-            "wait until {service}'s EndpointSlices hold {to}'s ready pods ({ready} now) and none of {previous}'s; if not within --timeout, flip back to {previous} automatically"
+            "wait until {service}'s EndpointSlices hold {to}'s ready pods and none of {previous}'s; if not within --timeout, flip back to {previous} automatically"
         ),
     );
     if policy != CleanupPolicy::None {
