@@ -316,7 +316,7 @@ mod tests {
                         d.generation = 2;
                     }
                 },
-                Expect::Refused("rolling out"),
+                Expect::Refused("generation 2 not yet observed"),
             ),
             (
                 "updated below desired",
@@ -325,7 +325,7 @@ mod tests {
                         d.updated = 2;
                     }
                 },
-                Expect::Refused("2/3 replicas updated"),
+                Expect::Refused("2/3"),
             ),
             (
                 "crash-looping pod",
