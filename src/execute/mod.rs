@@ -37,6 +37,8 @@ pub struct Executor<'a> {
     pub done: Vec<String>,
     /// The production Service as last written or read.
     service: Option<Service>,
+    /// The colour this run's flip moved traffic to.
+    flipped_to: Option<String>,
 }
 
 impl<'a> Executor<'a> {
@@ -55,6 +57,7 @@ impl<'a> Executor<'a> {
             progress: Progress::new(),
             done: Vec::new(),
             service: None,
+            flipped_to: None,
         }
     }
 
@@ -147,6 +150,7 @@ impl<'a> Executor<'a> {
                 let written =
                     requests::patch_service(self.conn, self.name(), &patch, self.dry_run).await?;
                 self.service = Some(written);
+                self.flipped_to = Some(to.clone());
                 self.record(format!(
                     "flipped {}: {colour_label}={from} → {colour_label}={to}{dry}",
                     self.name()
@@ -230,21 +234,32 @@ impl<'a> Executor<'a> {
     /// scaled down or deleted, even if someone flipped the Service since the plan was made.
     async fn guard_not_live(&mut self, colour_name: &str) -> Result<()> {
         let name = self.snapshot.service.name.clone();
-        let Some(service) = self.conn.get_opt::<Service>(&name).await? else {
-            return Err(Error::Refused {
-                reason: format!("Service {name} disappeared; {colour_name} is left as it is"),
-                hint: None,
-            });
+        let label = self.snapshot.service.colour_label.clone();
+        // A server dry run stored nothing: the colour its flip would have made live is the
+        // one that counts.
+        let live = match (&self.flipped_to, self.dry_run) {
+            (Some(to), true) => Some(to.clone()),
+            _ => {
+                let Some(service) = self.conn.get_opt::<Service>(&name).await? else {
+                    return Err(Error::Refused {
+                        reason: format!(
+                            "Service {name} disappeared; {colour_name} is left as it is"
+                        ),
+                        hint: None,
+                    });
+                };
+                let live = service_selector(&service).get(&label).cloned();
+                self.service = Some(service);
+                live
+            }
         };
-        let label = &self.snapshot.service.colour_label;
-        if service_selector(&service).get(label).map(String::as_str) == Some(colour_name) {
+        if live.as_deref() == Some(colour_name) {
             return Err(Error::Conflict {
                 detail: format!(
                     "{name} selects {colour_name} again (changed by someone else); {colour_name} is live and will not be touched"
                 ),
             });
         }
-        self.service = Some(service);
         Ok(())
     }
 

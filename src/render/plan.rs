@@ -134,7 +134,7 @@ pub fn describe(service: &str, action: &Action) -> String {
                 what.push(format!("test Service {s}"));
             }
             format!(
-                "save into the journal and delete {} ({colour})",
+                "save into the journal and delete {} (cleanup of {colour})",
                 what.join(" and ")
             )
         }
