@@ -187,9 +187,9 @@ pub struct ReleaseArgs {
     #[arg(long, value_enum, value_name = "POLICY")]
     pub cleanup: Option<crate::plan::CleanupPolicy>,
 
-    /// How long to keep the old colour after the flip before cleaning it up (kube-proxy on every node needs time to notice)
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
-    pub scale_down_delay: Timeout,
+    /// How long to keep the old colour after the flip before cleaning it up, because kube-proxy on every node needs time to notice [default: 30s; when finishing an interrupted release, what is left of its delay]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub scale_down_delay: Option<Timeout>,
 
     #[command(flatten)]
     pub pair: PairArgs,

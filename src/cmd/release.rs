@@ -17,6 +17,9 @@ use crate::progress::{Deadline, Progress};
 use crate::render::{self, Palette, View, style};
 use crate::verdict;
 
+/// The default `--scale-down-delay`.
+const DEFAULT_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs one release command.
 pub async fn run(
     global: &GlobalArgs,
@@ -101,7 +104,10 @@ fn options(args: &ReleaseArgs, command: Command) -> plan::Options {
     plan::Options {
         command,
         policy: args.cleanup,
-        delay: args.scale_down_delay.0.unwrap_or_default(),
+        delay: args
+            .scale_down_delay
+            .map_or(DEFAULT_DELAY, |d| d.0.unwrap_or_default()),
+        delay_given: args.scale_down_delay.is_some(),
         force: args.force,
         now: jiff::Timestamp::now(),
     }

@@ -77,7 +77,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         };
     }
     let mut plan = new_plan(snapshot, Command::Cleanup, live);
-    let delay = remaining_delay(&journal, options.now);
+    let delay = remaining_delay(&journal, options);
     cleanup_steps(&mut plan, snapshot, idle, policy, delay);
     Outcome::Proceed(plan)
 }

@@ -85,8 +85,11 @@ pub struct Options {
     /// `--cleanup`; `None` means the default (scale-down), or for `cleanup` what the journal
     /// says is pending.
     pub policy: Option<CleanupPolicy>,
-    /// `--scale-down-delay`.
+    /// `--scale-down-delay` (default 30s).
     pub delay: Duration,
+    /// Whether `--scale-down-delay` was given: then it replaces what is left of a delay
+    /// recorded by an interrupted release.
+    pub delay_given: bool,
     /// `--force`: skip the readiness checks.
     pub force: bool,
     /// The time the plan is made (journal timestamps, remaining delays).
@@ -722,6 +725,7 @@ pub(crate) mod tests {
             command,
             policy: None,
             delay: Duration::from_secs(30),
+            delay_given: false,
             force: false,
             now: now(),
         }

@@ -205,7 +205,7 @@ pub(crate) fn resume(snapshot: &Snapshot, options: &Options, journal: &Journal) 
             plan.notes.push(format!(
                 "resuming the {action} of {when} ({previous} → {live}): traffic moved and was verified; the cleanup of {previous} is pending"
             ));
-            let remaining = remaining_delay(journal, options.now);
+            let remaining = remaining_delay(journal, options);
             cleanup_steps(&mut plan, snapshot, previous, policy, remaining);
         }
         _ => return None,
@@ -214,8 +214,12 @@ pub(crate) fn resume(snapshot: &Snapshot, options: &Options, journal: &Journal) 
     Some(Outcome::Proceed(plan))
 }
 
-/// What is left of the delay recorded at the flip.
-pub(crate) fn remaining_delay(journal: &Journal, now: jiff::Timestamp) -> std::time::Duration {
+/// What is left of the delay recorded at the flip, unless `--scale-down-delay` was given.
+pub(crate) fn remaining_delay(journal: &Journal, options: &Options) -> std::time::Duration {
+    if options.delay_given {
+        return options.delay;
+    }
+    let now = options.now;
     journal
         .cleanup_after()
         .map(|after| after.as_millisecond() - now.as_millisecond())
