@@ -260,20 +260,19 @@ fn a_missing_permission_is_found_before_anything_changes() {
 #[test]
 fn a_service_managed_by_argo_rollouts_is_refused() {
     let sb = settled_scenario("classic");
-    sb.store()
-        .update_with(
-            &sandbox::resources::SERVICES,
-            "default",
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    let annotate = std::process::Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "annotate",
+            "service",
             "blueservice",
-            Default::default(),
-            |s| {
-                let mut s = s.clone();
-                s["metadata"]["annotations"] =
-                    serde_json::json!({"argo-rollouts.argoproj.io/managed-by-rollouts": "web"});
-                Ok(s)
-            },
-        )
-        .expect("annotate the Service");
+            "argo-rollouts.argoproj.io/managed-by-rollouts=web",
+        ])
+        .output()
+        .expect("kubectl runs");
+    assert!(annotate.status.success(), "{annotate:?}");
     sb.clear_requests();
     run_against(&sb, &["promote", "blueservice", "--yes"])
         .expect_code(5)
