@@ -780,3 +780,57 @@ fn watch_as_json_prints_successive_documents() {
     let _ = child.wait();
     assert!(scaled, "a new document followed the change");
 }
+
+#[test]
+fn the_kubeconfig_may_turn_tls_verification_off_and_nothing_else_does() {
+    let sb = settled_scenario("classic");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let without_ca = |text: String| -> String {
+        text.lines()
+            .filter(|l| !l.contains("certificate-authority-data"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let unverified = edited_kubeconfig(&sb, dir.path(), without_ca);
+    let unverified = unverified.display().to_string();
+    run(&["status", "blueservice", "--kubeconfig", &unverified])
+        .expect_code(8)
+        .stderr_has(&["TLS verification of the API server"]);
+
+    let insecure_dir = tempfile::tempdir().expect("a temporary directory");
+    let insecure = edited_kubeconfig(&sb, insecure_dir.path(), |text| {
+        without_ca(text).replace(
+            &format!("server: {}", sb.base_url()),
+            &format!(
+                "server: {}\n    insecure-skip-tls-verify: true",
+                sb.base_url()
+            ),
+        )
+    });
+    run(&[
+        "status",
+        "blueservice",
+        "--kubeconfig",
+        &insecure.display().to_string(),
+    ])
+    .expect_code(0)
+    .stdout_has(&["safe"]);
+}
+
+#[test]
+#[ignore = "needs a cluster"]
+fn status_against_the_cluster_in_kubeconfig() {
+    // Run with `cargo test -- --ignored` when KUBECONFIG points at a cluster holding a pair;
+    // BLUEGREEN_SERVICE names its production Service (default `blueservice`).
+    let kubeconfig = std::env::var("KUBECONFIG").expect("KUBECONFIG points at a cluster");
+    let service = std::env::var("BLUEGREEN_SERVICE").unwrap_or_else(|_| "blueservice".into());
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let run = run_in(
+        home.path(),
+        &["status", &service, "-o", "json"],
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+    let doc = run.expect_code(0).json();
+    assert_eq!(doc["kind"], "PairStatus");
+    assert_eq!(doc["service"]["name"], service.as_str());
+}
