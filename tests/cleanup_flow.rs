@@ -114,3 +114,55 @@ fn cleanup_never_touches_a_colour_traffic_did_not_leave() {
     );
     assert_no_mutation(&sb);
 }
+
+#[test]
+fn a_promote_killed_during_verification_is_finished_by_cleanup() {
+    let sb = settled_scenario("classic");
+    sb.pause_endpoints(true);
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut child = command(home.path())
+        .args([
+            "promote",
+            "blueservice",
+            "--yes",
+            "--kubeconfig",
+            &kubeconfig,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    eventually(
+        std::time::Duration::from_secs(30),
+        "the flip is recorded",
+        || journal(&sb, "blueservice", "step").as_deref() == Some("verify"),
+    );
+    child.kill().expect("kill the promote");
+    let _ = child.wait();
+    // The Service selects the new colour, and the journal says verification is pending.
+    assert_eq!(selected(&sb, "blueservice", "app"), "green");
+    run_against(&sb, &["status", "blueservice", "-o", "wide"])
+        .expect_code(0)
+        .stdout_has(&["step: verify", "previous-colour: blue"]);
+
+    sb.pause_endpoints(false);
+    run_against(
+        &sb,
+        &["cleanup", "blueservice", "--yes", "--scale-down-delay", "0"],
+    )
+    .expect_code(0)
+    .stdout_has(&[
+        "interrupted before the endpoints were verified",
+        "verified: blueservice's endpoints hold only green pods",
+        "scaled bluedeploy (blue) to 0 replicas",
+    ]);
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(0));
+    assert_eq!(journal(&sb, "blueservice", "step"), None);
+    assert!(
+        events_on(&sb, "blueservice")
+            .iter()
+            .any(|(r, _)| r == "Promoted"),
+        "the finished promote is recorded"
+    );
+}

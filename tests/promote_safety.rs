@@ -296,3 +296,37 @@ fn a_multi_key_selector_changes_only_the_colour_key() {
     );
     assert_eq!(replicas(&sb, "shop-blue"), Some(0));
 }
+
+#[test]
+fn other_services_selecting_the_same_pods_are_named_and_left_alone() {
+    let sb = settled_scenario("multi-key");
+    sb.load_yaml(
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: shop-metrics
+  namespace: default
+spec:
+  clusterIP: None
+  selector: {app: shop}
+  ports: [{port: 9090}]
+",
+    )
+    .expect("the headless Service");
+    sb.clear_requests();
+    run_against(&sb, &["promote", "shop", "--yes", "--cleanup", "none"])
+        .expect_code(0)
+        .stdout_has(&["Service shop-metrics also selects blue and green pods; it is not changed"]);
+    let metrics = service(&sb, "shop-metrics").expect("the headless Service");
+    assert_eq!(
+        metrics["spec"]["selector"],
+        serde_json::json!({"app": "shop"})
+    );
+    assert!(
+        sb.requests()
+            .iter()
+            .filter(|r| r.is_mutating())
+            .all(|r| !r.path.contains("shop-metrics")),
+        "only the named Service is changed"
+    );
+}

@@ -706,6 +706,14 @@ pub(crate) fn common_notes(plan: &mut Plan, snapshot: &Snapshot) {
                 hpa.name, state.colour, hpa.min_replicas, hpa.max_replicas
             ));
         }
+        if state.colour == snapshot.live_colour {
+            for test in &state.test_services {
+                plan.notes.push(format!(
+                    "test Service {test} points at the live colour {}",
+                    state.colour
+                ));
+            }
+        }
     }
 }
 
