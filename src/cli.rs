@@ -204,6 +204,10 @@ pub struct PromoteArgs {
     /// Wait (up to --timeout) for the idle colour to become ready instead of refusing
     #[arg(long)]
     pub wait: bool,
+
+    /// The colour that must end up live; when the Service already selects it, there is nothing to do
+    #[arg(long, value_name = "COLOUR")]
+    pub to: Option<String>,
 }
 
 /// Arguments of `status`.

@@ -282,3 +282,55 @@ fn endpoints_that_never_move_are_flipped_back() {
         .collect();
     assert_eq!(reasons, ["FlipReverted"]);
 }
+
+#[test]
+fn promote_to_the_colour_already_live_does_nothing() {
+    let sb = settled_scenario("promoted");
+    run_against(&sb, &["promote", "blueservice", "--to", "green", "--yes"])
+        .expect_code(0)
+        .stdout_has(&["already promoted: blueservice already sends traffic to green"]);
+    assert_no_mutation(&sb);
+}
+
+#[test]
+fn wait_gives_up_at_the_timeout_without_changing_anything() {
+    let sb = settled_scenario("green-not-ready");
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--wait",
+            "--timeout",
+            "1s",
+        ],
+    )
+    .expect_code(5)
+    .stderr_has(&["gave up waiting for green", "green is not ready"]);
+    assert_no_mutation(&sb);
+}
+
+#[test]
+fn force_says_what_it_skipped_and_verification_still_puts_traffic_back() {
+    let sb = settled_scenario("green-not-ready");
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--force",
+            "--timeout",
+            "2s",
+        ],
+    )
+    .expect_code(6)
+    .stdout_has(&["--force skips these failed readiness checks:"])
+    .stderr_has(&[
+        "WARNING: --force: moving traffic although these readiness checks failed",
+        "traffic was put back on blue",
+    ]);
+    assert_eq!(selected(&sb, "blueservice", "app"), "blue");
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(3));
+}

@@ -6,5 +6,12 @@ use crate::plan::Command;
 
 /// Runs `promote`.
 pub async fn run(global: &GlobalArgs, args: &PromoteArgs) -> Result<()> {
-    super::release::run(global, &args.release, Command::Promote, args.wait).await
+    super::release::run(
+        global,
+        &args.release,
+        Command::Promote,
+        args.wait,
+        args.to.as_deref(),
+    )
+    .await
 }

@@ -26,6 +26,7 @@ pub async fn run(
     args: &ReleaseArgs,
     command: Command,
     wait: bool,
+    to: Option<&str>,
 ) -> Result<()> {
     let conn = connect(&connect_options(global)).await?;
     let spec = PairSpec {
@@ -34,8 +35,9 @@ pub async fn run(
     };
     let palette = Palette::new(style::colour_wanted(global.no_color));
     let deadline = Deadline::after(args.timeout.0);
+    let ask = Ask { args, command, to };
     let mut snapshot = pair::load(&conn, &args.service, &spec).await?;
-    let mut outcome = plan::plan(&snapshot, &options(args, command));
+    let mut outcome = plan::plan(&snapshot, &ask.options());
 
     if wait
         && args.dry_run.is_none()
@@ -43,7 +45,7 @@ pub async fn run(
         && snapshot.service.managed_by.is_none()
     {
         (snapshot, outcome) =
-            wait_until_ready(&conn, args, command, &spec, snapshot, outcome, deadline).await?;
+            wait_until_ready(&conn, &ask, &spec, snapshot, outcome, deadline).await?;
     }
 
     let plan = match outcome {
@@ -100,16 +102,28 @@ pub async fn run(
     }
 }
 
-fn options(args: &ReleaseArgs, command: Command) -> plan::Options {
-    plan::Options {
-        command,
-        policy: args.cleanup,
-        delay: args
-            .scale_down_delay
-            .map_or(DEFAULT_DELAY, |d| d.0.unwrap_or_default()),
-        delay_given: args.scale_down_delay.is_some(),
-        force: args.force,
-        now: jiff::Timestamp::now(),
+/// What the user asked for, as the plan needs it.
+struct Ask<'a> {
+    args: &'a ReleaseArgs,
+    command: Command,
+    to: Option<&'a str>,
+}
+
+impl Ask<'_> {
+    /// The plan options, at the current time.
+    fn options(&self) -> plan::Options {
+        let args = self.args;
+        plan::Options {
+            command: self.command,
+            policy: args.cleanup,
+            delay: args
+                .scale_down_delay
+                .map_or(DEFAULT_DELAY, |d| d.0.unwrap_or_default()),
+            delay_given: args.scale_down_delay.is_some(),
+            force: args.force,
+            to: self.to.map(str::to_string),
+            now: jiff::Timestamp::now(),
+        }
     }
 }
 
@@ -117,8 +131,7 @@ fn options(args: &ReleaseArgs, command: Command) -> plan::Options {
 /// proceeds or the deadline passes.
 async fn wait_until_ready(
     conn: &Connection,
-    args: &ReleaseArgs,
-    command: Command,
+    ask: &Ask<'_>,
     spec: &PairSpec,
     mut snapshot: Snapshot,
     mut outcome: Outcome,
@@ -158,8 +171,8 @@ async fn wait_until_ready(
                 more = changes.next() => if more.is_none() { break },
             }
         }
-        snapshot = pair::load(conn, &args.service, spec).await?;
-        outcome = plan::plan(&snapshot, &options(args, command));
+        snapshot = pair::load(conn, &ask.args.service, spec).await?;
+        outcome = plan::plan(&snapshot, &ask.options());
     }
     progress.done(&format!("{idle} is ready"));
     Ok((snapshot, outcome))

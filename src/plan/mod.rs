@@ -92,6 +92,9 @@ pub struct Options {
     pub delay_given: bool,
     /// `--force`: skip the readiness checks.
     pub force: bool,
+    /// `promote --to COLOUR`: the colour that must end up live (then "already promoted" means
+    /// the Service selects it now).
+    pub to: Option<String>,
     /// The time the plan is made (journal timestamps, remaining delays).
     pub now: jiff::Timestamp,
 }
@@ -735,6 +738,7 @@ pub(crate) mod tests {
             delay: Duration::from_secs(30),
             delay_given: false,
             force: false,
+            to: None,
             now: now(),
         }
     }

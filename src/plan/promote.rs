@@ -5,7 +5,9 @@
 //! progress, and the idle colour still runs the images it ran then (or is scaled down or
 //! deleted), promoting again would only undo that release, so `promote` says so and exits 0.
 //! Once a new version is deployed into the idle colour (its images differ), `promote` moves
-//! traffic to it as usual.
+//! traffic to it as usual. Without a journal (a pair flipped by hand) nothing says which colour
+//! is newer; `--to COLOUR` names the colour that must end up live, and promote does nothing
+//! when the Service already selects it.
 
 use crate::journal::{self, Journal};
 use crate::pair::snapshot::Snapshot;
@@ -18,12 +20,28 @@ use crate::verdict::{Blocker, readiness_blockers};
 /// Plans `promote`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let journal = Journal::of(snapshot);
-    if let Some(resumed) = resume(snapshot, options, &journal) {
-        return resumed;
-    }
     let live = snapshot.live_colour.as_str();
     let idle = snapshot.idle_colour.as_str();
     let service = snapshot.service.name.as_str();
+    if let Some(to) = options.to.as_deref() {
+        if to != live && to != idle {
+            return Outcome::Refused(Refusal {
+                reason: format!("--to {to}: {to} is not a colour of {service} ({live}, {idle})"),
+                blockers: Vec::new(),
+                hint: Some("name one of the pair's colours, or change --colors".to_string()),
+            });
+        }
+        if to == live && journal.step().is_none() {
+            return Outcome::Nothing {
+                message: format!(
+                    "already promoted: {service} already sends traffic to {live}; nothing to do"
+                ),
+            };
+        }
+    }
+    if let Some(resumed) = resume(snapshot, options, &journal) {
+        return resumed;
+    }
     let Some(target) = colour(snapshot, idle) else {
         return Outcome::Refused(Refusal {
             reason: format!("{idle} is not a colour of {service}"),
@@ -472,6 +490,20 @@ mod tests {
                 _ => panic!("{name}: expected {expect:?}, got {outcome:?}"),
             }
         }
+    }
+
+    #[test]
+    fn to_names_the_colour_that_must_end_up_live() {
+        let s = classic_snapshot();
+        let mut o = options(Command::Promote);
+        o.to = Some("blue".into());
+        assert!(
+            matches!(decide(&s, &o), Outcome::Nothing { message } if message.contains("already sends traffic to blue"))
+        );
+        o.to = Some("green".into());
+        assert_eq!(actions(&decide(&s, &o)), FULL);
+        o.to = Some("purple".into());
+        assert!(matches!(decide(&s, &o), Outcome::Refused(_)));
     }
 
     #[test]
