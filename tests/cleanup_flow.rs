@@ -23,6 +23,7 @@ fn cleanup_after_promote_with_none_scales_the_old_colour_down() {
         .expect_code(0)
         .stdout_has(&[
             "Plan: cleanup blueservice",
+            "test Service greenservice points at the live colour green",
             "scaled bluedeploy (blue) to 0 replicas; 3 remembered for rollback",
         ]);
     assert_eq!(replicas(&sb, "bluedeploy"), Some(0));

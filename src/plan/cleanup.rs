@@ -7,7 +7,8 @@ use crate::journal::{self, Journal};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::promote::{remaining_delay, resume};
 use crate::plan::{
-    CleanupPolicy, Command, Options, Outcome, Refusal, cleanup_steps, colour, new_plan,
+    CleanupPolicy, Command, Options, Outcome, Refusal, cleanup_steps, colour, common_notes,
+    new_plan,
 };
 
 /// Plans `cleanup`.
@@ -79,6 +80,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let mut plan = new_plan(snapshot, Command::Cleanup, live);
     let delay = remaining_delay(&journal, options);
     cleanup_steps(&mut plan, snapshot, idle, policy, delay);
+    common_notes(&mut plan, snapshot);
     Outcome::Proceed(plan)
 }
 
