@@ -167,3 +167,66 @@ fn a_promote_killed_during_verification_is_finished_by_cleanup() {
         "the finished promote is recorded"
     );
 }
+
+#[test]
+fn the_release_acts_in_the_namespace_of_the_context() {
+    let sb = settled_scenario("staging");
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--context",
+            "sandbox-staging",
+            "--yes",
+            "--cleanup",
+            "none",
+        ],
+    )
+    .expect_code(0)
+    .stdout_has(&["in context sandbox-staging", "namespace staging"]);
+    run_against(
+        &sb,
+        &[
+            "cleanup",
+            "blueservice",
+            "-n",
+            "staging",
+            "--yes",
+            "--scale-down-delay",
+            "0",
+        ],
+    )
+    .expect_code(0);
+    let staging = |name: &str| {
+        sb.store()
+            .get(&sandbox::resources::DEPLOYMENTS, "staging", name)
+            .and_then(|d| d["spec"]["replicas"].as_i64())
+    };
+    assert_eq!(staging("bluedeploy"), Some(0));
+    assert_eq!(staging("greendeploy"), Some(3));
+    for request in sb.requests().iter().filter(|r| r.is_mutating()) {
+        assert!(
+            request.path.contains("/namespaces/staging/"),
+            "a change outside the namespace: {} {}",
+            request.method,
+            request.path
+        );
+    }
+    assert!(
+        events_on_in(&sb, "staging").iter().any(|r| r == "Promoted"),
+        "the Event is in the Service's namespace"
+    );
+}
+
+fn events_on_in(sb: &Sandbox, namespace: &str) -> Vec<String> {
+    let (events, _) = sb
+        .store()
+        .list(&sandbox::resources::EVENTS, Some(namespace), |e| {
+            e["involvedObject"]["name"] == "blueservice"
+        });
+    events
+        .iter()
+        .filter_map(|e| e["reason"].as_str().map(str::to_string))
+        .collect()
+}
