@@ -334,3 +334,26 @@ fn force_says_what_it_skipped_and_verification_still_puts_traffic_back() {
     assert_eq!(selected(&sb, "blueservice", "app"), "blue");
     assert_eq!(replicas(&sb, "bluedeploy"), Some(3));
 }
+
+#[test]
+fn a_crash_looping_green_is_refused_with_every_reason() {
+    let sb = start(Some("green-crashloop"));
+    eventually(Duration::from_secs(20), "green pods restart", || {
+        let (pods, _) = sb
+            .store()
+            .list(&sandbox::resources::PODS, Some("default"), |p| {
+                p["metadata"]["labels"]["app"] == "green"
+                    && p["status"]["containerStatuses"][0]["restartCount"]
+                        .as_i64()
+                        .is_some_and(|n| n > 0)
+            });
+        !pods.is_empty()
+    });
+    sb.clear_requests();
+    let run = run_against(&sb, &["promote", "blueservice", "--yes"]);
+    run.expect_code(5).stderr_has(&[
+        "green is not ready to take blueservice's traffic",
+        "restarts",
+    ]);
+    assert_no_mutation(&sb);
+}

@@ -51,7 +51,8 @@ pub async fn run(
     let plan = match outcome {
         Outcome::Nothing { message } => return print(&format!("{message}\n")),
         Outcome::Refused(r) => {
-            let reason = if r.blockers.len() > 1 {
+            // Several reasons: one per line, under a reason that ends with a colon.
+            let reason = if r.blockers.len() > 1 && r.reason.ends_with(':') {
                 format!("{}\n  - {}", r.reason, r.blockers.join("\n  - "))
             } else {
                 r.reason

@@ -86,10 +86,10 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     if !problems.is_empty() {
         if !options.force {
             return Outcome::Refused(Refusal {
-                reason: format!(
-                    "{idle} is not ready to take {service}'s traffic: {}",
-                    problems.join("; ")
-                ),
+                reason: match problems.as_slice() {
+                    [one] => format!("{idle} is not ready to take {service}'s traffic: {one}"),
+                    _ => format!("{idle} is not ready to take {service}'s traffic:"),
+                },
                 blockers: problems,
                 hint: Some(
                     "wait for it with --wait (up to --timeout), or pass --force to skip the readiness checks"
