@@ -361,9 +361,9 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    /// A change needs confirmation but stdin is not a terminal and `--yes` was not given.
+    /// A change needs confirmation but stdin or stderr is not a terminal and `--yes` was not given.
     #[error(
-        "refusing to {command} {service} without confirmation: stdin is not a terminal; \
+        "refusing to {command} {service} without confirmation: stdin or stderr is not a terminal; \
          review the plan above (or with --dry-run) and pass --yes to proceed. Nothing was changed"
     )]
     NeedsConfirmation {
