@@ -79,7 +79,11 @@ fn without_a_terminal_and_without_yes_nothing_changes() {
     run_against(&sb, &["promote", "blueservice"])
         .expect_code(5)
         .stdout_has(&["Plan: promote blueservice from blue to green"])
-        .stderr_has(&["stdin or stderr is not a terminal", "--yes", "Nothing was changed"]);
+        .stderr_has(&[
+            "stdin or stderr is not a terminal",
+            "--yes",
+            "Nothing was changed",
+        ]);
     assert_no_mutation(&sb);
 }
 

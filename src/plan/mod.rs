@@ -176,67 +176,51 @@ impl Plan {
             }
         };
         let service = self.service.as_str();
+        let core = |verb: &str, resource: &str, name: Option<&str>| {
+            Permission::new(verb, "", resource, None, name)
+        };
+        let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
+            Permission::new(verb, "apps", "deployments", sub, name)
+        };
         for step in &self.steps {
             match &step.action {
-                Action::Flip { .. } => {
-                    add(Permission::new(
-                        "patch",
-                        "",
-                        "services",
-                        None,
-                        Some(service),
-                    ));
-                }
+                Action::Flip { .. } => add(core("patch", "services", Some(service))),
                 Action::Verify { .. } => {
-                    add(Permission::new(
-                        "watch",
-                        "discovery.k8s.io",
-                        "endpointslices",
-                        None,
-                        None,
-                    ));
-                    add(Permission::new(
-                        "list",
-                        "discovery.k8s.io",
-                        "endpointslices",
-                        None,
-                        None,
-                    ));
-                    add(Permission::new("list", "", "pods", None, None));
+                    for verb in ["list", "watch"] {
+                        add(Permission::new(
+                            verb,
+                            "discovery.k8s.io",
+                            "endpointslices",
+                            None,
+                            None,
+                        ));
+                    }
+                    add(core("list", "pods", None));
                 }
                 Action::MarkCleanupPending { .. } | Action::MarkDone => {
-                    add(Permission::new(
-                        "patch",
-                        "",
-                        "services",
-                        None,
-                        Some(service),
-                    ));
+                    add(core("patch", "services", Some(service)));
                 }
-                Action::ScaleUp { deployment, .. } | Action::ScaleDown { deployment, .. } => {
-                    add(Permission::new(
-                        "patch",
-                        "",
-                        "services",
-                        None,
-                        Some(service),
-                    ));
-                    add(Permission::new(
-                        "patch",
-                        "apps",
-                        "deployments",
-                        Some("scale"),
-                        Some(deployment),
-                    ));
+                Action::ScaleUp { deployment, .. } => {
+                    add(apps("patch", Some("scale"), Some(deployment)));
                 }
-                Action::WaitAvailable { .. } => {
-                    add(Permission::new("watch", "apps", "deployments", None, None));
-                    add(Permission::new("watch", "", "pods", None, None));
+                Action::ScaleDown { deployment, .. } => {
+                    // Re-read the Service (never the live colour) and the Deployment (its
+                    // replica count), record the count, then scale.
+                    add(core("get", "services", Some(service)));
+                    add(core("patch", "services", Some(service)));
+                    add(apps("get", None, Some(deployment)));
+                    add(apps("patch", Some("scale"), Some(deployment)));
+                }
+                Action::WaitAvailable { deployment, .. } => {
+                    add(apps("get", None, Some(deployment)));
+                    add(apps("watch", None, None));
+                    add(core("list", "pods", None));
+                    add(core("watch", "pods", None));
                 }
                 Action::Recreate { services, .. } => {
-                    add(Permission::new("create", "apps", "deployments", None, None));
+                    add(apps("create", None, None));
                     if !services.is_empty() {
-                        add(Permission::new("create", "", "services", None, None));
+                        add(core("create", "services", None));
                     }
                 }
                 Action::Delete {
@@ -244,32 +228,19 @@ impl Plan {
                     services,
                     ..
                 } => {
-                    add(Permission::new(
-                        "patch",
-                        "",
-                        "services",
-                        None,
-                        Some(service),
-                    ));
+                    add(core("get", "services", Some(service)));
+                    add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
-                        add(Permission::new("get", "apps", "deployments", None, Some(d)));
-                        add(Permission::new(
-                            "delete",
-                            "apps",
-                            "deployments",
-                            None,
-                            Some(d),
-                        ));
+                        add(apps("get", None, Some(d)));
+                        add(apps("delete", None, Some(d)));
                     }
                     for s in services {
-                        add(Permission::new("get", "", "services", None, Some(s)));
-                        add(Permission::new("delete", "", "services", None, Some(s)));
+                        add(core("get", "services", Some(s)));
+                        add(core("delete", "services", Some(s)));
                     }
                 }
                 Action::Delay { .. } => {}
-                Action::Event { .. } => {
-                    add(Permission::new("create", "", "events", None, None));
-                }
+                Action::Event { .. } => add(core("create", "events", None)),
             }
         }
         out
