@@ -357,3 +357,96 @@ fn a_crash_looping_green_is_refused_with_every_reason() {
     ]);
     assert_no_mutation(&sb);
 }
+
+/// A pair whose green pods take 60 s (cluster time) to become Ready and stay Terminating (and
+/// Ready) for 10 minutes once deleted.
+const SLOW_GREEN: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bluedeploy, namespace: default}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: blue}}
+  template:
+    metadata: {labels: {app: blue}}
+    spec: {containers: [{name: web, image: nginx:blue, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: greendeploy, namespace: default}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: green}}
+  template:
+    metadata:
+      labels: {app: green}
+      annotations:
+        sandbox.bluegreen.dev/ready-after-ms: '60000'
+        sandbox.bluegreen.dev/terminate-after-ms: '600000'
+    spec: {containers: [{name: web, image: nginx:green, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: blueservice, namespace: default}
+spec:
+  selector: {app: blue}
+  ports: [{port: 80, targetPort: 8080}]
+";
+
+#[test]
+fn ready_but_terminating_pods_are_not_serving_capacity() {
+    let sb = start(None);
+    sb.load_yaml(SLOW_GREEN).expect("the pair");
+    eventually(Duration::from_secs(30), "green is ready", || {
+        serving_pods(&sb, "green") == 3 && serving_pods(&sb, "blue") == 3
+    });
+    wait_settled(&sb);
+    // One green pod is deleted: it stays Ready while it terminates, and its replacement is not
+    // Ready for a while.
+    let (pods, _) = sb
+        .store()
+        .list(&sandbox::resources::PODS, Some("default"), |p| {
+            p["metadata"]["labels"]["app"] == "green"
+        });
+    let victim = pods[0]["metadata"]["name"]
+        .as_str()
+        .expect("a pod name")
+        .to_string();
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    let deleted = std::process::Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "delete",
+            "pod",
+            &victim,
+            "--wait=false",
+        ])
+        .output()
+        .expect("kubectl runs");
+    assert!(deleted.status.success(), "{deleted:?}");
+    let terminating_and_ready = || {
+        sb.store()
+            .get(&sandbox::resources::PODS, "default", &victim)
+            .is_some_and(|p| {
+                !p["metadata"]["deletionTimestamp"].is_null()
+                    && p["status"]["conditions"].as_array().is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+            })
+    };
+    assert!(
+        terminating_and_ready(),
+        "the deleted pod is Ready and terminating"
+    );
+    sb.clear_requests();
+    run_against(&sb, &["promote", "blueservice", "--yes"])
+        .expect_code(5)
+        .stderr_has(&["green is not ready"]);
+    assert_no_mutation(&sb);
+    assert!(
+        terminating_and_ready(),
+        "the refusal happened inside the window"
+    );
+}
