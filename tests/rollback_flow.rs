@@ -174,3 +174,50 @@ fn an_interrupted_promote_is_explained_and_finished_by_running_promote_again() {
         .expect_code(0)
         .stdout_has(&["already promoted"]);
 }
+
+#[test]
+fn a_rollback_during_the_grace_period_keeps_the_promote_from_touching_the_live_colour() {
+    let sb = settled_scenario("classic");
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let promote = command(home.path())
+        .args([
+            "promote",
+            "blueservice",
+            "--yes",
+            "--scale-down-delay",
+            "6s",
+            "--kubeconfig",
+            &kubeconfig,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    eventually(
+        Duration::from_secs(30),
+        "the promote waits to clean up",
+        || journal(&sb, "blueservice", "step").as_deref() == Some("cleanup"),
+    );
+    // A colleague rolls back while the promote waits to scale blue down.
+    run_against(
+        &sb,
+        &["rollback", "blueservice", "--yes", "--cleanup", "none"],
+    )
+    .expect_code(0);
+    assert_eq!(selected(&sb, "blueservice", "app"), "blue");
+
+    let output = promote.wait_with_output().expect("promote ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains("blue is live and will not be touched"),
+        "{stderr}"
+    );
+    assert_eq!(
+        replicas(&sb, "bluedeploy"),
+        Some(3),
+        "the live colour kept its pods"
+    );
+    assert_eq!(serving_pods(&sb, "blue"), 3);
+}
