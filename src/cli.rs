@@ -13,6 +13,12 @@ Examples:
   # The same pair in another namespace, through a specific kubeconfig and context
   kubectl bluegreen status web -n shop --kubeconfig ~/.kube/prod --context prod-eu
 
+  # Move its traffic to the idle colour, verify, scale the old colour down after 30s
+  kubectl bluegreen promote blueservice
+
+  # Go back to the previous colour recorded in the Service's journal
+  kubectl bluegreen rollback blueservice
+
 Exit codes:
   0 success, 1 internal error, 2 usage error, 3 configuration error,
   4 not found / not a blue/green pair, 5 preconditions not met, 6 verification failed
