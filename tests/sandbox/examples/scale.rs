@@ -3,7 +3,8 @@
 //! latency of label-selected lists, through the store and through HTTPS.
 //!
 //! ```text
-//! cargo run --release -p bluegreen-sandbox --example scale
+//! cargo run --release -p bluegreen-sandbox --example scale            # the whole sandbox
+//! cargo run --release -p bluegreen-sandbox --example scale -- store   # store + controllers only
 //! ```
 
 use std::time::{Duration, Instant};
@@ -32,7 +33,46 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The store and the controllers alone, without the API server.
+fn store_only() -> Result<(), Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let store = sandbox::Store::new(100_000);
+    for ns in sandbox::NAMESPACES {
+        store
+            .create(
+                &resources::NAMESPACES,
+                "",
+                serde_json::json!({"metadata": {"name": ns}}),
+                Default::default(),
+            )
+            .map_err(|e| e.message)?;
+    }
+    {
+        let _g = rt.enter();
+        sandbox::controllers::spawn(store.clone(), sandbox::Clock::default(), Default::default());
+    }
+    let t = Instant::now();
+    sandbox::scenarios::load(&store, "large")?;
+    let loaded = t.elapsed();
+    let rss_loaded = rss_mb();
+    while !sandbox::controllers::settled(&store) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    println!(
+        "store + controllers: large loaded in {loaded:.2?} ({rss_loaded:.0} MB), settled in {:.2?}; resident memory {:.0} MB",
+        t.elapsed(),
+        rss_mb()
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().nth(1).as_deref() == Some("store") {
+        return store_only();
+    }
     let rss_before = rss_mb();
     let t = Instant::now();
     let sb = Sandbox::start(Options::default().scenario("large"))?;

@@ -296,44 +296,62 @@ fn get_watch(version: &str) {
         return;
     };
     load_web(&sb);
-    let child = k
+    let mut child = k
         .command(&["get", "deploy", "--watch"])
         .spawn()
         .expect("kubectl starts");
-    std::thread::sleep(Duration::from_millis(1500));
+    let lines = line_reader(child.stdout.take().expect("stdout"));
+    let mut seen: Vec<String> = Vec::new();
+    let mut read_until = |what: &str, done: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        while !done(&seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("kubectl get --watch never showed {what}: {seen:?}"),
+            }
+        }
+    };
+    // Change things only once the watch is running (its first row is printed).
+    read_until("the initial row", &|s| {
+        s.iter().any(|l| l.starts_with("web "))
+    });
     sb.store()
         .update_with(&DEPLOYMENTS, "default", "web", UpdateOpts::default(), |d| {
             let mut d = d.clone();
-            d["metadata"]["labels"]["watched"] = json!("yes");
+            d["spec"]["replicas"] = json!(3);
             Ok(d)
         })
         .expect("a change to watch");
     sb.load_yaml(&DEPLOYMENT.replace("name: web\n  labels", "name: web2\n  labels"))
         .expect("a second deployment");
-    std::thread::sleep(Duration::from_millis(1500));
-    // Watching never ends by itself; the timeout kills it.
-    let r = wait(
-        child,
-        &["get", "deploy", "--watch"],
-        Duration::from_millis(100),
-    );
-    let lines: Vec<&str> = r.stdout.lines().collect();
+    read_until("the change and the added object", &|s| {
+        s.iter().filter(|l| l.starts_with("web ")).count() >= 2
+            && s.iter().any(|l| l.starts_with("web2 "))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen[0].starts_with("NAME"), "{seen:?}");
     assert!(
-        lines.first().is_some_and(|l| l.starts_with("NAME")),
-        "{}",
-        r.stdout
+        seen.iter()
+            .any(|l| l.starts_with("web ") && l.contains("/3")),
+        "the new desired count: {seen:?}"
     );
-    assert!(
-        lines.iter().filter(|l| l.starts_with("web ")).count() >= 2,
-        "the initial row and the change: {}",
-        r.stdout
-    );
-    assert!(
-        lines.iter().any(|l| l.starts_with("web2 ")),
-        "an added object: {}\n{}",
-        r.stdout,
-        r.stderr
-    );
+}
+
+/// The lines a child writes, as they come.
+fn line_reader(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 fn describe(version: &str) {
@@ -780,7 +798,7 @@ fn rollout_status(version: &str) {
             },
         )
         .expect("a rollout that never completes");
-    let r = k.run(&["rollout", "status", "deploy/web", "--timeout=2s"]);
+    let r = k.run(&["rollout", "status", "deploy/web", "--timeout=5s"]);
     assert_eq!(r.code, Some(1), "{}", r.stdout);
     assert!(
         r.stdout

@@ -264,6 +264,9 @@ pub fn policy(state: &State) -> Policy {
 }
 
 fn non_resource(state: &State, req: &ApiRequest, route: Route) -> Response<Body> {
+    if matches!(route, Route::NotFound) {
+        return error(&ApiError::path_not_found());
+    }
     if req.method != hyper::Method::GET && req.method != hyper::Method::HEAD {
         return error(&ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({} {})",
