@@ -221,3 +221,26 @@ fn a_rollback_during_the_grace_period_keeps_the_promote_from_touching_the_live_c
     );
     assert_eq!(serving_pods(&sb, "blue"), 3);
 }
+
+#[test]
+fn rollback_dry_run_shows_the_scale_up_and_the_flip_back_and_changes_nothing() {
+    let sb = settled_scenario("classic");
+    run_against(
+        &sb,
+        &["promote", "blueservice", "--yes", "--scale-down-delay", "0"],
+    )
+    .expect_code(0);
+    sb.clear_requests();
+    run_against(&sb, &["rollback", "blueservice", "--dry-run"])
+        .expect_code(0)
+        .stdout_has(&[
+            "Plan: rollback blueservice from green to blue",
+            "PATCH /apis/apps/v1/namespaces/default/deployments/bluedeploy/scale (application/merge-patch+json) {\"spec\":{\"replicas\":3}}",
+            "\"spec\":{\"selector\":{\"app\":\"blue\"}}",
+            "\"bluegreen.dev/action\":\"rollback\"",
+            "Dry run: nothing was changed.",
+        ]);
+    assert_no_mutation(&sb);
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(0));
+    assert_eq!(selected(&sb, "blueservice", "app"), "green");
+}
