@@ -1,0 +1,251 @@
+//! Carrying out a plan: the only code that changes the cluster. Each step is one or a few
+//! requests; every journal write happens before the change it makes possible to finish or undo,
+//! so an interruption anywhere leaves a state that `status` explains and the next command
+//! completes.
+
+pub mod access;
+mod cleanup;
+pub mod requests;
+mod verify;
+pub mod watch;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Service;
+
+use crate::cluster::Connection;
+use crate::error::{Error, Result, humanize};
+use crate::journal::{self, Changes};
+use crate::pair::discover::selector_text;
+use crate::pair::snapshot::Snapshot;
+use crate::plan::{Action, Plan, colour};
+use crate::progress::{Deadline, Progress};
+
+/// Runs a plan's steps in order.
+pub struct Executor<'a> {
+    /// Where.
+    pub conn: &'a Connection,
+    /// The snapshot the plan was made from.
+    pub snapshot: &'a Snapshot,
+    /// `--dry-run=server`: send the changes with `dryRun=All`, skip the waits.
+    pub dry_run: bool,
+    /// `--timeout` for waits and verification; `None` means no limit.
+    pub timeout: Option<Duration>,
+    /// Progress on stderr.
+    pub progress: Progress,
+    /// What was done, one line each, for the final summary.
+    pub done: Vec<String>,
+    /// The production Service as last written or read.
+    service: Option<Service>,
+    /// The colour this run's flip moved traffic to.
+    flipped_to: Option<String>,
+}
+
+impl<'a> Executor<'a> {
+    /// An executor for `snapshot`'s pair.
+    pub fn new(
+        conn: &'a Connection,
+        snapshot: &'a Snapshot,
+        dry_run: bool,
+        timeout: Option<Duration>,
+    ) -> Executor<'a> {
+        Executor {
+            conn,
+            snapshot,
+            dry_run,
+            timeout,
+            progress: Progress::new(),
+            done: Vec::new(),
+            service: None,
+            flipped_to: None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.snapshot.service.name
+    }
+
+    fn selector_of(&self, colour_name: &str) -> String {
+        match colour(self.snapshot, colour_name) {
+            Some(c) => selector_text(&c.selector),
+            None => {
+                let mut s = self.snapshot.service.selector.clone();
+                s.insert(
+                    self.snapshot.service.colour_label.clone(),
+                    colour_name.to_string(),
+                );
+                selector_text(&s)
+            }
+        }
+    }
+
+    fn record(&mut self, line: String) {
+        self.progress.say(&line);
+        self.done.push(line);
+    }
+
+    /// Runs every step of `plan`.
+    pub async fn run(&mut self, plan: &Plan) -> Result<()> {
+        for step in &plan.steps {
+            self.step(plan, &step.action).await?;
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, plan: &Plan, action: &Action) -> Result<()> {
+        let dry = if self.dry_run {
+            " (server dry run)"
+        } else {
+            ""
+        };
+        match action {
+            Action::ScaleUp {
+                deployment,
+                replicas,
+                ..
+            } => {
+                requests::scale(self.conn, deployment, *replicas, self.dry_run).await?;
+                self.record(format!("scaled {deployment} to {replicas} replicas{dry}"));
+            }
+            Action::Recreate { deployment, .. } => self.recreate(deployment).await?,
+            Action::WaitAvailable {
+                deployment, colour, ..
+            } => {
+                if self.dry_run {
+                    return Ok(());
+                }
+                let selector = self.selector_of(colour);
+                let deadline = Deadline::after(self.timeout);
+                let outcome = watch::deployment_available(
+                    self.conn,
+                    deployment,
+                    &selector,
+                    deadline,
+                    &mut self.progress,
+                )
+                .await?;
+                if let Err(state) = outcome {
+                    return Err(Error::Refused {
+                        reason: format!(
+                            "{deployment} did not become fully available in time ({state}); traffic was not moved: {} still selects {}",
+                            self.name(),
+                            self.snapshot.live_colour
+                        ),
+                        hint: Some(format!(
+                            "{deployment} was left as it is now; fix it and run the command again, or raise --timeout"
+                        )),
+                    });
+                }
+            }
+            Action::Flip {
+                from,
+                to,
+                colour_label,
+                resource_version,
+                journal,
+                ..
+            } => {
+                let patch =
+                    journal::flip_patch(resource_version.as_deref(), colour_label, to, journal);
+                let written =
+                    requests::patch_service(self.conn, self.name(), &patch, self.dry_run).await?;
+                self.service = Some(written);
+                self.flipped_to = Some(to.clone());
+                self.record(format!(
+                    "flipped {}: {colour_label}={from} → {colour_label}={to}{dry}",
+                    self.name()
+                ));
+            }
+            Action::Verify { colour, previous } => {
+                if self.dry_run {
+                    return Ok(());
+                }
+                self.verify(plan, colour, previous).await?;
+            }
+            Action::MarkCleanupPending { policy, delay, .. } => {
+                let after = jiff::Timestamp::now()
+                    + jiff::SignedDuration::try_from(*delay).unwrap_or_default();
+                let mut changes = Changes::new();
+                changes.insert(journal::STEP.into(), Some(journal::STEP_CLEANUP.into()));
+                changes.insert(journal::CLEANUP_POLICY.into(), Some(policy.to_string()));
+                changes.insert(journal::CLEANUP_AFTER.into(), Some(after.to_string()));
+                self.write_journal(&changes).await?;
+            }
+            Action::Delay { duration } => {
+                if self.dry_run {
+                    return Ok(());
+                }
+                self.delay(*duration).await;
+            }
+            Action::ScaleDown {
+                deployment, colour, ..
+            } => self.scale_down(deployment, colour).await?,
+            Action::Delete {
+                deployment,
+                colour,
+                services,
+            } => self.delete(deployment.as_deref(), colour, services).await?,
+            Action::MarkDone => {
+                let mut changes = Changes::new();
+                changes.insert(journal::STEP.into(), None);
+                changes.insert(journal::CLEANUP_AFTER.into(), None);
+                self.write_journal(&changes).await?;
+            }
+            Action::Event { reason, message } => {
+                self.event("Normal", reason, message).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_journal(&mut self, changes: &Changes) -> Result<()> {
+        let patch = journal::journal_patch(changes);
+        let written =
+            requests::patch_service(self.conn, &self.snapshot.service.name, &patch, self.dry_run)
+                .await?;
+        self.service = Some(written);
+        Ok(())
+    }
+
+    /// Records an Event; a failure is reported but does not undo a finished release.
+    async fn event(&mut self, kind: &str, reason: &str, message: &str) {
+        let service = match &self.service {
+            Some(s) => Some(s.clone()),
+            None => self
+                .conn
+                .get_opt::<Service>(&self.snapshot.service.name)
+                .await
+                .ok()
+                .flatten(),
+        };
+        let Some(service) = service else {
+            return;
+        };
+        if let Err(e) =
+            requests::event(self.conn, &service, kind, reason, message, self.dry_run).await
+        {
+            self.progress.say(&format!(
+                "warning: could not record the {reason} Event: {e}"
+            ));
+        }
+    }
+
+    async fn delay(&mut self, duration: Duration) {
+        let name = self.snapshot.service.name.clone();
+        let deadline = Deadline::after(Some(duration));
+        let mut first = true;
+        while let Some(left) = deadline.left().filter(|l| !l.is_zero()) {
+            // A countdown off a terminal would be one log line per second.
+            if first || self.progress.is_terminal() {
+                self.progress.update(&format!(
+                "waiting {} before cleaning up the old colour (kube-proxy on every node needs time to notice the switch); Ctrl-C is safe: `kubectl bluegreen cleanup {name}` finishes it",
+                humanize(Duration::from_secs(left.as_secs().max(1)))
+            ));
+            }
+            first = false;
+            tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+        }
+        self.progress
+            .done(&format!("waited {} after the switch", humanize(duration)));
+    }
+}

@@ -1,0 +1,108 @@
+//! After the flip: verifying the endpoints, and putting traffic back when they do not move.
+
+use k8s_openapi::api::core::v1::Service;
+
+use crate::error::{Error, Result};
+use crate::execute::{Executor, requests, watch};
+use crate::journal::{self, Changes};
+use crate::plan::{Action, Plan};
+use crate::progress::Deadline;
+
+impl Executor<'_> {
+    /// Waits until the Service's EndpointSlices hold `colour_name`'s ready pods and none of
+    /// `previous`'s; flips back when that does not happen within the timeout.
+    pub(super) async fn verify(
+        &mut self,
+        plan: &Plan,
+        colour_name: &str,
+        previous: &str,
+    ) -> Result<()> {
+        let new_selector = self.selector_of(colour_name);
+        let old_selector = self.selector_of(previous);
+        let expect = watch::expectation(
+            self.conn,
+            colour_name,
+            previous,
+            &new_selector,
+            &old_selector,
+        )
+        .await?;
+        let deadline = Deadline::after(self.timeout);
+        let name = self.snapshot.service.name.clone();
+        match watch::endpoints_moved(self.conn, &name, &expect, deadline, &mut self.progress)
+            .await?
+        {
+            Ok(()) => {
+                self.done.push(format!(
+                    "verified: {name}'s endpoints hold only {colour_name} pods"
+                ));
+                Ok(())
+            }
+            Err(detail) => self.flip_back(plan, colour_name, previous, detail).await,
+        }
+    }
+
+    /// Verification failed: put traffic back on `previous`, only if the Service is still as we
+    /// left it, and restore the journal.
+    pub(super) async fn flip_back(
+        &mut self,
+        plan: &Plan,
+        colour_name: &str,
+        previous: &str,
+        detail: String,
+    ) -> Result<()> {
+        let name = self.snapshot.service.name.clone();
+        let label = self.snapshot.service.colour_label.clone();
+        let current = match &self.service {
+            Some(s) => Some(s.clone()),
+            None => self.conn.get_opt::<Service>(&name).await?,
+        };
+        let rv = current.and_then(|s| s.metadata.resource_version);
+        let failure = format!(
+            "{}: traffic to {colour_name} not verified ({detail}); put back on {previous}",
+            jiff::Timestamp::now()
+        );
+        let mut changes = match plan.flip() {
+            Some(Action::Flip { undo, .. }) => undo.clone(),
+            _ => {
+                // Finishing an interrupted release: the flip back is a flip of its own.
+                let mut c = Changes::new();
+                c.insert(
+                    journal::PREVIOUS_COLOUR.into(),
+                    Some(colour_name.to_string()),
+                );
+                c.insert(journal::ACTION.into(), Some("revert".into()));
+                c.insert(journal::STEP.into(), None);
+                c.insert(journal::CLEANUP_AFTER.into(), None);
+                c
+            }
+        };
+        changes.insert(journal::LAST_FAILURE.into(), Some(failure));
+        let patch = journal::flip_patch(rv.as_deref(), &label, previous, &changes);
+        match requests::patch_service(self.conn, &name, &patch, false).await {
+            Ok(written) => {
+                self.service = Some(written);
+                self.progress.say(&format!(
+                    "flipped {name} back: {label}={colour_name} → {label}={previous}"
+                ));
+                self.event(
+                    "Warning",
+                    "FlipReverted",
+                    &format!("{name}: {colour_name} not verified ({detail}); back to {previous}"),
+                )
+                .await;
+                Err(Error::VerificationFailed {
+                    service: name,
+                    back: previous.to_string(),
+                    detail,
+                })
+            }
+            Err(Error::Conflict { .. }) => Err(Error::Conflict {
+                detail: format!(
+                    "traffic to {colour_name} was not verified ({detail}), and {name} was changed by someone else meanwhile, so it was NOT flipped back; check it with `kubectl bluegreen status {name}`"
+                ),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
