@@ -14,7 +14,14 @@ use clap::Parser;
 use kubectl_bluegreen::cli::Cli;
 
 /// The steps of the manual procedure, as a user would type them after `kubectl bluegreen`.
-const STEPS: &[&[&str]] = &[&["status", "blueservice"]];
+/// The scale-down delay is shortened from its 30 s default so the demo takes seconds.
+const STEPS: &[&[&str]] = &[
+    &["status", "blueservice"],
+    &["promote", "blueservice", "--yes", "--scale-down-delay", "3s"],
+    &["status", "blueservice"],
+    &["rollback", "blueservice", "--yes", "--scale-down-delay", "3s"],
+    &["status", "blueservice"],
+];
 
 fn main() -> ExitCode {
     let serve = std::env::args().any(|a| a == "--serve");
@@ -56,7 +63,9 @@ fn main() -> ExitCode {
     }
 
     if serve {
-        println!("Serving until Ctrl-C. Try: kubectl get deploy,svc,pods --kubeconfig {kubeconfig}");
+        println!(
+            "Serving until Ctrl-C. Try: kubectl get deploy,svc,pods --kubeconfig {kubeconfig}"
+        );
         if let Err(e) = runtime.block_on(tokio::signal::ctrl_c()) {
             eprintln!("error: cannot wait for Ctrl-C: {e}");
         }
