@@ -150,6 +150,29 @@ fn services_settled(store: &Store, svcs: &[Arc<Value>], pods: &[Arc<Value>]) -> 
             }
         }
     }
+    // (namespace, Service) → ready and not-ready addresses of its managed slices.
+    type Ips = (HashSet<String>, HashSet<String>);
+    let (slices, _) = store.list(&ENDPOINTSLICES, None, |s| {
+        s["metadata"]["labels"][MANAGED_BY_LABEL] == SLICE_CONTROLLER
+    });
+    let mut slice_ips: HashMap<(&str, &str), Ips> = HashMap::new();
+    for s in &slices {
+        let Some(svc) = s["metadata"]["labels"][SERVICE_NAME_LABEL].as_str() else {
+            continue;
+        };
+        let entry = slice_ips.entry((meta::namespace(s), svc)).or_default();
+        for e in s["endpoints"].as_array().into_iter().flatten() {
+            for a in e["addresses"].as_array().into_iter().flatten() {
+                if let Some(ip) = a.as_str() {
+                    if e["conditions"]["ready"] == true {
+                        entry.0.insert(ip.to_string());
+                    } else {
+                        entry.1.insert(ip.to_string());
+                    }
+                }
+            }
+        }
+    }
     svcs.iter().all(|svc| {
         let Some(sel) = service_selector(svc) else {
             return true;
@@ -192,26 +215,9 @@ fn services_settled(store: &Store, svcs: &[Arc<Value>], pods: &[Arc<Value>]) -> 
         if ips("addresses") != ready || ips("notReadyAddresses") != not_ready {
             return false;
         }
-        let name = meta::name(svc);
-        let (slices, _) = store.list(&ENDPOINTSLICES, Some(ns), |s| {
-            let l = &s["metadata"]["labels"];
-            l[SERVICE_NAME_LABEL] == name && l[MANAGED_BY_LABEL] == SLICE_CONTROLLER
-        });
-        let mut slice_ready = HashSet::new();
-        let mut slice_not_ready = HashSet::new();
-        for s in &slices {
-            for e in s["endpoints"].as_array().into_iter().flatten() {
-                for a in e["addresses"].as_array().into_iter().flatten() {
-                    if let Some(ip) = a.as_str() {
-                        if e["conditions"]["ready"] == true {
-                            slice_ready.insert(ip.to_string());
-                        } else {
-                            slice_not_ready.insert(ip.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        !slices.is_empty() && slice_ready == ready && slice_not_ready == not_ready
+        let Some((slice_ready, slice_not_ready)) = slice_ips.get(&(ns, meta::name(svc))) else {
+            return false;
+        };
+        *slice_ready == ready && *slice_not_ready == not_ready
     })
 }
