@@ -11,26 +11,46 @@ use crate::resources::ResourceType;
 pub fn apply(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
     match rt.kind {
         "Deployment" => {
-            deployment(&mut obj["spec"]);
-            pod_spec(&mut obj["spec"]["template"]["spec"]);
+            if let Some(spec) = obj.get_mut("spec") {
+                deployment(spec);
+                if let Some(pod) = path_mut(spec, &["template", "spec"]) {
+                    pod_spec(pod);
+                }
+            }
         }
-        "ReplicaSet" => pod_spec(&mut obj["spec"]["template"]["spec"]),
+        "ReplicaSet" => {
+            if let Some(pod) = path_mut(obj, &["spec", "template", "spec"]) {
+                pod_spec(pod);
+            }
+        }
         "Pod" => {
-            pod_spec(&mut obj["spec"]);
-            set_if_missing(&mut obj["spec"], "serviceAccountName", json!("default"));
-            set_if_missing(&mut obj["spec"], "serviceAccount", json!("default"));
+            if let Some(spec) = obj.get_mut("spec") {
+                pod_spec(spec);
+                set_if_missing(spec, "serviceAccountName", json!("default"));
+                set_if_missing(spec, "serviceAccount", json!("default"));
+            }
         }
         "Service" => service(obj, old),
         "Namespace" => {
             if obj["status"]["phase"].is_null() {
-                obj["status"]["phase"] = json!("Active");
+                obj["status"] = json!({"phase": "Active"});
             }
             if obj["spec"]["finalizers"].is_null() {
-                obj["spec"]["finalizers"] = json!(["kubernetes"]);
+                obj["spec"] = json!({"finalizers": ["kubernetes"]});
             }
         }
         _ => {}
     }
+}
+
+/// The value at `path` if every step exists; never creates anything (indexing a JSON value
+/// mutably would insert nulls, which would then be stored).
+fn path_mut<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get_mut(*key)?;
+    }
+    Some(cur)
 }
 
 fn set_if_missing(map: &mut Value, key: &str, value: Value) {
@@ -45,17 +65,17 @@ fn deployment(spec: &mut Value) {
     }
     set_if_missing(spec, "revisionHistoryLimit", json!(10));
     set_if_missing(spec, "progressDeadlineSeconds", json!(600));
-    if spec["strategy"]["type"].is_null() {
-        spec["strategy"]["type"] = json!("RollingUpdate");
+    if !spec["strategy"].is_object() {
+        spec["strategy"] = json!({});
     }
+    set_if_missing(&mut spec["strategy"], "type", json!("RollingUpdate"));
     if spec["strategy"]["type"] == "RollingUpdate" {
+        if !spec["strategy"]["rollingUpdate"].is_object() {
+            spec["strategy"]["rollingUpdate"] = json!({});
+        }
         let ru = &mut spec["strategy"]["rollingUpdate"];
-        if ru["maxSurge"].is_null() {
-            ru["maxSurge"] = json!("25%");
-        }
-        if ru["maxUnavailable"].is_null() {
-            ru["maxUnavailable"] = json!("25%");
-        }
+        set_if_missing(ru, "maxSurge", json!("25%"));
+        set_if_missing(ru, "maxUnavailable", json!("25%"));
     }
 }
 
@@ -69,7 +89,7 @@ fn pod_spec(spec: &mut Value) {
     set_if_missing(spec, "securityContext", json!({}));
     set_if_missing(spec, "schedulerName", json!("default-scheduler"));
     for list in ["containers", "initContainers"] {
-        if let Some(containers) = spec[list].as_array_mut() {
+        if let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) {
             for c in containers {
                 container(c);
             }
@@ -93,30 +113,28 @@ fn container(c: &mut Value) {
     set_if_missing(c, "terminationMessagePath", json!("/dev/termination-log"));
     set_if_missing(c, "terminationMessagePolicy", json!("File"));
     set_if_missing(c, "resources", json!({}));
-    if let Some(ports) = c["ports"].as_array_mut() {
+    if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports {
             set_if_missing(p, "protocol", json!("TCP"));
         }
     }
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-        let p = &mut c[probe];
-        if p.is_object() {
+        if let Some(p) = c.get_mut(probe).filter(|p| p.is_object()) {
             set_if_missing(p, "timeoutSeconds", json!(1));
             set_if_missing(p, "periodSeconds", json!(10));
             set_if_missing(p, "successThreshold", json!(1));
             set_if_missing(p, "failureThreshold", json!(3));
-            if p["httpGet"].is_object() {
-                set_if_missing(&mut p["httpGet"], "scheme", json!("HTTP"));
+            if let Some(http) = p.get_mut("httpGet") {
+                set_if_missing(http, "scheme", json!("HTTP"));
             }
         }
     }
 }
 
 fn service(obj: &mut Value, old: Option<&Value>) {
-    let spec = &mut obj["spec"];
-    if !spec.is_object() {
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
         return;
-    }
+    };
     if let Some(old) = old {
         for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
             if spec[field].is_null() && !old["spec"][field].is_null() {
@@ -142,7 +160,7 @@ fn service(obj: &mut Value, old: Option<&Value>) {
         .and_then(|o| o["spec"]["ports"].as_array())
         .cloned()
         .unwrap_or_default();
-    if let Some(ports) = spec["ports"].as_array_mut() {
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports {
             set_if_missing(p, "protocol", json!("TCP"));
             if p["targetPort"].is_null() && !p["port"].is_null() {
@@ -156,7 +174,7 @@ fn service(obj: &mut Value, old: Option<&Value>) {
             }
         }
     }
-    if obj["status"].is_null() {
+    if obj.get("status").is_none_or(Value::is_null) {
         obj["status"] = json!({"loadBalancer": {}});
     }
 }
@@ -179,6 +197,17 @@ mod tests {
         assert_eq!(c[1]["imagePullPolicy"], "Always");
         assert_eq!(c[0]["ports"][0]["protocol"], "TCP");
         assert_eq!(d["spec"]["template"]["spec"]["restartPolicy"], "Always");
+    }
+
+    #[test]
+    fn defaulting_never_adds_nulls() {
+        let mut d = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x:1"}]}}}});
+        apply(&resources::DEPLOYMENTS, &mut d, None);
+        assert!(!d.to_string().contains("null"), "{d}");
+        let mut empty = json!({"metadata": {"name": "x"}});
+        apply(&resources::DEPLOYMENTS, &mut empty, None);
+        apply(&resources::PODS, &mut empty, None);
+        assert_eq!(empty, json!({"metadata": {"name": "x"}}));
     }
 
     #[test]

@@ -15,6 +15,7 @@ const GROUP_ORDER: &[&str] = &[
     "authorization.k8s.io",
     "autoscaling",
     "discovery.k8s.io",
+    "events.k8s.io",
 ];
 
 pub fn version() -> Value {

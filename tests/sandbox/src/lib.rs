@@ -17,6 +17,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod faults;
+pub mod fields;
 pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;
@@ -62,6 +63,9 @@ pub struct Options {
     pub port: u16,
     /// Exact kubeconfig file to write; overrides `kubeconfig_dir`.
     pub kubeconfig_file: Option<PathBuf>,
+    /// Run the controllers (default). Without them the sandbox is a bare API server: nothing
+    /// reacts to objects, which isolates API semantics in tests.
+    pub controllers: bool,
 }
 
 impl Default for Options {
@@ -74,6 +78,7 @@ impl Default for Options {
             kubeconfig_dir: None,
             port: 0,
             kubeconfig_file: None,
+            controllers: true,
         }
     }
 }
@@ -93,6 +98,11 @@ impl Options {
     }
     pub fn kubeconfig_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.kubeconfig_file = Some(path.into());
+        self
+    }
+    /// A bare API server: no controllers, no kubelet stand-in.
+    pub fn without_controllers(mut self) -> Self {
+        self.controllers = false;
         self
     }
     pub fn endpoint_delay(mut self, d: Duration) -> Self {
@@ -119,6 +129,7 @@ pub struct Sandbox {
     log: Arc<requestlog::RequestLog>,
     faults: Arc<Faults>,
     policy: Arc<RwLock<Policy>>,
+    controllers: bool,
     _tempdir: Option<TempDir>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -175,13 +186,16 @@ impl Sandbox {
             log: log.clone(),
             faults: faults.clone(),
             policy: policy.clone(),
+            applied: Mutex::new(std::collections::HashMap::new()),
         });
         {
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| format!("cannot listen: {e}"))?;
             tokio::spawn(server::serve(listener, tls.config.clone(), state));
-            controllers::spawn(store.clone(), clock.clone(), config.clone());
+            if opts.controllers {
+                controllers::spawn(store.clone(), clock.clone(), config.clone());
+            }
         }
         let (tempdir, dir) = match &opts.kubeconfig_dir {
             Some(d) => (None, d.clone()),
@@ -207,6 +221,7 @@ impl Sandbox {
             log,
             faults,
             policy,
+            controllers: opts.controllers,
             _tempdir: tempdir,
             runtime: Some(runtime),
         };
@@ -279,6 +294,10 @@ impl Sandbox {
     /// have settled it (every Deployment rolled out as far as it can, Endpoints in sync).
     pub fn load_scenario(&self, name: &str) -> Result<(), String> {
         scenarios::load(&self.store, name)?;
+        if !self.controllers {
+            // Nothing would ever settle it.
+            return Ok(());
+        }
         self.wait_settled(SETTLE_TIMEOUT)
             .map_err(|e| format!("scenario {name:?}: {e}"))
     }
@@ -380,5 +399,14 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_handle_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Sandbox>();
     }
 }

@@ -16,7 +16,7 @@ use clap::Parser;
 #[command(version, verbatim_doc_comment)]
 struct Cli {
     /// Built-in scenario to load at start (`empty` loads nothing).
-    #[arg(long, default_value = "classic")]
+    #[arg(long, default_value = "classic", value_parser = scenario_names())]
     scenario: String,
     /// Manifest files (YAML or JSON) to load after the scenario.
     #[arg(long = "manifest", value_name = "FILE")]
@@ -30,6 +30,12 @@ struct Cli {
     /// Where to write the kubeconfig (default: a temporary file removed on exit).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+}
+
+fn scenario_names() -> clap::builder::PossibleValuesParser {
+    let mut names: Vec<&'static str> = sandbox::scenarios::NAMES.to_vec();
+    names.push("empty");
+    clap::builder::PossibleValuesParser::new(names)
 }
 
 fn main() -> ExitCode {

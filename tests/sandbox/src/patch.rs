@@ -84,6 +84,61 @@ pub fn apply_merge(live: &Value, applied: &Value, kind: &str) -> ApiResult<Value
     strategic_merge(live, &strip_directives(applied), kind)
 }
 
+/// Removes from `live` what `previous` (an earlier applied configuration of the same field
+/// manager) set and `current` no longer does: map keys, and keyed list items by their key.
+pub fn remove_dropped(live: &mut Value, previous: &Value, current: &Value, kind: &str) {
+    let mut path = Vec::new();
+    drop_map(live, previous, current, kind, &mut path);
+}
+
+fn drop_map(live: &mut Value, prev: &Value, cur: &Value, kind: &str, path: &mut Vec<String>) {
+    let (Some(live_map), Some(prev_map)) = (live.as_object_mut(), prev.as_object()) else {
+        return;
+    };
+    for (key, prev_value) in prev_map {
+        let Some(cur_value) = cur.get(key) else {
+            // Identity is never dropped, whatever the configuration says.
+            let identity = (path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind"))
+                || (*path == ["metadata"] && matches!(key.as_str(), "name" | "namespace"));
+            if !identity {
+                live_map.remove(key);
+            }
+            continue;
+        };
+        let Some(live_value) = live_map.get_mut(key) else {
+            continue;
+        };
+        match (prev_value, cur_value) {
+            (Value::Object(_), Value::Object(_)) => {
+                path.push(key.clone());
+                drop_map(live_value, prev_value, cur_value, kind, path);
+                path.pop();
+            }
+            (Value::Array(prev_items), Value::Array(cur_items)) => {
+                if let ListStrategy::Keyed(k) = list_strategy(kind, path, key)
+                    && let Some(live_items) = live_value.as_array_mut()
+                {
+                    path.push(key.clone());
+                    for p in prev_items {
+                        let Some(id) = p.get(k) else { continue };
+                        let now = cur_items.iter().find(|c| c.get(k) == Some(id));
+                        let pos = live_items.iter().position(|l| l.get(k) == Some(id));
+                        match (now, pos) {
+                            (None, Some(i)) => {
+                                live_items.remove(i);
+                            }
+                            (Some(c), Some(i)) => drop_map(&mut live_items[i], p, c, kind, path),
+                            _ => {}
+                        }
+                    }
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// How a list field merges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListStrategy {
@@ -418,6 +473,28 @@ mod tests {
         assert_eq!(out["spec"]["ports"].as_array().unwrap().len(), 2);
         assert_eq!(out["spec"]["ports"][0]["targetPort"], 8080);
         assert_eq!(out["spec"]["externalIPs"], json!(["2.2.2.2"]));
+    }
+
+    #[test]
+    fn apply_removes_what_the_manager_stopped_applying() {
+        let previous = json!({"metadata": {"name": "web", "labels": {"a": "1", "b": "2"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "web", "image": "x:1", "ports": [{"containerPort": 80}]},
+                {"name": "old", "image": "y:1"}]}}}});
+        let current = json!({"metadata": {"name": "web", "labels": {"a": "1"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "x:2"}]}}}});
+        let mut live = apply_merge(&previous, &current, "Deployment").unwrap();
+        live["metadata"]["labels"]["other-manager"] = json!("kept");
+        remove_dropped(&mut live, &previous, &current, "Deployment");
+        assert_eq!(
+            live["metadata"]["labels"],
+            json!({"a": "1", "other-manager": "kept"})
+        );
+        assert_eq!(live["metadata"]["name"], "web");
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "web", "image": "x:2"}])
+        );
     }
 
     #[test]

@@ -190,7 +190,24 @@ pub static HORIZONTALPODAUTOSCALERS: ResourceType = ResourceType {
     categories: &["all"],
 };
 
-/// Every served resource type.
+/// `events.k8s.io/v1` Events: the same objects as core/v1 Events (stored as those, like
+/// the real server does), converted on the way in and out by the API layer.
+pub static EVENTS_V1: ResourceType = ResourceType {
+    group: "events.k8s.io",
+    version: "v1",
+    plural: "events",
+    singular: "event",
+    kind: "Event",
+    namespaced: true,
+    short_names: &["ev"],
+    subresources: &[],
+    verbs: ALL_VERBS,
+    has_generation: false,
+    categories: &[],
+};
+
+/// Every served resource type. `EVENTS_V1` comes after `EVENTS` so that looking a type up
+/// by plural alone finds the stored one.
 pub static ALL: &[&ResourceType] = &[
     &NAMESPACES,
     &PODS,
@@ -202,7 +219,13 @@ pub static ALL: &[&ResourceType] = &[
     &ENDPOINTSLICES,
     &SELFSUBJECTACCESSREVIEWS,
     &HORIZONTALPODAUTOSCALERS,
+    &EVENTS_V1,
 ];
+
+/// Whether objects of `rt` are stored as another type's (served through a conversion).
+pub fn is_converted(rt: &ResourceType) -> bool {
+    std::ptr::eq(rt, &EVENTS_V1)
+}
 
 /// Looks a resource up by group, version and plural name.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
@@ -215,5 +238,6 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
 pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
     ALL.iter()
         .copied()
+        .filter(|r| !is_converted(r))
         .find(|r| r.api_version() == api_version && r.kind == kind)
 }

@@ -32,6 +32,16 @@ async fn each_error_code() {
     );
     assert_eq!(a.json["details"]["kind"], "pods");
     assert_eq!(a.json["details"]["name"], "nope");
+    let a = common::post(
+        &client,
+        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(
+        a.status, 404,
+        "an unserved group-version is not found, whatever the method"
+    );
     let a = common::get(&client, "/apis/widgets.example.com/v1/widgets").await;
     assert_eq!(a.status, 404);
     assert_eq!(

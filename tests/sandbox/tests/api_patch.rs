@@ -106,18 +106,44 @@ async fn server_side_apply_creates_then_merges() {
     .await;
     assert_eq!(a.status, 201, "{}", a.text);
 
-    let yaml =
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 6\n";
+    // The same manager without the tier label and with other replicas: the label goes.
+    let second = applied
+        .replace(",\"tier\":\"frontend\"", "")
+        .replace("\"tier\":\"frontend\",", "")
+        .replace("\"replicas\":2", "\"replicas\":6");
+    assert!(
+        !second.contains("tier") && second.contains("\"replicas\":6"),
+        "{second}"
+    );
     let a = common::call(
         &client,
         "PATCH",
         &path,
         Some("application/apply-patch+yaml"),
-        yaml,
+        &second,
     )
     .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.json["spec"]["replicas"], 6);
+    assert_eq!(
+        a.json["metadata"]["labels"],
+        serde_json::json!({"app": "web"})
+    );
+
+    // Another manager applying one field leaves the rest alone.
+    let yaml =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n";
+    let other = format!("{WEB}?fieldManager=other");
+    let a = common::call(
+        &client,
+        "PATCH",
+        &other,
+        Some("application/apply-patch+yaml"),
+        yaml,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["spec"]["replicas"], 1);
     assert_eq!(
         a.json["spec"]["template"]["spec"]["containers"][0]["image"],
         "nginx:1"

@@ -1,7 +1,10 @@
 //! The HTTPS API server: TLS, authentication, the request log, faults and authorization
 //! in front of the REST handlers, discovery and OpenAPI.
 
+mod events_v1;
+mod namespaces;
 mod negotiate;
+mod protobuf;
 mod rest;
 pub mod route;
 mod watch;
@@ -42,6 +45,9 @@ pub struct State {
     pub log: Arc<RequestLog>,
     pub faults: Arc<Faults>,
     pub policy: Arc<RwLock<Policy>>,
+    /// Server-side apply: the configuration each field manager last applied to each object
+    /// (by uid and manager), to remove what a manager stops applying.
+    pub applied: std::sync::Mutex<std::collections::HashMap<String, Value>>,
 }
 
 /// Returned by a handler to close the connection without an answer (a fault).
@@ -86,6 +92,8 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub headers: hyper::HeaderMap,
     pub body: Bytes,
+    /// `Warning` headers to answer with.
+    pub warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl ApiRequest {
@@ -103,6 +111,14 @@ impl ApiRequest {
 
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
+    }
+
+    /// Adds a `Warning: 299` header to the answer.
+    pub fn warn(&self, message: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message);
     }
 
     pub fn output(&self) -> Output {
@@ -156,8 +172,21 @@ async fn handle(
                     .collect(),
                 headers: parts.headers,
                 body,
+                warnings: std::sync::Mutex::new(Vec::new()),
             };
-            respond(&state, req).await
+            let mut response = respond(&state, &req).await;
+            if let Ok(r) = &mut response {
+                let warnings = req.warnings.lock().unwrap_or_else(|e| e.into_inner());
+                for w in warnings.iter() {
+                    // The warning text is quoted; quotes inside it are escaped.
+                    let value =
+                        format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        r.headers_mut().append("warning", v);
+                    }
+                }
+            }
+            response
         }
     };
     if let Ok(r) = &response {
@@ -166,7 +195,7 @@ async fn handle(
     response
 }
 
-async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, CloseConnection> {
+async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>, CloseConnection> {
     let authorized = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
@@ -176,7 +205,7 @@ async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, 
     }
     let route = route::parse(&req.path);
     let Route::Resource(res) = route else {
-        return Ok(non_resource(state, &req, route));
+        return Ok(non_resource(req, route));
     };
 
     let watch_param = matches!(req.param("watch"), Some("true" | "1"));
@@ -223,7 +252,10 @@ async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, 
             res.name.as_deref(),
         )));
     }
-    Ok(rest::handle(state, &req, &res, verb).await)
+    if crate::resources::is_converted(res.rt) {
+        return Ok(events_v1::handle(state, req, &res, verb).await);
+    }
+    Ok(rest::handle(state, req, &res, verb).await)
 }
 
 /// The current authorization policy.
@@ -235,7 +267,10 @@ pub fn policy(state: &State) -> Policy {
         .unwrap_or_else(|e| e.into_inner().clone())
 }
 
-fn non_resource(state: &State, req: &ApiRequest, route: Route) -> Response<Body> {
+fn non_resource(req: &ApiRequest, route: Route) -> Response<Body> {
+    if matches!(route, Route::NotFound) {
+        return error(&ApiError::path_not_found());
+    }
     if req.method != hyper::Method::GET && req.method != hyper::Method::HEAD {
         return error(&ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({} {})",
@@ -243,7 +278,6 @@ fn non_resource(state: &State, req: &ApiRequest, route: Route) -> Response<Body>
         )));
     }
     let output = req.output();
-    let _ = state;
     match route {
         Route::Version => json(200, &discovery::version()),
         Route::Health => text(200, "ok"),

@@ -108,10 +108,16 @@ fn start(
     };
     let timeout = match req.param("timeoutSeconds") {
         None | Some("") => DEFAULT_TIMEOUT,
-        Some(t) => Duration::from_secs(
-            t.parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t:?}")))?,
-        ),
+        Some(t) => match t.parse::<u64>() {
+            // Zero means "the server's default", as in the real server.
+            Ok(0) => DEFAULT_TIMEOUT,
+            Ok(secs) => Duration::from_secs(secs),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid timeoutSeconds: {t:?}"
+                )));
+            }
+        },
     };
     let bookmarks = matches!(req.param("allowWatchBookmarks"), Some("true" | "1"));
     let initial_events = matches!(req.param("sendInitialEvents"), Some("true" | "1"));

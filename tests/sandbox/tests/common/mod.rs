@@ -33,8 +33,15 @@ spec:
         - containerPort: 80
 "#;
 
+/// A bare API server (no controllers), so that only the requests a test makes change
+/// anything.
 pub fn start() -> Sandbox {
-    Sandbox::start(sandbox::Options::default()).expect("the sandbox starts")
+    Sandbox::start(sandbox::Options::default().without_controllers()).expect("the sandbox starts")
+}
+
+/// A sandbox with its controllers running fast.
+pub fn start_with_controllers() -> Sandbox {
+    Sandbox::start(sandbox::Options::default().speed(20.0)).expect("the sandbox starts")
 }
 
 pub async fn config(sb: &Sandbox) -> kube::Config {
