@@ -23,7 +23,9 @@ pub fn settled(store: &Store) -> bool {
     let (rses, _) = store.list(&REPLICASETS, None, |_| true);
     let (deploys, _) = store.list(&DEPLOYMENTS, None, |_| true);
     let (svcs, _) = store.list(&SERVICES, None, |_| true);
-    pods_settled(&pods)
+    // Cheapest checks first: this runs in a polling loop while the cluster is still busy.
+    endpoints_exist(store, &svcs)
+        && pods_settled(&pods)
         && replicasets_settled(&rses, &pods)
         && deployments_settled(&deploys, &rses, &pods)
         && services_settled(store, &svcs, &pods)
@@ -132,6 +134,16 @@ fn deployments_settled(deploys: &[Arc<Value>], rses: &[Arc<Value>], pods: &[Arc<
                 .get(meta::uid(rs))
                 .is_some_and(|ps| ps.iter().any(|p| !meta::pod_ready(p) && stuck(p)))
         })
+    })
+}
+
+/// Every Service with a selector has its Endpoints object.
+fn endpoints_exist(store: &Store, svcs: &[Arc<Value>]) -> bool {
+    svcs.iter().all(|svc| {
+        service_selector(svc).is_none()
+            || store
+                .get(&ENDPOINTS, meta::namespace(svc), meta::name(svc))
+                .is_some()
     })
 }
 
