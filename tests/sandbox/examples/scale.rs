@@ -58,9 +58,23 @@ fn store_only() -> Result<(), Box<dyn std::error::Error>> {
     sandbox::scenarios::load(&store, "large")?;
     let loaded = t.elapsed();
     let rss_loaded = rss_mb();
-    while !sandbox::controllers::settled(&store) {
+    let mut checks = Vec::new();
+    loop {
+        let c = Instant::now();
+        let done = sandbox::controllers::settled(&store);
+        checks.push(c.elapsed());
+        if done {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
+    let (eps, _) = store.list(&resources::ENDPOINTS, Some("large"), |_| true);
+    println!(
+        "settled() checks: {} (median {:.2?}); {} Endpoints",
+        checks.len(),
+        median(checks),
+        eps.len()
+    );
     println!(
         "store + controllers: large loaded in {loaded:.2?} ({rss_loaded:.0} MB), settled in {:.2?}; resident memory {:.0} MB",
         t.elapsed(),

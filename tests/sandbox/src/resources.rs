@@ -206,8 +206,8 @@ pub static EVENTS_V1: ResourceType = ResourceType {
     categories: &[],
 };
 
-/// Every served resource type. `EVENTS_V1` comes after `EVENTS` so that looking a type up
-/// by plural alone finds the stored one.
+/// Every served resource type. Converted types come after the types they are stored as, so
+/// that looking a type up by plural alone finds the stored one.
 pub static ALL: &[&ResourceType] = &[
     &NAMESPACES,
     &PODS,
@@ -220,11 +220,39 @@ pub static ALL: &[&ResourceType] = &[
     &SELFSUBJECTACCESSREVIEWS,
     &HORIZONTALPODAUTOSCALERS,
     &EVENTS_V1,
+    &HORIZONTALPODAUTOSCALERS_V1,
 ];
+
+/// `autoscaling/v1` HorizontalPodAutoscalers: the autoscaling/v2 objects in the older shape
+/// (CPU utilization only), converted by the API layer.
+pub static HORIZONTALPODAUTOSCALERS_V1: ResourceType = ResourceType {
+    group: "autoscaling",
+    version: "v1",
+    plural: "horizontalpodautoscalers",
+    singular: "horizontalpodautoscaler",
+    kind: "HorizontalPodAutoscaler",
+    namespaced: true,
+    short_names: &["hpa"],
+    subresources: &["status"],
+    verbs: ALL_VERBS,
+    has_generation: true,
+    categories: &["all"],
+};
+
+/// The type objects of `rt` are stored as, when it is served through a conversion.
+pub fn stored_as(rt: &ResourceType) -> Option<&'static ResourceType> {
+    if std::ptr::eq(rt, &EVENTS_V1) {
+        Some(&EVENTS)
+    } else if std::ptr::eq(rt, &HORIZONTALPODAUTOSCALERS_V1) {
+        Some(&HORIZONTALPODAUTOSCALERS)
+    } else {
+        None
+    }
+}
 
 /// Whether objects of `rt` are stored as another type's (served through a conversion).
 pub fn is_converted(rt: &ResourceType) -> bool {
-    std::ptr::eq(rt, &EVENTS_V1)
+    stored_as(rt).is_some()
 }
 
 /// Looks a resource up by group, version and plural name.

@@ -34,7 +34,7 @@ async fn each_error_code() {
     assert_eq!(a.json["details"]["name"], "nope");
     let a = common::post(
         &client,
-        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+        "/apis/batch/v1/namespaces/default/jobs",
         &json!({}),
     )
     .await;

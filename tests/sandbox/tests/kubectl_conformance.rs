@@ -902,6 +902,61 @@ fn create_typed(version: &str) {
     }
 }
 
+fn autoscale(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    load_web(&sb);
+    let out = k.ok(&[
+        "autoscale",
+        "deploy",
+        "web",
+        "--min=2",
+        "--max=5",
+        "--cpu-percent=80",
+    ]);
+    assert_eq!(
+        out.trim(),
+        "horizontalpodautoscaler.autoscaling/web autoscaled"
+    );
+    let table = rows(&k.ok(&["get", "hpa"]));
+    assert_eq!(
+        table[1][..7],
+        [
+            "web",
+            "Deployment/web",
+            "cpu:",
+            "<unknown>/80%",
+            "2",
+            "5",
+            "0"
+        ],
+        "{table:?}"
+    );
+    let hpa = sb
+        .store()
+        .get(
+            &sandbox::resources::HORIZONTALPODAUTOSCALERS,
+            "default",
+            "web",
+        )
+        .expect("stored");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        80
+    );
+    let v1: Value = serde_json::from_str(&k.ok(&[
+        "get",
+        "--raw",
+        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/web",
+    ]))
+    .expect("JSON");
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 80);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod kubectl_1_27 {
@@ -929,4 +984,5 @@ conformance!(
     rollout_status,
     auth_can_i,
     create_typed,
+    autoscale,
 );

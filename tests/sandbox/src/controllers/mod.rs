@@ -222,10 +222,10 @@ fn dispatch(ctx: &Ctx, ev: &Event) {
         return;
     }
     let deleted = ev.kind == EventType::Deleted;
-    let prev = match ctx.cache.apply(ev.resource, ev.object.clone(), deleted) {
+    let (prev, own) = match ctx.cache.apply(ev.resource, ev.object.clone(), deleted) {
         cache::Applied::Stale => return,
-        cache::Applied::Same => None,
-        cache::Applied::Changed(p) => p,
+        cache::Applied::Same => (None, true),
+        cache::Applied::Changed(p) => (p, false),
     };
     ctx.cache.advance(ev.rv);
     let obj = &ev.object;
@@ -277,8 +277,9 @@ fn dispatch(ctx: &Ctx, ev: &Event) {
             }
         }
         "services" => endpoints::on_service(ctx, obj, deleted),
-        "endpoints" => endpoints::on_endpoints(ctx, &key),
-        "endpointslices" => {
+        // Only someone else's change to our Endpoints or slices needs repairing.
+        "endpoints" if !own => endpoints::on_endpoints(ctx, &key),
+        "endpointslices" if !own => {
             if let Some(svc) = obj["metadata"]["labels"]["kubernetes.io/service-name"].as_str() {
                 endpoints::on_endpoints(ctx, &(key.0.clone(), svc.to_string()));
             }

@@ -23,7 +23,9 @@ pub fn settled(store: &Store) -> bool {
     let (rses, _) = store.list(&REPLICASETS, None, |_| true);
     let (deploys, _) = store.list(&DEPLOYMENTS, None, |_| true);
     let (svcs, _) = store.list(&SERVICES, None, |_| true);
-    pods_settled(&pods)
+    // Cheapest checks first: this runs in a polling loop while the cluster is still busy.
+    endpoints_exist(store, &svcs)
+        && pods_settled(&pods)
         && replicasets_settled(&rses, &pods)
         && deployments_settled(&deploys, &rses, &pods)
         && services_settled(store, &svcs, &pods)
@@ -135,6 +137,16 @@ fn deployments_settled(deploys: &[Arc<Value>], rses: &[Arc<Value>], pods: &[Arc<
     })
 }
 
+/// Every Service with a selector has its Endpoints object.
+fn endpoints_exist(store: &Store, svcs: &[Arc<Value>]) -> bool {
+    svcs.iter().all(|svc| {
+        service_selector(svc).is_none()
+            || store
+                .get(&ENDPOINTS, meta::namespace(svc), meta::name(svc))
+                .is_some()
+    })
+}
+
 fn services_settled(store: &Store, svcs: &[Arc<Value>], pods: &[Arc<Value>]) -> bool {
     // (namespace, key, value) → pods, to find a Service's pods without scanning them all.
     let mut by_label: HashMap<(&str, &str, &str), Vec<&Value>> = HashMap::new();
@@ -146,6 +158,29 @@ fn services_settled(store: &Store, svcs: &[Arc<Value>], pods: &[Arc<Value>]) -> 
                         .entry((meta::namespace(p), k, v))
                         .or_default()
                         .push(p);
+                }
+            }
+        }
+    }
+    // (namespace, Service) → ready and not-ready addresses of its managed slices.
+    type Ips = (HashSet<String>, HashSet<String>);
+    let (slices, _) = store.list(&ENDPOINTSLICES, None, |s| {
+        s["metadata"]["labels"][MANAGED_BY_LABEL] == SLICE_CONTROLLER
+    });
+    let mut slice_ips: HashMap<(&str, &str), Ips> = HashMap::new();
+    for s in &slices {
+        let Some(svc) = s["metadata"]["labels"][SERVICE_NAME_LABEL].as_str() else {
+            continue;
+        };
+        let entry = slice_ips.entry((meta::namespace(s), svc)).or_default();
+        for e in s["endpoints"].as_array().into_iter().flatten() {
+            for a in e["addresses"].as_array().into_iter().flatten() {
+                if let Some(ip) = a.as_str() {
+                    if e["conditions"]["ready"] == true {
+                        entry.0.insert(ip.to_string());
+                    } else {
+                        entry.1.insert(ip.to_string());
+                    }
                 }
             }
         }
@@ -192,26 +227,9 @@ fn services_settled(store: &Store, svcs: &[Arc<Value>], pods: &[Arc<Value>]) -> 
         if ips("addresses") != ready || ips("notReadyAddresses") != not_ready {
             return false;
         }
-        let name = meta::name(svc);
-        let (slices, _) = store.list(&ENDPOINTSLICES, Some(ns), |s| {
-            let l = &s["metadata"]["labels"];
-            l[SERVICE_NAME_LABEL] == name && l[MANAGED_BY_LABEL] == SLICE_CONTROLLER
-        });
-        let mut slice_ready = HashSet::new();
-        let mut slice_not_ready = HashSet::new();
-        for s in &slices {
-            for e in s["endpoints"].as_array().into_iter().flatten() {
-                for a in e["addresses"].as_array().into_iter().flatten() {
-                    if let Some(ip) = a.as_str() {
-                        if e["conditions"]["ready"] == true {
-                            slice_ready.insert(ip.to_string());
-                        } else {
-                            slice_not_ready.insert(ip.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        !slices.is_empty() && slice_ready == ready && slice_not_ready == not_ready
+        let Some((slice_ready, slice_not_ready)) = slice_ips.get(&(ns, meta::name(svc))) else {
+            return false;
+        };
+        *slice_ready == ready && *slice_not_ready == not_ready
     })
 }

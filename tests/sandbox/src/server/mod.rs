@@ -1,7 +1,7 @@
 //! The HTTPS API server: TLS, authentication, the request log, faults and authorization
 //! in front of the REST handlers, discovery and OpenAPI.
 
-mod events_v1;
+mod converted;
 mod namespaces;
 mod negotiate;
 mod protobuf;
@@ -253,7 +253,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
         )));
     }
     if crate::resources::is_converted(res.rt) {
-        return Ok(events_v1::handle(state, req, &res, verb).await);
+        return Ok(converted::handle(state, req, &res, verb).await);
     }
     Ok(rest::handle(state, req, &res, verb).await)
 }

@@ -184,6 +184,17 @@ const SERVICE_SPEC: &[F] = &[
     (18, "clusterIPs", Kind::Str, true),
 ];
 const NAMESPACE_SPEC: &[F] = &[(1, "finalizers", Kind::Str, true)];
+const CROSS_VERSION_REF: &[F] = &[
+    (1, "kind", Kind::Str, false),
+    (2, "name", Kind::Str, false),
+    (3, "apiVersion", Kind::Str, false),
+];
+const HPA_V1_SPEC: &[F] = &[
+    (1, "scaleTargetRef", Kind::Msg(CROSS_VERSION_REF), false),
+    (2, "minReplicas", Kind::Int, false),
+    (3, "maxReplicas", Kind::Int, false),
+    (4, "targetCPUUtilizationPercentage", Kind::Int, false),
+];
 const RESOURCE_ATTRIBUTES: &[F] = &[
     (1, "namespace", Kind::Str, false),
     (2, "verb", Kind::Str, false),
@@ -211,8 +222,9 @@ const REVIEW_SPEC: &[F] = &[
 ];
 
 /// Top-level messages by kind: metadata is field 1, spec field 2 in all of them.
-fn spec_of(kind: &str) -> Option<&'static [F]> {
+fn spec_of(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match kind {
+        "HorizontalPodAutoscaler" if api_version == "autoscaling/v1" => HPA_V1_SPEC,
         "Deployment" => DEPLOYMENT_SPEC,
         "Service" => SERVICE_SPEC,
         "Namespace" => NAMESPACE_SPEC,
@@ -334,7 +346,7 @@ pub fn object(body: &[u8]) -> Option<Value> {
     let type_meta = fields(bytes_field(&unknown, 1)?)?;
     let text = |n| bytes_field(&type_meta, n).map(|b| String::from_utf8_lossy(b).into_owned());
     let (api_version, kind) = (text(1)?, text(2)?);
-    let spec_table = spec_of(&kind)?;
+    let spec_table = spec_of(&api_version, &kind)?;
     let object = fields(bytes_field(&unknown, 2)?)?;
     let mut out = json!({"apiVersion": api_version, "kind": kind});
     if let Some(meta) = bytes_field(&object, 1) {
