@@ -56,7 +56,9 @@ fn main() -> ExitCode {
     }
 
     if serve {
-        println!("Serving until Ctrl-C. Try: kubectl get deploy,svc,pods --kubeconfig {kubeconfig}");
+        println!(
+            "Serving until Ctrl-C. Try: kubectl get deploy,svc,pods --kubeconfig {kubeconfig}"
+        );
         if let Err(e) = runtime.block_on(tokio::signal::ctrl_c()) {
             eprintln!("error: cannot wait for Ctrl-C: {e}");
         }

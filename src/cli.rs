@@ -36,6 +36,15 @@ Examples:
   # Redraw whenever pods, Deployments, Services or endpoints change
   kubectl bluegreen status blueservice --watch";
 
+/// What `--version` prints: the crate version and the git commit it was built from (`unknown`
+/// when built outside a git checkout; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BLUEGREEN_GIT_COMMIT"),
+    ")"
+);
+
 /// Safe, observable, reversible blue/green releases on plain Kubernetes Deployments and Services.
 ///
 /// Everything is addressed through the production Service: its selector picks the live colour,
@@ -44,7 +53,7 @@ Examples:
 #[command(
     name = "kubectl-bluegreen",
     bin_name = "kubectl bluegreen",
-    version,
+    version = VERSION,
     propagate_version = true,
     after_help = ROOT_EXAMPLES
 )]
@@ -97,6 +106,14 @@ pub struct Timeout(pub Option<Duration>);
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a shell completion script for `kubectl-bluegreen` (bash, zsh, fish, powershell)
+    #[command(
+        display_order = 1000,
+        after_help = crate::cmd::completion::EXAMPLES,
+        after_long_help = crate::cmd::completion::LONG_HELP
+    )]
+    Completion(crate::cmd::completion::CompletionArgs),
+
     /// Show both colours of a pair side by side, which one is live, and whether promoting is safe
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
@@ -265,7 +282,9 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.global.context.as_deref(), Some("prod"));
         assert_eq!(cli.global.verbose, 2);
-        let Command::Status(status) = cli.command;
+        let Command::Status(status) = cli.command else {
+            panic!("expected status");
+        };
         assert_eq!(status.output, OutputFormat::Json);
         assert_eq!(status.pair.colors, Colours::default());
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod completion;
 pub mod status;
 
 use std::io::Write;
