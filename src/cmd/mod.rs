@@ -1,7 +1,8 @@
 //! One module per subcommand.
 
-pub mod completion;
 pub mod status;
+// Not a cluster command: prints the shells' completion scripts.
+pub mod completion;
 
 use std::io::Write;
 
