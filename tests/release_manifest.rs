@@ -242,3 +242,47 @@ fn a_checksum_file_that_disagrees_stops_the_generation() {
         "archives of another version are refused"
     );
 }
+
+#[test]
+fn the_release_workflow_builds_and_packs_every_platform() {
+    let path = repo_file(".github/workflows/release.yml");
+    let text = std::fs::read_to_string(&path).expect("the release workflow");
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).expect("the workflow is YAML");
+
+    let tags = &workflow["on"]["push"]["tags"];
+    assert_eq!(tags[0].as_str(), Some("v*"), "runs on v* tags");
+
+    let include = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .expect("a build matrix");
+    let mut built: Vec<(String, String)> = include
+        .iter()
+        .map(|row| {
+            let field = |k: &str| row[k].as_str().expect("os and arch").to_string();
+            (field("os"), field("arch"))
+        })
+        .collect();
+    built.sort();
+    let mut wanted: Vec<(String, String)> = ALL
+        .iter()
+        .map(|p| (p.os.to_string(), p.arch.to_string()))
+        .collect();
+    wanted.sort();
+    assert_eq!(
+        built, wanted,
+        "the matrix builds exactly the krew platforms"
+    );
+
+    for fragment in [
+        "--bin kubectl-bluegreen --bin kubectl_complete-bluegreen",
+        "-p bluegreen-release -- pack",
+        "--exe \"$out/kubectl_complete-bluegreen$suffix\"",
+        "--file LICENSE",
+        "-p bluegreen-release -- krew-manifest",
+        "sha256sum --check",
+        "--test krew_manifest",
+        "dist/*.sha256 krew-manifest.yaml",
+    ] {
+        assert!(text.contains(fragment), "the workflow lacks {fragment:?}");
+    }
+}
