@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use bluegreen_release::archive::{self, Input};
-use bluegreen_release::manifest;
+use bluegreen_release::manifest::{self, Coverage};
 use bluegreen_release::platform::{ALL, Platform};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -158,7 +158,7 @@ fn the_generated_manifest_matches_the_archives() {
         "five archives and their checksums: {inputs:?}"
     );
     let current = std::fs::read_to_string(repo_file("krew-manifest.yaml")).expect("the manifest");
-    let text = match manifest::generate(&version, &base_url, &current, &inputs) {
+    let text = match manifest::generate(&version, &base_url, &current, &inputs, Coverage::All) {
         Ok(text) => text,
         Err(e) => panic!("generating the manifest: {e}"),
     };
@@ -178,6 +178,7 @@ fn the_generated_manifest_matches_the_archives() {
         names,
         ["kubectl-bluegreen", "kubectl_complete-bluegreen", "LICENSE"]
     );
+    assert_eq!(names, ALL[0].release_files(), "the release layout");
     assert_eq!(froms(entry), names, "files are the archive's content");
     assert_eq!(entry["bin"], "kubectl-bluegreen");
     let modes: BTreeMap<String, u32> = content.into_iter().collect();
@@ -203,8 +204,17 @@ fn the_generated_manifest_matches_the_archives() {
         assert!(names.contains(&entry["bin"].as_str().unwrap_or("?").to_string()));
     }
 
-    // The descriptions are the committed manifest's, word for word.
+    // The descriptions are the committed manifest's, word for word, and the committed
+    // manifest already lists what the archives hold.
     let committed = krew_rules::parse(&current);
+    for platform in ALL {
+        let entry = platform_entry(&committed, platform.os, platform.arch);
+        assert_eq!(
+            froms(entry),
+            platform.release_files(),
+            "committed {platform}"
+        );
+    }
     for key in ["homepage", "shortDescription", "description"] {
         assert_eq!(generated["spec"][key], committed["spec"][key], "{key}");
     }
@@ -230,13 +240,14 @@ fn a_checksum_file_that_disagrees_stops_the_generation() {
     }
     let current = std::fs::read_to_string(repo_file("krew-manifest.yaml")).expect("the manifest");
     let base_url = format!("{BASE_URL}/{}", version());
-    assert!(manifest::generate(&version(), &base_url, &current, &all).is_ok());
+    assert!(manifest::generate(&version(), &base_url, &current, &all, Coverage::All).is_ok());
 
     std::fs::write(&all[1], format!("{}  tampered\n", "ab".repeat(32))).expect("write");
-    let err = manifest::generate(&version(), &base_url, &current, &all).expect_err("refused");
+    let err = manifest::generate(&version(), &base_url, &current, &all, Coverage::All)
+        .expect_err("refused");
     assert!(err.to_string().contains("says"), "{err}");
 
-    let other_version = manifest::generate("v9.9.9", &base_url, &current, &all[2..]);
+    let other_version = manifest::generate("v9.9.9", &base_url, &current, &all[2..], Coverage::All);
     assert!(
         other_version.is_err(),
         "archives of another version are refused"

@@ -64,8 +64,16 @@ Example:
         /// Print the new manifest instead of writing the file
         #[arg(long)]
         stdout: bool,
+        /// Leave out the platforms without an archive (to try a locally built archive with
+        /// krew; a release covers them all)
+        #[arg(long)]
+        allow_missing: bool,
+        /// Prepare the manifest for a version not released yet, from no archive: new URIs,
+        /// zero checksums, files carried over (with the version bump in Cargo.toml)
+        #[arg(long, conflicts_with_all = ["archives", "allow_missing"])]
+        pending: bool,
         /// The archives of every platform (their .sha256 files may be listed too)
-        #[arg(value_name = "ARCHIVE", required = true)]
+        #[arg(value_name = "ARCHIVE", required_unless_present = "pending")]
         archives: Vec<PathBuf>,
     },
 }
@@ -112,21 +120,32 @@ fn run(cli: Cli) -> bluegreen_release::Result<()> {
             base_url,
             manifest: path,
             stdout,
+            allow_missing,
+            pending,
             archives,
         } => {
-            if stdout {
-                let current = std::fs::read_to_string(&path).map_err(|source| {
-                    bluegreen_release::Error::Io {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                print!(
-                    "{}",
-                    manifest::generate(&version, &base_url, &current, &archives)?
-                );
+            let coverage = if allow_missing {
+                manifest::Coverage::Given
             } else {
-                manifest::regenerate_file(&path, &version, &base_url, &archives)?;
+                manifest::Coverage::All
+            };
+            let current =
+                std::fs::read_to_string(&path).map_err(|source| bluegreen_release::Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            let text = if pending {
+                manifest::pending(&version, &base_url, &current)?
+            } else {
+                manifest::generate(&version, &base_url, &current, &archives, coverage)?
+            };
+            if stdout {
+                print!("{text}");
+            } else {
+                std::fs::write(&path, &text).map_err(|source| bluegreen_release::Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 eprintln!("wrote {} for {version}", path.display());
             }
             Ok(())

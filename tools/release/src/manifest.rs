@@ -6,6 +6,9 @@
 //! one), `bin` and `files` from the archive's content. The text keeps the layout of the
 //! committed manifest, and is read back before it is returned to make sure it says what was
 //! meant.
+//!
+//! Before a release, [`pending`] prepares the manifest for the new version from no archive
+//! (zero checksums), so that the committed manifest always names the crate's version.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,10 +17,9 @@ use serde_yaml::Value;
 
 use crate::archive;
 use crate::platform::{self, ALL, Platform};
-use crate::{Error, Result, io_error};
+use crate::{Error, Result};
 
-/// The file that must accompany the binaries.
-pub const LICENSE: &str = "LICENSE";
+pub use crate::platform::LICENSE;
 
 /// The part of the manifest that describes the plugin rather than a release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +77,24 @@ pub fn header_from(text: &str) -> Result<Header> {
     })
 }
 
+/// Which platforms a manifest must cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every platform of [`ALL`]: a release.
+    All,
+    /// Those with an archive: for trying an archive built locally with krew.
+    Given,
+}
+
 /// Reads each archive and makes its platform entry. `paths` may include `.sha256` files: they
 /// are used to check their archive, which must be given too (its content decides `bin` and
-/// `files`). Every platform of [`ALL`] must be covered exactly once.
-pub fn entries(version: &str, base_url: &str, paths: &[PathBuf]) -> Result<Vec<Entry>> {
+/// `files`). No platform may be given twice; with [`Coverage::All`], none may be missing.
+pub fn entries(
+    version: &str,
+    base_url: &str,
+    paths: &[PathBuf],
+    coverage: Coverage,
+) -> Result<Vec<Entry>> {
     if !platform::is_release_version(version) {
         return Err(Error::Invalid(format!(
             "{version:?} is not a release version like v1.2.3"
@@ -153,7 +169,10 @@ pub fn entries(version: &str, base_url: &str, paths: &[PathBuf]) -> Result<Vec<E
         .filter(|p| !by_platform.contains_key(p))
         .map(|p| p.archive_name(version))
         .collect();
-    if !missing.is_empty() {
+    if by_platform.is_empty() {
+        return Err(Error::Invalid("no release archive was given".to_string()));
+    }
+    if coverage == Coverage::All && !missing.is_empty() {
         return Err(Error::Invalid(format!(
             "a release covers every krew platform; missing: {}",
             missing.join(", ")
@@ -175,24 +194,41 @@ pub fn generate(
     base_url: &str,
     current_manifest: &str,
     archives: &[PathBuf],
+    coverage: Coverage,
 ) -> Result<String> {
     let header = header_from(current_manifest)?;
-    let entries = entries(version, base_url, archives)?;
+    let entries = entries(version, base_url, archives, coverage)?;
     let text = render(&header, version, &entries);
     check_reads_back(&text, &header, version, &entries)?;
     Ok(text)
 }
 
-/// Reads `manifest`, regenerates it and writes it back in place.
-pub fn regenerate_file(
-    manifest: &Path,
-    version: &str,
-    base_url: &str,
-    archives: &[PathBuf],
-) -> Result<String> {
-    let current = std::fs::read_to_string(manifest).map_err(io_error(manifest))?;
-    let text = generate(version, base_url, &current, archives)?;
-    std::fs::write(manifest, &text).map_err(io_error(manifest))?;
+/// The checksum of a platform whose archive is not published yet.
+pub const PENDING_SHA256: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The manifest prepared for a new version before its release: every platform lists the
+/// release layout ([`Platform::release_files`]), its `uri` names the new version's archive, and
+/// its checksum is zeros until the release workflow regenerates the file from the archives.
+pub fn pending(version: &str, base_url: &str, current_manifest: &str) -> Result<String> {
+    if !platform::is_release_version(version) {
+        return Err(Error::Invalid(format!(
+            "{version:?} is not a release version like v1.2.3"
+        )));
+    }
+    let header = header_from(current_manifest)?;
+    let base = base_url.trim_end_matches('/');
+    let entries: Vec<Entry> = ALL
+        .iter()
+        .map(|platform| Entry {
+            platform: *platform,
+            uri: format!("{base}/{}", platform.archive_name(version)),
+            sha256: PENDING_SHA256.to_string(),
+            bin: platform.plugin_bin(),
+            files: platform.release_files(),
+        })
+        .collect();
+    let text = render(&header, version, &entries);
+    check_reads_back(&text, &header, version, &entries)?;
     Ok(text)
 }
 
@@ -203,14 +239,25 @@ pub fn render(header: &Header, version: &str, entries: &[Entry]) -> String {
         out.push_str(&text);
         out.push('\n');
     };
-    line(format!(
-        "# Manifest for the krew plugin index, generated for {version} from the release archives"
-    ));
-    line(
-        "# by `cargo run -p bluegreen-release -- krew-manifest` (tools/release). Regenerate it;"
-            .into(),
-    );
-    line("# the platforms are not edited by hand.".into());
+    let pending = !entries.is_empty() && entries.iter().all(|e| e.sha256 == PENDING_SHA256);
+    if pending {
+        line(format!(
+            "# Manifest for the krew plugin index, prepared for {version}: the checksums are zeros"
+        ));
+        line(
+            "# until the release workflow regenerates this file from the published archives".into(),
+        );
+        line("# (`cargo run -p bluegreen-release -- krew-manifest`, tools/release).".into());
+    } else {
+        line(format!(
+            "# Manifest for the krew plugin index, generated for {version} from the release archives"
+        ));
+        line(
+            "# by `cargo run -p bluegreen-release -- krew-manifest` (tools/release). Regenerate it;"
+                .into(),
+        );
+        line("# the platforms are not edited by hand.".into());
+    }
     line("apiVersion: krew.googlecontainertools.github.com/v1alpha2".into());
     line("kind: Plugin".into());
     line("metadata:".into());
@@ -366,6 +413,25 @@ spec:
     }
 
     #[test]
+    fn a_pending_manifest_lists_the_release_layout_with_zero_checksums() {
+        let text = pending("v0.2.0", "https://dl/v0.2.0/", CURRENT).expect("prepares");
+        assert!(text.starts_with("# Manifest for the krew plugin index, prepared for v0.2.0"));
+        assert_eq!(text.matches(PENDING_SHA256).count(), 5, "{text}");
+        assert!(
+            text.contains("uri: https://dl/v0.2.0/kubectl-bluegreen-v0.2.0-darwin-arm64.tar.gz\n")
+        );
+        assert!(
+            text.contains("        - from: kubectl_complete-bluegreen.exe\n"),
+            "{text}"
+        );
+        assert_eq!(
+            header_from(&text).expect("reads"),
+            header_from(CURRENT).expect("reads")
+        );
+        assert!(pending("0.2.0", "https://dl", CURRENT).is_err());
+    }
+
+    #[test]
     fn scalars_are_quoted_only_when_needed() {
         assert_eq!(scalar("kubectl-bluegreen"), "kubectl-bluegreen");
         assert_eq!(
@@ -394,15 +460,16 @@ spec:
     fn inputs_are_checked() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let none: Vec<PathBuf> = Vec::new();
-        let err = entries("v0.1.0", "https://x", &none).expect_err("all platforms needed");
-        assert!(err.to_string().contains("windows-amd64"), "{err}");
-        assert!(entries("0.1.0", "https://x", &none).is_err());
-        assert!(entries("v0.1.0", "http://x", &none).is_err());
+        let err = entries("v0.1.0", "https://x", &none, Coverage::All).expect_err("no archive");
+        assert!(err.to_string().contains("no release archive"), "{err}");
+        assert!(entries("0.1.0", "https://x", &none, Coverage::All).is_err());
+        assert!(entries("v0.1.0", "http://x", &none, Coverage::All).is_err());
         let lone = dir
             .path()
             .join("kubectl-bluegreen-v0.1.0-linux-amd64.tar.gz.sha256");
         std::fs::write(&lone, format!("{}  x\n", "0".repeat(64))).expect("write");
-        let err = entries("v0.1.0", "https://x", &[lone]).expect_err("needs the archive");
+        let err = entries("v0.1.0", "https://x", &[lone], Coverage::Given)
+            .expect_err("needs the archive");
         assert!(err.to_string().contains("without its archive"), "{err}");
     }
 }

@@ -9,6 +9,12 @@ use crate::{Error, Result};
 /// The plugin's binary name, without a Windows suffix.
 pub const PLUGIN_BIN: &str = "kubectl-bluegreen";
 
+/// The completion executable kubectl runs for `kubectl bluegreen <TAB>`, without a suffix.
+pub const COMPLETION_BIN: &str = "kubectl_complete-bluegreen";
+
+/// The licence file every archive carries.
+pub const LICENSE: &str = "LICENSE";
+
 /// Archive names start with this.
 pub const ARCHIVE_PREFIX: &str = "kubectl-bluegreen-";
 
@@ -76,6 +82,17 @@ impl Platform {
         } else {
             PLUGIN_BIN.to_string()
         }
+    }
+
+    /// What a release archive holds, in order: the plugin, the completion executable, the
+    /// licence.
+    pub fn release_files(self) -> Vec<String> {
+        let suffix = if self.is_windows() { ".exe" } else { "" };
+        vec![
+            self.plugin_bin(),
+            format!("{COMPLETION_BIN}{suffix}"),
+            LICENSE.to_string(),
+        ]
     }
 
     /// The archive's file name for `version` (`v0.1.0`).

@@ -159,3 +159,55 @@ fn mistakes_exit_non_zero_with_a_message() {
         text(&missing.stderr)
     );
 }
+
+#[test]
+fn one_local_archive_makes_a_manifest_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let root = dir.path();
+    std::fs::write(root.join("LICENSE"), "license text").expect("write");
+    std::fs::write(root.join("kubectl-bluegreen"), "binary").expect("write");
+    std::fs::write(root.join("krew-manifest.yaml"), CURRENT).expect("write");
+    let out = run(
+        &[
+            "pack",
+            "--version",
+            "v0.3.0",
+            "--os",
+            "linux",
+            "--arch",
+            "amd64",
+            "--exe",
+            "kubectl-bluegreen",
+            "--file",
+            "LICENSE",
+        ],
+        root,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let archive = "dist/kubectl-bluegreen-v0.3.0-linux-amd64.tar.gz";
+    let base = [
+        "krew-manifest",
+        "--version",
+        "v0.3.0",
+        "--base-url",
+        "https://x",
+        "--stdout",
+    ];
+
+    let strict = run(&[&base[..], &[archive]].concat(), root);
+    assert!(!strict.status.success());
+    assert!(
+        text(&strict.stderr).contains("missing: kubectl-bluegreen-v0.3.0-linux-arm64.tar.gz"),
+        "{}",
+        text(&strict.stderr)
+    );
+
+    let partial = run(&[&base[..], &["--allow-missing", archive]].concat(), root);
+    assert!(partial.status.success(), "{}", text(&partial.stderr));
+    let manifest = text(&partial.stdout);
+    assert_eq!(manifest.matches("    - selector:").count(), 1, "{manifest}");
+    assert!(
+        manifest.contains("          os: linux\n          arch: amd64\n"),
+        "{manifest}"
+    );
+}
