@@ -42,6 +42,15 @@ Examples:
   # Redraw whenever pods, Deployments, Services or endpoints change
   kubectl bluegreen status blueservice --watch";
 
+/// What `--version` prints: the crate version and the git commit it was built from (`unknown`
+/// when built outside a git checkout; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BLUEGREEN_GIT_COMMIT"),
+    ")"
+);
+
 /// Safe, observable, reversible blue/green releases on plain Kubernetes Deployments and Services.
 ///
 /// Everything is addressed through the production Service: its selector picks the live colour,
@@ -50,7 +59,7 @@ Examples:
 #[command(
     name = "kubectl-bluegreen",
     bin_name = "kubectl bluegreen",
-    version,
+    version = VERSION,
     propagate_version = true,
     after_help = ROOT_EXAMPLES
 )]
@@ -103,6 +112,14 @@ pub struct Timeout(pub Option<Duration>);
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a shell completion script for `kubectl-bluegreen` (bash, zsh, fish, powershell)
+    #[command(
+        display_order = 1000,
+        after_help = crate::cmd::completion::EXAMPLES,
+        after_long_help = crate::cmd::completion::LONG_HELP
+    )]
+    Completion(crate::cmd::completion::CompletionArgs),
+
     /// Show both colours of a pair side by side, which one is live, and whether promoting is safe
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod cmd;
+pub mod complete;
 pub mod error;
 pub mod execute;
 pub mod journal;
@@ -24,6 +25,7 @@ pub use error::{Error, Result};
 pub async fn run(cli: cli::Cli) -> Result<()> {
     let work = async {
         match &cli.command {
+            cli::Command::Completion(args) => cmd::completion::run(args),
             cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
             cli::Command::Promote(args) => cmd::promote::run(&cli.global, args).await,
             cli::Command::Rollback(args) => cmd::rollback::run(&cli.global, args).await,

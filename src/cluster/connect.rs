@@ -173,6 +173,15 @@ fn load_source(options: &ConnectOptions) -> Result<Source> {
     in_cluster_or(tried)
 }
 
+/// The merged kubeconfig the options resolve to (same search as [`connect`]); `None` when the
+/// plugin would use the in-cluster service account.
+pub fn kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
+    match load_source(options)? {
+        Source::Kubeconfig { config, .. } => Ok(Some(*config)),
+        Source::InCluster => Ok(None),
+    }
+}
+
 fn in_cluster_or(tried: Vec<PathBuf>) -> Result<Source> {
     if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
         Ok(Source::InCluster)

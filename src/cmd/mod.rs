@@ -5,6 +5,8 @@ pub mod promote;
 pub mod release;
 pub mod rollback;
 pub mod status;
+// Not a cluster command: prints the shells' completion scripts.
+pub mod completion;
 
 use std::io::Write;
 

@@ -1,0 +1,98 @@
+//! `completion SHELL`: prints a static completion script for `kubectl-bluegreen` typed directly.
+//!
+//! `kubectl bluegreen <TAB>` is completed by kubectl itself, which asks the
+//! `kubectl_complete-bluegreen` executable (see [`crate::complete`]); that one also knows the
+//! cluster's contexts, namespaces and Services.
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+use crate::error::Result;
+
+/// The command name the scripts complete.
+pub const BIN_NAME: &str = "kubectl-bluegreen";
+
+/// The examples, shared by `-h` and `--help`.
+macro_rules! examples {
+    () => {
+        "\
+Examples:
+  # bash: load now, or install for every new shell
+  source <(kubectl-bluegreen completion bash)
+  kubectl-bluegreen completion bash > ~/.local/share/bash-completion/completions/kubectl-bluegreen
+
+  # zsh: a file named _kubectl-bluegreen in a directory of $fpath
+  kubectl-bluegreen completion zsh > \"${fpath[1]}/_kubectl-bluegreen\"
+
+  # fish
+  kubectl-bluegreen completion fish > ~/.config/fish/completions/kubectl-bluegreen.fish
+
+  # PowerShell: add to your profile
+  kubectl-bluegreen completion powershell | Out-String | Invoke-Expression"
+    };
+}
+
+/// Shown by `completion -h`.
+pub const EXAMPLES: &str = examples!();
+
+/// Shown by `completion --help`: the examples and how `kubectl bluegreen` is completed.
+pub const LONG_HELP: &str = concat!(
+    examples!(),
+    "
+
+These scripts complete `kubectl-bluegreen ...` typed directly: subcommands, flags and the values
+of -o. For `kubectl bluegreen ...`, kubectl (1.26 or later) completes the plugin itself by running
+an executable named `kubectl_complete-bluegreen` from PATH. It ships next to the plugin (cargo
+install and the release archives; krew unpacks it but does not put it on PATH) and also completes
+contexts, namespaces and the cluster's Services. Put it on PATH and keep kubectl's own completion
+(`kubectl completion SHELL`) loaded."
+);
+
+/// Arguments of `completion`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionArgs {
+    /// The shell to print the script for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+/// Writes the script for `args.shell` to stdout.
+pub fn run(args: &CompletionArgs) -> Result<()> {
+    super::print(&script(args.shell))
+}
+
+/// The completion script for `shell`.
+pub fn script(shell: Shell) -> String {
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, BIN_NAME, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_name_the_binary_and_the_subcommands() {
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell] {
+            let text = script(shell);
+            assert!(text.contains(BIN_NAME), "{shell}: {text}");
+            assert!(text.contains("status"), "{shell} lacks status");
+            assert!(text.contains("completion"), "{shell} lacks completion");
+            assert!(
+                !text.contains("kubectl bluegreen"),
+                "{shell} uses a spaced name"
+            );
+        }
+    }
+
+    #[test]
+    fn bash_script_registers_a_completion_function() {
+        let text = script(Shell::Bash);
+        assert!(text.contains("complete -F"), "{text}");
+        assert!(text.contains("--namespace"), "{text}");
+        assert!(text.contains("json"), "-o values are listed");
+    }
+}
