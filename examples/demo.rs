@@ -15,12 +15,12 @@ use kubectl_bluegreen::cli::Cli;
 
 /// The steps of the manual procedure, as a user would type them after `kubectl bluegreen`.
 /// The scale-down delay is shortened from its 30 s default so the demo takes seconds.
-const STEPS: &[&[&str]] = &[
-    &["status", "blueservice"],
-    &["promote", "blueservice", "--yes", "--scale-down-delay", "3s"],
-    &["status", "blueservice"],
-    &["rollback", "blueservice", "--yes", "--scale-down-delay", "3s"],
-    &["status", "blueservice"],
+const STEPS: &[&str] = &[
+    "status blueservice",
+    "promote blueservice --yes --scale-down-delay 3s",
+    "status blueservice",
+    "rollback blueservice --yes --scale-down-delay 3s",
+    "status blueservice",
 ];
 
 fn main() -> ExitCode {
@@ -44,10 +44,10 @@ fn main() -> ExitCode {
         }
     };
     for step in STEPS {
-        println!("$ kubectl bluegreen {}", step.join(" "));
+        println!("$ kubectl bluegreen {step}");
         let args = ["kubectl-bluegreen", "--kubeconfig", &kubeconfig]
             .into_iter()
-            .chain(step.iter().copied());
+            .chain(step.split_whitespace());
         let cli = match Cli::try_parse_from(args) {
             Ok(cli) => cli,
             Err(e) => {
