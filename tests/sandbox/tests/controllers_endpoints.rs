@@ -283,3 +283,30 @@ fn named_target_port_resolves_per_pod() {
         json!({"name": "http", "port": 9090, "protocol": "TCP"})
     );
 }
+
+#[test]
+fn endpoints_changed_by_someone_else_are_put_back() {
+    let c = start(50.0);
+    c.create(service("web", "web"));
+    c.create(pod(
+        "p",
+        "web",
+        json!({"sandbox.bluegreen.dev/ready-after-ms": "0"}),
+    ));
+    c.wait_until("address", |s| {
+        endpoint_ips(s, "web", "addresses").len() == 1
+    });
+    let want = endpoint_ips(&c.store, "web", "addresses");
+    c.set_scope(
+        &resources::ENDPOINTS,
+        "default",
+        "web",
+        UpdateScope::All,
+        |ep| {
+            ep["subsets"] = json!([{"addresses": [{"ip": "192.0.2.1"}]}]);
+        },
+    );
+    c.wait_until("the controller's addresses back", |s| {
+        endpoint_ips(s, "web", "addresses") == want
+    });
+}

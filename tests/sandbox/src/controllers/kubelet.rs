@@ -121,6 +121,8 @@ struct Run {
     last_exit: Option<(String, String)>,
     next: Option<(Instant, Action)>,
     terminate_at: Option<Instant>,
+    /// Changed since the status was last written.
+    dirty: bool,
 }
 
 #[derive(Default)]
@@ -183,6 +185,7 @@ impl State {
                 Action::Start,
             )),
             terminate_at: None,
+            dirty: true,
         }
     }
 
@@ -248,6 +251,7 @@ impl State {
             last_exit: None,
             next,
             terminate_at: None,
+            dirty: false,
         }
     }
 }
@@ -272,6 +276,7 @@ pub(crate) fn running_status(pod: &Value, node: usize, ip: u32, t: &str) -> (Str
         last_exit: None,
         next: None,
         terminate_at: None,
+        dirty: false,
     };
     (node_name(node), status(pod, &run))
 }
@@ -346,11 +351,15 @@ pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
         step(run, action, &b, now, &ctx.clock);
     }
     let node = node_name(run.node);
-    let status = status(&pod, run);
     let next = run.next;
+    // The kubelet reports what changed on its side; a status an API client wrote stays until
+    // the pod's next transition (and an adopted pod is not rewritten).
+    let rebind = pod["spec"]["nodeName"].as_str() != Some(node.as_str());
+    let status = (run.dirty || rebind).then(|| status(&pod, run));
+    run.dirty = false;
     drop(st);
 
-    if pod["spec"]["nodeName"].as_str() != Some(node.as_str()) || pod["status"] != status {
+    if let Some(status) = status.filter(|s| rebind || pod["status"] != *s) {
         let res = ctx.update(&PODS, key, UpdateScope::All, |old| {
             if meta::uid(old) != uid {
                 return Err(ApiError::conflict(
@@ -368,6 +377,11 @@ pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
             Ok(new)
         });
         if res.is_err() {
+            // Report it again on the next look.
+            let mut st = ctx.kubelet.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(run) = st.pods.get_mut(key) {
+                run.dirty = true;
+            }
             return;
         }
     }
@@ -379,6 +393,7 @@ pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
 
 fn step(run: &mut Run, action: Action, b: &Behaviour, now: Instant, clock: &crate::Clock) {
     let t = store::now_rfc3339();
+    run.dirty = true;
     match action {
         Action::Start => {
             run.started = true;
