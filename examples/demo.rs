@@ -17,9 +17,21 @@ use kubectl_bluegreen::cli::Cli;
 /// The scale-down delay is shortened from its 30 s default so the demo takes seconds.
 const STEPS: &[&[&str]] = &[
     &["status", "blueservice"],
-    &["promote", "blueservice", "--yes", "--scale-down-delay", "3s"],
+    &[
+        "promote",
+        "blueservice",
+        "--yes",
+        "--scale-down-delay",
+        "3s",
+    ],
     &["status", "blueservice"],
-    &["rollback", "blueservice", "--yes", "--scale-down-delay", "3s"],
+    &[
+        "rollback",
+        "blueservice",
+        "--yes",
+        "--scale-down-delay",
+        "3s",
+    ],
     &["status", "blueservice"],
 ];
 
