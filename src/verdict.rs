@@ -174,16 +174,27 @@ struct Judged {
 }
 
 fn judge(outcome: &Outcome) -> Judged {
-    let blockers: Vec<Reason> = match outcome {
-        Outcome::Proceed(p) => p.waits_for.iter().map(Reason::from).collect(),
-        Outcome::Refused(r) if r.blockers.is_empty() => vec![Reason {
-            code: REFUSED.to_string(),
-            message: r.reason.clone(),
-        }],
-        Outcome::Refused(r) => r.blockers.iter().map(Reason::from).collect(),
-        Outcome::Nothing { .. } => Vec::new(),
-    };
-    let safe = matches!(outcome, Outcome::Proceed(_)) && blockers.is_empty();
+    match outcome {
+        Outcome::Proceed(p) => judge_plan(p),
+        Outcome::Refused(r) if r.blockers.is_empty() => judged(
+            false,
+            vec![Reason {
+                code: REFUSED.to_string(),
+                message: r.reason.clone(),
+            }],
+        ),
+        Outcome::Refused(r) => judged(false, r.blockers.iter().map(Reason::from).collect()),
+        Outcome::Nothing { .. } => judged(false, Vec::new()),
+    }
+}
+
+/// A plan goes ahead; it is safe unless it has to wait for its target to become ready.
+fn judge_plan(plan: &Plan) -> Judged {
+    judged(true, plan.waits_for.iter().map(Reason::from).collect())
+}
+
+fn judged(goes_ahead: bool, blockers: Vec<Reason>) -> Judged {
+    let safe = goes_ahead && blockers.is_empty();
     let text = if safe {
         "safe".to_string()
     } else {
@@ -266,7 +277,7 @@ fn interrupted(
         remaining.join(", then ")
     };
     let next = format!("kubectl bluegreen cleanup {service}");
-    let judged = judge(&Outcome::Proceed(finish.clone()));
+    let judged = judge_plan(finish);
     let mut summary = format!(
         "{action} interrupted during {during}: `{next}` finishes it ({remaining}): {}",
         judged.text
