@@ -5,7 +5,6 @@
 mod common;
 mod release_support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -200,31 +199,7 @@ fn after_promote_with_cleanup_none_rollback_flips_back_at_once() {
 #[test]
 fn an_interrupted_promote_is_explained_and_cleanup_finishes_it() {
     let sb = settled_scenario("classic");
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    let child = command(home.path())
-        .args([
-            "promote",
-            "blueservice",
-            "--yes",
-            "--scale-down-delay",
-            "60s",
-            "--kubeconfig",
-            &kubeconfig,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    eventually(Duration::from_secs(30), "the cleanup is pending", || {
-        journal(&sb, "blueservice", "step").as_deref() == Some("cleanup")
-    });
-    let signal = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(signal.success());
-    let output = child.wait_with_output().expect("promote ends");
+    let output = promote_interrupted_during_cleanup(&sb);
     assert_eq!(
         output.status.code(),
         Some(130),
