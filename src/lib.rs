@@ -2,9 +2,10 @@
 //! Deployments and Services.
 //!
 //! The crate is split by job: [`cluster`] talks to the API server, [`pair`] understands the
-//! blue/green pair and describes it as a [`pair::Snapshot`], [`verdict`] decides what the next
-//! command would do (a pure function), [`render`] draws it, and [`cmd`] holds one module per
-//! subcommand.
+//! blue/green pair and describes it as a [`pair::Snapshot`], [`plan`] decides what promote,
+//! rollback and cleanup would do (pure functions), [`verdict`] reads `status`'s one-line answer
+//! off those plans, [`execute`] carries a plan out, [`render`] draws it, and [`cmd`] holds one
+//! module per subcommand.
 
 pub mod cli;
 pub mod cluster;

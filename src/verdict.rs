@@ -1,20 +1,23 @@
-//! What `promote` (or `rollback`) would do right now, and whether it is safe: a pure function
-//! of the snapshot, shown by `status` and reused as the precondition check of the release
-//! commands.
+//! What the next command would do right now, and whether it is safe: the one-line answer of
+//! `status`. Nothing is decided here: the verdict is read off the plans that `promote`,
+//! `rollback` and `cleanup` would make from the same snapshot ([`plan::plan`]), so `status` and
+//! the commands cannot disagree. This module only turns those plans into the documented fields.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pair::snapshot::{ColourState, EndpointState, Role, Snapshot};
+use crate::journal::{self, Journal};
+use crate::pair::snapshot::{EndpointState, Role, Snapshot};
+use crate::plan::{self, Command, Outcome, Plan};
+use crate::render::plan::describe;
 
-/// A restart this recent counts as "restarting" even when the pod is Ready again.
-pub const RECENT_RESTART_SECONDS: i64 = 600;
+pub use crate::plan::readiness::{Blocker, RECENT_RESTART_SECONDS, readiness_blockers};
 
 /// Journal annotation (without prefix) naming the colour that was live before the last flip.
-pub const JOURNAL_PREVIOUS_COLOUR: &str = "previous-colour";
+pub const JOURNAL_PREVIOUS_COLOUR: &str = journal::PREVIOUS_COLOUR;
 
-/// The move the next command would make.
+/// The command the verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Action {
@@ -33,105 +36,6 @@ impl fmt::Display for Action {
     }
 }
 
-/// Why moving traffic to a colour is not safe now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Blocker {
-    /// Another tool manages the production Service's selector.
-    ManagedElsewhere {
-        /// The Service.
-        service: String,
-        /// The tool.
-        tool: String,
-    },
-    /// The target colour has no Deployment.
-    Missing {
-        /// The colour.
-        colour: String,
-    },
-    /// The target Deployment is scaled to zero.
-    ZeroReplicas {
-        /// The Deployment.
-        deployment: String,
-    },
-    /// The target Deployment's rollout has not finished.
-    RolloutInProgress {
-        /// The Deployment.
-        deployment: String,
-        /// What is still in progress.
-        detail: String,
-    },
-    /// Target pods are crash-looping or restarted recently.
-    Restarting {
-        /// The colour.
-        colour: String,
-        /// The pods concerned.
-        pods: Vec<String>,
-        /// How they are (e.g. `CrashLoopBackOff`, `restarting`).
-        status: String,
-        /// The highest restart count among them.
-        restarts: u32,
-    },
-    /// Fewer pods can serve than the Deployment wants.
-    NotReady {
-        /// The colour.
-        colour: String,
-        /// Pods Ready and not terminating.
-        serving: usize,
-        /// Replicas wanted.
-        desired: i32,
-    },
-}
-
-impl Blocker {
-    /// A stable identifier for scripts.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Blocker::ManagedElsewhere { .. } => "managedElsewhere",
-            Blocker::Missing { .. } => "colourMissing",
-            Blocker::ZeroReplicas { .. } => "zeroReplicas",
-            Blocker::RolloutInProgress { .. } => "rolloutInProgress",
-            Blocker::Restarting { .. } => "restarting",
-            Blocker::NotReady { .. } => "notReady",
-        }
-    }
-}
-
-impl fmt::Display for Blocker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Blocker::ManagedElsewhere { service, tool } => {
-                write!(
-                    f,
-                    "{service} is managed by {tool}; this plugin will not change it"
-                )
-            }
-            Blocker::Missing { colour } => write!(f, "{colour} has no Deployment"),
-            Blocker::ZeroReplicas { deployment } => write!(f, "{deployment} has 0 replicas"),
-            Blocker::RolloutInProgress { deployment, detail } => {
-                write!(f, "{deployment}'s rollout is not complete ({detail})")
-            }
-            Blocker::Restarting {
-                colour,
-                pods,
-                status,
-                restarts,
-            } => match pods.as_slice() {
-                [pod] => write!(f, "pod {pod} is {status} ({restarts} restarts)"),
-                _ => write!(
-                    f,
-                    "{} {colour} pods are {status} (up to {restarts} restarts)",
-                    pods.len()
-                ),
-            },
-            Blocker::NotReady {
-                colour,
-                serving,
-                desired,
-            } => write!(f, "{colour} is not ready ({serving}/{desired} pods ready)"),
-        }
-    }
-}
-
 /// One reason in the verdict, as scripts see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -142,19 +46,33 @@ pub struct Reason {
     pub message: String,
 }
 
+impl From<&Blocker> for Reason {
+    fn from(blocker: &Blocker) -> Reason {
+        Reason {
+            code: blocker.code().to_string(),
+            message: blocker.to_string(),
+        }
+    }
+}
+
+/// The code of a refusal that names no more specific blocker.
+pub const REFUSED: &str = "refused";
+
 /// The one-line answer of `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
-    /// What the next command would do.
+    /// The command the verdict is about: `promote`, unless promote has nothing to do (the last
+    /// promote already moved traffic off the idle colour), then `rollback`; for an interrupted
+    /// release, the command that was interrupted.
     pub action: Action,
     /// The production Service.
     pub service: String,
-    /// The colour traffic would leave.
+    /// The colour traffic would leave (for an interrupted release: the colour it left).
     pub from: String,
-    /// The colour traffic would reach.
+    /// The colour traffic would reach (for an interrupted release: the colour it reached).
     pub to: String,
-    /// Whether it is safe now.
+    /// Whether it is safe now: the command would go ahead.
     pub safe: bool,
     /// Why not, if not.
     pub blockers: Vec<Reason>,
@@ -162,145 +80,236 @@ pub struct Verdict {
     pub notes: Vec<String>,
     /// The whole verdict in one sentence.
     pub summary: String,
+    /// The journal's step of an interrupted promote or rollback (`verify` or `cleanup`).
+    #[serde(default)]
+    pub interrupted_step: Option<String>,
+    /// The command line that does what the summary says first; none when it is not safe.
+    #[serde(default)]
+    pub next_command: Option<String>,
 }
 
-/// Decides the verdict from a snapshot.
+/// Decides the verdict from a snapshot, through the plans of the release commands.
 pub fn decide(snapshot: &Snapshot) -> Verdict {
+    let journal = Journal::of(snapshot);
+    let planned = |command| plan::plan(snapshot, &options(snapshot, command));
+    let promote = planned(Command::Promote);
+    let mut notes = notes(snapshot);
+    // A promote that would flip nothing is finishing an interrupted release.
+    if let Outcome::Proceed(finish) = &promote
+        && finish.flip().is_none()
+    {
+        return interrupted(
+            snapshot,
+            &journal,
+            finish,
+            &planned(Command::Rollback),
+            notes,
+        );
+    }
+    let (action, outcome) = match promote {
+        Outcome::Nothing { message } => {
+            notes.insert(0, format!("promote: {message}"));
+            (Action::Rollback, planned(Command::Rollback))
+        }
+        promote => {
+            if let Outcome::Nothing { message } = planned(Command::Rollback) {
+                notes.insert(0, format!("rollback: {message}"));
+            }
+            (Action::Promote, promote)
+        }
+    };
     let service = snapshot.service.name.clone();
     let from = snapshot.live_colour.clone();
-    let to = snapshot.idle_colour.clone();
-    let action = match snapshot.service.journal.get(JOURNAL_PREVIOUS_COLOUR) {
-        Some(previous) if *previous == to => Action::Rollback,
-        _ => Action::Promote,
+    let to = match &outcome {
+        Outcome::Proceed(p) => p.target.clone(),
+        _ => snapshot.idle_colour.clone(),
     };
-    let mut blockers = Vec::new();
-    if let Some(tool) = &snapshot.service.managed_by {
-        blockers.push(Blocker::ManagedElsewhere {
-            service: service.clone(),
-            tool: tool.clone(),
-        });
-    }
-    if let Some(target) = colour(snapshot, &to) {
-        blockers.extend(readiness_blockers(target, &snapshot.observed_at));
-    }
-    let notes = notes(snapshot);
-    let safe = blockers.is_empty();
     let movement = match action {
         Action::Promote => format!("promote would move {service} from {from} to {to}"),
         Action::Rollback => format!("rollback would move {service} back from {from} to {to}"),
     };
-    let summary = if safe {
-        format!("{movement}: safe")
-    } else {
-        let why: Vec<String> = blockers.iter().map(ToString::to_string).collect();
-        format!("{movement}: not safe: {}", why.join("; "))
+    let judged = judge(&outcome);
+    let summary = match &outcome {
+        Outcome::Nothing { message } => message.clone(),
+        Outcome::Proceed(p) => format!("{movement}{}: {}", preparation(p), judged.text),
+        Outcome::Refused(_) => format!("{movement}: {}", judged.text),
     };
     Verdict {
+        next_command: judged
+            .safe
+            .then(|| format!("kubectl bluegreen {action} {service}")),
         action,
         service,
         from,
         to,
-        safe,
-        blockers: blockers
-            .iter()
-            .map(|b| Reason {
-                code: b.code().to_string(),
-                message: b.to_string(),
-            })
-            .collect(),
+        safe: judged.safe,
+        blockers: judged.blockers,
         notes,
         summary,
+        interrupted_step: None,
     }
 }
 
-fn colour<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a ColourState> {
-    snapshot.colours.iter().find(|c| c.colour == name)
+/// The options the release commands use when given no flags, at the time of the snapshot.
+fn options(snapshot: &Snapshot, command: Command) -> plan::Options {
+    plan::Options {
+        command,
+        policy: None,
+        delay: plan::DEFAULT_DELAY,
+        delay_given: false,
+        force: false,
+        to: None,
+        now: snapshot
+            .observed_at
+            .parse()
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    }
 }
 
-/// Why traffic must not move to `target` now; empty when it may. `observed_at` is the
-/// snapshot's time (RFC 3339), against which restarts count as recent.
-pub fn readiness_blockers(target: &ColourState, observed_at: &str) -> Vec<Blocker> {
-    let Some(deployment) = &target.deployment else {
-        return vec![Blocker::Missing {
-            colour: target.colour.clone(),
-        }];
-    };
-    if deployment.desired == 0 {
-        return vec![Blocker::ZeroReplicas {
-            deployment: deployment.name.clone(),
-        }];
+/// Whether an outcome is safe, why not, and the words for it.
+struct Judged {
+    safe: bool,
+    blockers: Vec<Reason>,
+    text: String,
+}
+
+fn judge(outcome: &Outcome) -> Judged {
+    match outcome {
+        Outcome::Proceed(p) => judge_plan(p),
+        Outcome::Refused(r) if r.blockers.is_empty() => judged(
+            false,
+            vec![Reason {
+                code: REFUSED.to_string(),
+                message: r.reason.clone(),
+            }],
+        ),
+        Outcome::Refused(r) => judged(false, r.blockers.iter().map(Reason::from).collect()),
+        Outcome::Nothing { .. } => judged(false, Vec::new()),
     }
-    let mut blockers = Vec::new();
-    let in_progress = if deployment.observed_generation < deployment.generation {
-        Some(format!(
-            "generation {} not yet observed, at {}",
-            deployment.generation, deployment.observed_generation
-        ))
-    } else if deployment.progress_deadline_exceeded {
-        Some("progress deadline exceeded".to_string())
-    } else if deployment.updated < deployment.desired {
-        Some(format!(
-            "{}/{} replicas updated",
-            deployment.updated, deployment.desired
-        ))
-    } else if deployment.current > deployment.updated {
-        Some(format!(
-            "{} old replicas still running",
-            deployment.current - deployment.updated
-        ))
+}
+
+/// A plan goes ahead; it is safe unless it has to wait for its target to become ready.
+fn judge_plan(plan: &Plan) -> Judged {
+    judged(true, plan.waits_for.iter().map(Reason::from).collect())
+}
+
+fn judged(goes_ahead: bool, blockers: Vec<Reason>) -> Judged {
+    let safe = goes_ahead && blockers.is_empty();
+    let text = if safe {
+        "safe".to_string()
     } else {
-        None
+        let why: Vec<&str> = blockers.iter().map(|b| b.message.as_str()).collect();
+        format!("not safe: {}", why.join("; "))
     };
-    if let Some(detail) = in_progress {
-        blockers.push(Blocker::RolloutInProgress {
-            deployment: deployment.name.clone(),
-            detail,
-        });
+    Judged {
+        safe,
+        blockers,
+        text,
     }
-    let now = observed_at.parse::<jiff::Timestamp>().ok();
-    let mut crash_looping: Vec<&crate::pair::snapshot::PodSummary> = Vec::new();
-    let mut restarting: Vec<&crate::pair::snapshot::PodSummary> = Vec::new();
-    for pod in &target.pods {
-        let is_crash_looping = pod.status == "CrashLoopBackOff";
-        let restarted_recently = pod.restarts > 0
-            && match (now, pod.last_restart.as_deref()) {
-                (Some(now), Some(last)) => last
-                    .parse::<jiff::Timestamp>()
-                    .is_ok_and(|t| now.as_second() - t.as_second() < RECENT_RESTART_SECONDS),
-                _ => false,
-            };
-        if is_crash_looping {
-            crash_looping.push(pod);
-        } else if restarted_recently {
-            restarting.push(pod);
+}
+
+/// What a plan does to the target colour before it flips, as a parenthesis.
+fn preparation(plan: &Plan) -> String {
+    let mut waits = None;
+    for step in &plan.steps {
+        match &step.action {
+            plan::Action::ScaleUp {
+                deployment,
+                replicas,
+                ..
+            } => return format!(" (scaling {deployment} back to {replicas} replicas first)"),
+            plan::Action::Recreate {
+                deployment,
+                services,
+                ..
+            } => {
+                let mut what = format!("Deployment {deployment}");
+                if !services.is_empty() {
+                    what.push_str(&format!(" and test Service {}", services.join(", ")));
+                }
+                return format!(" (re-creating {what} from the journal first)");
+            }
+            plan::Action::WaitAvailable { deployment, .. } => {
+                waits = Some(format!(" (once {deployment} is fully available)"));
+            }
+            plan::Action::Flip { .. } => break,
+            _ => {}
         }
     }
-    for (pods, status) in [
-        (crash_looping, "CrashLoopBackOff"),
-        (restarting, "restarting"),
-    ] {
-        if !pods.is_empty() {
-            blockers.push(Blocker::Restarting {
-                colour: target.colour.clone(),
-                pods: pods.iter().map(|p| p.name.clone()).collect(),
-                status: status.to_string(),
-                restarts: pods.iter().map(|p| p.restarts).max().unwrap_or(0),
-            });
+    waits.unwrap_or_default()
+}
+
+/// The verdict while the journal says a promote or rollback stopped half-way: what finishes it,
+/// and what rollback would do instead.
+fn interrupted(
+    snapshot: &Snapshot,
+    journal: &Journal,
+    finish: &Plan,
+    rollback: &Outcome,
+    notes: Vec<String>,
+) -> Verdict {
+    let service = snapshot.service.name.clone();
+    let step = journal.step().unwrap_or_default().to_string();
+    let action = match journal.action() {
+        Some("rollback") => Action::Rollback,
+        _ => Action::Promote,
+    };
+    let during = match step.as_str() {
+        journal::STEP_VERIFY => "verification",
+        other => other,
+    };
+    let remaining: Vec<String> = finish
+        .steps
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s.action,
+                plan::Action::MarkCleanupPending { .. }
+                    | plan::Action::MarkDone
+                    | plan::Action::Event { .. }
+            )
+        })
+        .map(|s| describe(&service, &s.action))
+        .collect();
+    let remaining = if remaining.is_empty() {
+        "only the journal is left to update".to_string()
+    } else {
+        remaining.join(", then ")
+    };
+    let next = format!("kubectl bluegreen cleanup {service}");
+    let judged = judge_plan(finish);
+    let mut summary = format!(
+        "{action} interrupted during {during}: `{next}` finishes it ({remaining}): {}",
+        judged.text
+    );
+    match rollback {
+        Outcome::Proceed(back) if back.flip().is_some() => summary.push_str(&format!(
+            "; or `kubectl bluegreen rollback {service}` would move {service} back from {} to {}{}: {}",
+            back.live,
+            back.target,
+            preparation(back),
+            judge(rollback).text
+        )),
+        Outcome::Refused(r) => {
+            summary.push_str(&format!("; rollback is not possible: {}", r.reason));
         }
+        _ => {}
     }
-    let serving = target.serving_pods();
-    let desired = deployment.desired;
-    if (serving as i64) < i64::from(desired)
-        || deployment.ready < desired
-        || deployment.available < desired
-    {
-        blockers.push(Blocker::NotReady {
-            colour: target.colour.clone(),
-            serving: serving.min(deployment.ready.max(0) as usize),
-            desired,
-        });
+    Verdict {
+        action,
+        from: journal
+            .previous_colour()
+            .unwrap_or(&snapshot.idle_colour)
+            .to_string(),
+        to: snapshot.live_colour.clone(),
+        service,
+        safe: judged.safe,
+        blockers: judged.blockers,
+        notes,
+        summary,
+        interrupted_step: Some(step),
+        next_command: judged.safe.then_some(next),
     }
-    blockers
 }
 
 fn notes(snapshot: &Snapshot) -> Vec<String> {
@@ -372,6 +381,7 @@ fn notes(snapshot: &Snapshot) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pair::snapshot::ColourState;
     use crate::pair::snapshot::tests::{classic, now};
     use crate::pair::snapshot::{Snapshot, build};
 
@@ -532,20 +542,425 @@ mod tests {
         );
     }
 
+    /// Green live after a promote from blue; `extra` adds journal entries.
+    fn promoted(s: &mut Snapshot, extra: &[(&str, &str)]) {
+        s.service.selector.insert("app".into(), "green".into());
+        s.live_colour = "green".into();
+        s.idle_colour = "blue".into();
+        s.colours[0].role = Role::Idle;
+        s.colours[1].role = Role::Live;
+        let base = [
+            ("previous-colour", "blue"),
+            ("action", "promote"),
+            ("previous-images", "[\"nginx:blue\"]"),
+            ("flipped-at", "2026-01-01T11:00:00Z"),
+        ];
+        for (k, v) in base.iter().chain(extra) {
+            s.service.journal.insert(k.to_string(), v.to_string());
+        }
+    }
+
+    /// Blue live again after a rollback from green; `extra` adds journal entries.
+    fn rolled_back(s: &mut Snapshot, extra: &[(&str, &str)]) {
+        let base = [
+            ("previous-colour", "green"),
+            ("action", "rollback"),
+            ("previous-images", "[\"nginx:green\"]"),
+            ("flipped-at", "2026-01-01T11:30:00Z"),
+        ];
+        for (k, v) in base.iter().chain(extra) {
+            s.service.journal.insert(k.to_string(), v.to_string());
+        }
+    }
+
+    fn scale_to_zero(state: &mut ColourState) {
+        if let Some(d) = state.deployment.as_mut() {
+            d.desired = 0;
+            d.current = 0;
+            d.updated = 0;
+            d.ready = 0;
+            d.available = 0;
+        }
+        state.pods.clear();
+    }
+
+    const SAVED_BLUE: &str = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bluedeploy"},"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"web","image":"nginx:blue"}]}}}}"#;
+
+    struct Expect {
+        action: Action,
+        safe: bool,
+        codes: &'static [&'static str],
+        interrupted: Option<&'static str>,
+        next: Option<&'static str>,
+        /// Fragments of the summary, in order.
+        summary: &'static [&'static str],
+        /// A fragment one of the notes must contain.
+        note: Option<&'static str>,
+    }
+
     #[test]
-    fn a_recorded_previous_colour_makes_it_a_rollback() {
-        let mut snapshot = classic_snapshot();
-        snapshot
-            .service
-            .journal
-            .insert(JOURNAL_PREVIOUS_COLOUR.into(), "green".into());
-        let verdict = decide(&snapshot);
-        assert_eq!(verdict.action, Action::Rollback);
-        assert!(
-            verdict
-                .summary
-                .starts_with("rollback would move blueservice back from blue to green")
-        );
+    fn the_verdict_reads_the_journal_in_every_state() {
+        type JournalCase = (&'static str, fn(&mut Snapshot), Expect);
+        let cases: Vec<JournalCase> = vec![
+            (
+                "fresh pair",
+                |_| {},
+                Expect {
+                    action: Action::Promote,
+                    safe: true,
+                    codes: &[],
+                    interrupted: None,
+                    next: Some("kubectl bluegreen promote blueservice"),
+                    summary: &["promote would move blueservice from blue to green: safe"],
+                    note: None,
+                },
+            ),
+            (
+                "after promote --cleanup none",
+                |s| promoted(s, &[("cleanup-policy", "none")]),
+                Expect {
+                    action: Action::Rollback,
+                    safe: true,
+                    codes: &[],
+                    interrupted: None,
+                    next: Some("kubectl bluegreen rollback blueservice"),
+                    summary: &["rollback would move blueservice back from green to blue: safe"],
+                    note: Some("promote: already promoted"),
+                },
+            ),
+            (
+                "after promote with the default scale-down",
+                |s| {
+                    promoted(
+                        s,
+                        &[
+                            ("cleanup-policy", "scale-down"),
+                            ("scaled-down-deployment", "bluedeploy"),
+                            ("scaled-down-replicas", "3"),
+                        ],
+                    );
+                    scale_to_zero(&mut s.colours[0]);
+                },
+                Expect {
+                    action: Action::Rollback,
+                    safe: true,
+                    codes: &[],
+                    interrupted: None,
+                    next: Some("kubectl bluegreen rollback blueservice"),
+                    summary: &[
+                        "rollback would move blueservice back from green to blue (scaling bluedeploy back to 3 replicas first): safe",
+                    ],
+                    note: Some("promote: already promoted"),
+                },
+            ),
+            (
+                "after promote --cleanup delete",
+                |s| {
+                    promoted(
+                        s,
+                        &[
+                            ("cleanup-policy", "delete"),
+                            ("saved-deployment", SAVED_BLUE),
+                            (
+                                "saved-services",
+                                r#"[{"metadata":{"name":"greenservice"}}]"#,
+                            ),
+                        ],
+                    );
+                    s.colours[0].deployment = None;
+                    s.colours[0].pods.clear();
+                },
+                Expect {
+                    action: Action::Rollback,
+                    safe: true,
+                    codes: &[],
+                    interrupted: None,
+                    next: Some("kubectl bluegreen rollback blueservice"),
+                    summary: &[
+                        "rollback would move blueservice back from green to blue (re-creating Deployment bluedeploy and test Service greenservice from the journal first): safe",
+                    ],
+                    note: Some("blue has no Deployment"),
+                },
+            ),
+            (
+                "old colour deleted and nothing saved",
+                |s| {
+                    promoted(s, &[]);
+                    s.colours[0].deployment = None;
+                    s.colours[0].pods.clear();
+                },
+                Expect {
+                    action: Action::Rollback,
+                    safe: false,
+                    codes: &["colourMissing"],
+                    interrupted: None,
+                    next: None,
+                    summary: &[
+                        "rollback would move blueservice back from green to blue: not safe: blue has no Deployment",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "after promote --cleanup none, the old colour not ready",
+                |s| {
+                    promoted(s, &[("cleanup-policy", "none")]);
+                    if let Some(d) = s.colours[0].deployment.as_mut() {
+                        d.ready = 1;
+                        d.available = 1;
+                    }
+                    for p in s.colours[0].pods.iter_mut().skip(1) {
+                        p.ready = false;
+                    }
+                },
+                Expect {
+                    action: Action::Rollback,
+                    safe: false,
+                    codes: &["notReady"],
+                    interrupted: None,
+                    next: None,
+                    summary: &[
+                        "rollback would move blueservice back from green to blue (once bluedeploy is fully available): not safe: blue is not ready (1/3 pods ready)",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "a new version deployed into the idle colour after a promote",
+                |s| {
+                    promoted(s, &[("cleanup-policy", "none")]);
+                    if let Some(d) = s.colours[0].deployment.as_mut() {
+                        d.images = vec!["nginx:blue-2".into()];
+                    }
+                },
+                Expect {
+                    action: Action::Promote,
+                    safe: true,
+                    codes: &[],
+                    interrupted: None,
+                    next: Some("kubectl bluegreen promote blueservice"),
+                    summary: &["promote would move blueservice from green to blue: safe"],
+                    note: None,
+                },
+            ),
+            (
+                "after a rollback that scaled the new colour down",
+                |s| {
+                    rolled_back(
+                        s,
+                        &[
+                            ("scaled-down-deployment", "greendeploy"),
+                            ("scaled-down-replicas", "3"),
+                        ],
+                    );
+                    scale_to_zero(&mut s.colours[1]);
+                },
+                Expect {
+                    action: Action::Promote,
+                    safe: false,
+                    codes: &["zeroReplicas"],
+                    interrupted: None,
+                    next: None,
+                    summary: &[
+                        "promote would move blueservice from blue to green: not safe: greendeploy has 0 replicas",
+                    ],
+                    note: Some("rollback: already rolled back"),
+                },
+            ),
+            (
+                "after a rollback that kept the new colour running",
+                |s| rolled_back(s, &[("cleanup-policy", "none")]),
+                Expect {
+                    action: Action::Promote,
+                    safe: true,
+                    codes: &[],
+                    interrupted: None,
+                    next: Some("kubectl bluegreen promote blueservice"),
+                    summary: &["promote would move blueservice from blue to green: safe"],
+                    note: Some("rollback: already rolled back"),
+                },
+            ),
+            (
+                "promote interrupted during verification",
+                |s| promoted(s, &[("step", "verify"), ("cleanup-policy", "scale-down")]),
+                Expect {
+                    action: Action::Promote,
+                    safe: true,
+                    codes: &[],
+                    interrupted: Some("verify"),
+                    next: Some("kubectl bluegreen cleanup blueservice"),
+                    summary: &[
+                        "promote interrupted during verification: `kubectl bluegreen cleanup blueservice` finishes it (verify blueservice's endpoints hold green's ready pods and none of blue's, then wait 30s, then scale bluedeploy (blue) down",
+                        "): safe; or `kubectl bluegreen rollback blueservice` would move blueservice back from green to blue: safe",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "promote interrupted during cleanup",
+                |s| {
+                    promoted(
+                        s,
+                        &[
+                            ("step", "cleanup"),
+                            ("cleanup-policy", "delete"),
+                            ("cleanup-after", "2026-01-01T12:00:10Z"),
+                        ],
+                    )
+                },
+                Expect {
+                    action: Action::Promote,
+                    safe: true,
+                    codes: &[],
+                    interrupted: Some("cleanup"),
+                    next: Some("kubectl bluegreen cleanup blueservice"),
+                    summary: &[
+                        "promote interrupted during cleanup: `kubectl bluegreen cleanup blueservice` finishes it (wait 10s, then save into the journal and delete Deployment bluedeploy",
+                        "; or `kubectl bluegreen rollback blueservice` would move blueservice back from green to blue: safe",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "promote interrupted after the old colour was scaled down",
+                |s| {
+                    promoted(
+                        s,
+                        &[
+                            ("step", "cleanup"),
+                            ("cleanup-policy", "scale-down"),
+                            ("scaled-down-deployment", "bluedeploy"),
+                            ("scaled-down-replicas", "3"),
+                        ],
+                    );
+                    scale_to_zero(&mut s.colours[0]);
+                },
+                Expect {
+                    action: Action::Promote,
+                    safe: true,
+                    codes: &[],
+                    interrupted: Some("cleanup"),
+                    next: Some("kubectl bluegreen cleanup blueservice"),
+                    summary: &[
+                        "finishes it (only the journal is left to update): safe",
+                        "would move blueservice back from green to blue (scaling bluedeploy back to 3 replicas first): safe",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "rollback interrupted during verification",
+                |s| rolled_back(s, &[("step", "verify"), ("cleanup-policy", "none")]),
+                Expect {
+                    action: Action::Rollback,
+                    safe: true,
+                    codes: &[],
+                    interrupted: Some("verify"),
+                    next: Some("kubectl bluegreen cleanup blueservice"),
+                    summary: &[
+                        "rollback interrupted during verification: `kubectl bluegreen cleanup blueservice` finishes it (verify blueservice's endpoints hold blue's ready pods and none of green's): safe",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "managed Service",
+                |s| {
+                    promoted(s, &[]);
+                    s.service.managed_by = Some("Argo Rollouts".into());
+                },
+                Expect {
+                    action: Action::Promote,
+                    safe: false,
+                    codes: &["managedElsewhere"],
+                    interrupted: None,
+                    next: None,
+                    summary: &[
+                        "promote would move blueservice from green to blue: not safe: blueservice is managed by Argo Rollouts",
+                    ],
+                    note: None,
+                },
+            ),
+            (
+                "green not ready",
+                |s| {
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.ready = 0;
+                        d.available = 0;
+                    }
+                    for p in &mut green(s).pods {
+                        p.ready = false;
+                    }
+                },
+                Expect {
+                    action: Action::Promote,
+                    safe: false,
+                    codes: &["notReady"],
+                    interrupted: None,
+                    next: None,
+                    summary: &[
+                        "promote would move blueservice from blue to green: not safe: green is not ready (0/3 pods ready)",
+                    ],
+                    note: None,
+                },
+            ),
+        ];
+        for (name, change, want) in cases {
+            let mut snapshot = classic_snapshot();
+            change(&mut snapshot);
+            let v = decide(&snapshot);
+            assert_eq!(v.action, want.action, "{name}: {}", v.summary);
+            assert_eq!(v.safe, want.safe, "{name}: {}", v.summary);
+            let codes: Vec<&str> = v.blockers.iter().map(|b| b.code.as_str()).collect();
+            assert_eq!(codes, want.codes, "{name}: {}", v.summary);
+            assert_eq!(
+                v.interrupted_step.as_deref(),
+                want.interrupted,
+                "{name}: {}",
+                v.summary
+            );
+            assert_eq!(v.next_command.as_deref(), want.next, "{name}");
+            let mut rest = v.summary.as_str();
+            for fragment in want.summary {
+                let Some(at) = rest.find(fragment) else {
+                    panic!("{name}: {fragment:?} (in order) in {:?}", v.summary);
+                };
+                rest = &rest[at + fragment.len()..];
+            }
+            if let Some(note) = want.note {
+                assert!(
+                    v.notes.iter().any(|n| n.contains(note)),
+                    "{name}: {note:?} in {:?}",
+                    v.notes
+                );
+            }
+            agrees_with_the_commands(name, &snapshot, &v);
+        }
+    }
+
+    /// What the verdict promises is what the named command plans: safe means the command goes
+    /// ahead, and moves traffic unless it is finishing an interrupted release.
+    fn agrees_with_the_commands(name: &str, snapshot: &Snapshot, v: &Verdict) {
+        let command = match (&v.interrupted_step, v.action) {
+            (Some(_), _) => Command::Cleanup,
+            (None, Action::Promote) => Command::Promote,
+            (None, Action::Rollback) => Command::Rollback,
+        };
+        let outcome = plan::plan(snapshot, &options(snapshot, command));
+        match &outcome {
+            Outcome::Proceed(p) if v.safe => {
+                assert!(p.waits_for.is_empty(), "{name}");
+                assert_eq!(p.flip().is_some(), v.interrupted_step.is_none(), "{name}");
+                if let Some(plan::Action::Flip { from, to, .. }) = p.flip() {
+                    assert_eq!((from, to), (&v.from, &v.to), "{name}");
+                }
+            }
+            Outcome::Proceed(p) => assert!(!p.waits_for.is_empty(), "{name}: {outcome:?}"),
+            Outcome::Refused(_) => assert!(!v.safe, "{name}"),
+            Outcome::Nothing { .. } => {
+                panic!("{name}: the verdict names a command with nothing to do")
+            }
+        }
     }
 
     #[test]

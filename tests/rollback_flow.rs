@@ -117,32 +117,8 @@ fn rollback_says_it_goes_to_what_an_edited_old_deployment_is_now() {
 #[test]
 fn an_interrupted_promote_is_explained_and_finished_by_running_promote_again() {
     let sb = settled_scenario("classic");
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    let child = command(home.path())
-        .args([
-            "promote",
-            "blueservice",
-            "--yes",
-            "--scale-down-delay",
-            "60s",
-            "--kubeconfig",
-            &kubeconfig,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    eventually(Duration::from_secs(30), "the cleanup is pending", || {
-        journal(&sb, "blueservice", "step").as_deref() == Some("cleanup")
-    });
     // Ctrl-C during the grace period.
-    let signal = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(signal.success());
-    let output = child.wait_with_output().expect("promote ends");
+    let output = promote_interrupted_during_cleanup(&sb);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("Ctrl-C is safe"), "{stderr}");

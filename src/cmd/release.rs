@@ -17,9 +17,6 @@ use crate::progress::{Deadline, Progress};
 use crate::render::{self, Palette, View, style};
 use crate::verdict;
 
-/// The default `--scale-down-delay`.
-const DEFAULT_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// Runs one release command.
 pub async fn run(
     global: &GlobalArgs,
@@ -53,7 +50,8 @@ pub async fn run(
         Outcome::Refused(r) => {
             // Several reasons: one per line, under a reason that ends with a colon.
             let reason = if r.blockers.len() > 1 && r.reason.ends_with(':') {
-                format!("{}\n  - {}", r.reason, r.blockers.join("\n  - "))
+                let lines: Vec<String> = r.blockers.iter().map(ToString::to_string).collect();
+                format!("{}\n  - {}", r.reason, lines.join("\n  - "))
             } else {
                 r.reason
             };
@@ -119,7 +117,7 @@ impl Ask<'_> {
             policy: args.cleanup,
             delay: args
                 .scale_down_delay
-                .map_or(DEFAULT_DELAY, |d| d.0.unwrap_or_default()),
+                .map_or(plan::DEFAULT_DELAY, |d| d.0.unwrap_or_default()),
             delay_given: args.scale_down_delay.is_some(),
             force: args.force,
             to: self.to.map(str::to_string),
@@ -148,7 +146,7 @@ async fn wait_until_ready(
         let why = if refusal.blockers.is_empty() {
             refusal.reason.clone()
         } else {
-            refusal.blockers.join("; ")
+            plan::readiness::sentences(&refusal.blockers)
         };
         progress.update(&format!(
             "waiting for {idle} to become ready: {why}{}",

@@ -5,6 +5,7 @@
 
 pub mod cleanup;
 pub mod promote;
+pub mod readiness;
 pub mod rollback;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,10 @@ use serde::Serialize;
 use crate::error::{EXIT_OK, EXIT_PRECONDITION};
 use crate::journal::{self, Changes, Journal};
 use crate::pair::snapshot::{ColourState, Snapshot};
+use crate::plan::readiness::Blocker;
+
+/// The default `--scale-down-delay`.
+pub const DEFAULT_DELAY: Duration = Duration::from_secs(30);
 
 /// Which command is planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -121,7 +126,7 @@ pub struct Refusal {
     /// The sentence shown to people.
     pub reason: String,
     /// Each blocking reason.
-    pub blockers: Vec<String>,
+    pub blockers: Vec<Blocker>,
     /// What to do about it.
     pub hint: Option<String>,
 }
@@ -156,6 +161,10 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Checks `--force` skipped; shown loudly.
     pub forced: Vec<String>,
+    /// Readiness problems of the target that the plan waits out before it flips (rollback to
+    /// an old colour that is running but not fully available); if they last beyond
+    /// `--timeout`, the command stops before moving traffic.
+    pub waits_for: Vec<Blocker>,
 }
 
 impl Plan {
@@ -415,7 +424,10 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                 "{} is managed by {tool}; {} will not change it",
                 snapshot.service.name, "kubectl-bluegreen"
             ),
-            blockers: vec![format!("managed by {tool}")],
+            blockers: vec![Blocker::ManagedElsewhere {
+                service: snapshot.service.name.clone(),
+                tool: tool.clone(),
+            }],
             hint: Some(format!(
                 "release through {tool}, or remove its annotations if it no longer manages {}",
                 snapshot.service.name
@@ -445,6 +457,7 @@ pub(crate) fn new_plan(snapshot: &Snapshot, command: Command, target: &str) -> P
         steps: Vec::new(),
         notes: Vec::new(),
         forced: Vec::new(),
+        waits_for: Vec::new(),
     }
 }
 
@@ -656,12 +669,9 @@ pub(crate) fn services_to_delete(snapshot: &Snapshot, colour_name: &str) -> Vec<
     services
 }
 
-/// Readiness problems of `target`, as sentences.
-pub(crate) fn readiness(snapshot: &Snapshot, target: &ColourState) -> Vec<String> {
-    crate::verdict::readiness_blockers(target, &snapshot.observed_at)
-        .iter()
-        .map(ToString::to_string)
-        .collect()
+/// Readiness problems of `target`.
+pub(crate) fn readiness(snapshot: &Snapshot, target: &ColourState) -> Vec<Blocker> {
+    readiness::readiness_blockers(target, &snapshot.observed_at)
 }
 
 /// The notes every plan that moves traffic shows.

@@ -11,11 +11,11 @@
 
 use crate::journal::{self, Journal};
 use crate::pair::snapshot::Snapshot;
+use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, cleanup_steps, colour,
     common_notes, flip_step, new_plan, readiness, step,
 };
-use crate::verdict::{Blocker, readiness_blockers};
 
 /// Plans `promote`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
@@ -64,16 +64,14 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         };
     }
 
-    let blockers = readiness_blockers(target, &snapshot.observed_at);
-    let fatal: Vec<String> = blockers
-        .iter()
+    let fatal: Vec<Blocker> = readiness_blockers(target, &snapshot.observed_at)
+        .into_iter()
         .filter(|b| matches!(b, Blocker::Missing { .. } | Blocker::ZeroReplicas { .. }))
-        .map(ToString::to_string)
         .collect();
     if !fatal.is_empty() {
         // Even --force never points the Service at nothing.
         return Outcome::Refused(Refusal {
-            reason: format!("cannot promote {service} to {idle}: {}", fatal.join("; ")),
+            reason: format!("cannot promote {service} to {idle}: {}", sentences(&fatal)),
             blockers: fatal,
             hint: Some(format!(
                 "deploy the new version as {idle}'s Deployment (pods labelled {}) with at least one replica",
@@ -97,7 +95,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                 ),
             });
         }
-        plan.forced = problems;
+        plan.forced = problems.iter().map(ToString::to_string).collect();
     }
 
     let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);

@@ -5,6 +5,7 @@
 use crate::journal::Journal;
 use crate::pair::snapshot::Snapshot;
 use crate::plan::promote::verify_and_clean;
+use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Refusal, colour, common_notes, flip_step,
     new_plan, readiness, step,
@@ -74,7 +75,9 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                     reason: format!(
                         "{previous} has no Deployment and {service}'s journal saved none to re-create"
                     ),
-                    blockers: vec![format!("{previous} has no Deployment")],
+                    blockers: vec![Blocker::Missing {
+                        colour: previous.to_string(),
+                    }],
                     hint: Some(format!(
                         "re-deploy {previous} by hand, then promote {service}"
                     )),
@@ -153,7 +156,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             let problems = readiness(snapshot, target);
             if !problems.is_empty() {
                 if options.force {
-                    plan.forced = problems;
+                    plan.forced = problems.iter().map(ToString::to_string).collect();
                 } else {
                     step(
                         &mut plan,
@@ -163,9 +166,10 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                         },
                         format!(
                             "{previous} is not fully available yet ({}); traffic moves only to a fully available Deployment",
-                            problems.join("; ")
+                            sentences(&problems)
                         ),
                     );
+                    plan.waits_for = problems;
                 }
             }
             Some(d.images.clone())

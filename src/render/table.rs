@@ -320,32 +320,12 @@ fn wide_sections(out: &mut String, view: &View<'_>, palette: &Palette) {
 
 fn verdict(out: &mut String, view: &View<'_>, palette: &Palette) {
     let v = view.verdict;
-    let judgement = if v.safe {
-        palette.paint("safe", style::good())
-    } else {
-        palette.paint("not safe", style::bad())
-    };
-    let movement = match v.action {
-        crate::verdict::Action::Promote => {
-            format!(
-                "promote would move {} from {} to {}",
-                v.service, v.from, v.to
-            )
-        }
-        crate::verdict::Action::Rollback => format!(
-            "rollback would move {} back from {} to {}",
-            v.service, v.from, v.to
-        ),
-    };
+    let judgement = if v.safe { style::good() } else { style::bad() };
     out.push_str(&format!(
-        "\n{} {movement}: {judgement}",
-        palette.bold("Verdict:")
+        "\n{} {}\n",
+        palette.bold("Verdict:"),
+        palette.paint(&v.summary, judgement)
     ));
-    if !v.safe {
-        let reasons: Vec<&str> = v.blockers.iter().map(|b| b.message.as_str()).collect();
-        out.push_str(&format!(": {}", reasons.join("; ")));
-    }
-    out.push('\n');
     for note in &v.notes {
         out.push_str(&palette.paint(&format!("  note: {note}"), style::dim()));
         out.push('\n');

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,36 @@ pub fn eventually(limit: Duration, what: &str, check: impl Fn() -> bool) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Starts `promote blueservice --yes --scale-down-delay 60s`, waits until the journal says its
+/// cleanup is pending, then interrupts it with Ctrl-C (SIGINT) and returns what it printed.
+pub fn promote_interrupted_during_cleanup(sb: &Sandbox) -> Output {
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let child = crate::common::command(home.path())
+        .args([
+            "promote",
+            "blueservice",
+            "--yes",
+            "--scale-down-delay",
+            "60s",
+            "--kubeconfig",
+            &kubeconfig,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    eventually(Duration::from_secs(30), "the cleanup is pending", || {
+        journal(sb, "blueservice", "step").as_deref() == Some("cleanup")
+    });
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signal.success());
+    child.wait_with_output().expect("promote ends")
 }
 
 /// Pods of a colour that are Ready and not terminating.

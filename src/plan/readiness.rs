@@ -1,0 +1,206 @@
+//! Whether a colour may take the production Service's traffic now: the readiness checks that
+//! promote refuses on, rollback waits out, and `status` reports as its verdict's blockers.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::pair::snapshot::{ColourState, PodSummary};
+
+/// A restart this recent counts as "restarting" even when the pod is Ready again.
+pub const RECENT_RESTART_SECONDS: i64 = 600;
+
+/// Why moving traffic to a colour is not safe now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Blocker {
+    /// Another tool manages the production Service's selector.
+    ManagedElsewhere {
+        /// The Service.
+        service: String,
+        /// The tool.
+        tool: String,
+    },
+    /// The target colour has no Deployment.
+    Missing {
+        /// The colour.
+        colour: String,
+    },
+    /// The target Deployment is scaled to zero.
+    ZeroReplicas {
+        /// The Deployment.
+        deployment: String,
+    },
+    /// The target Deployment's rollout has not finished.
+    RolloutInProgress {
+        /// The Deployment.
+        deployment: String,
+        /// What is still in progress.
+        detail: String,
+    },
+    /// Target pods are crash-looping or restarted recently.
+    Restarting {
+        /// The colour.
+        colour: String,
+        /// The pods concerned.
+        pods: Vec<String>,
+        /// How they are (e.g. `CrashLoopBackOff`, `restarting`).
+        status: String,
+        /// The highest restart count among them.
+        restarts: u32,
+    },
+    /// Fewer pods can serve than the Deployment wants.
+    NotReady {
+        /// The colour.
+        colour: String,
+        /// Pods Ready and not terminating.
+        serving: usize,
+        /// Replicas wanted.
+        desired: i32,
+    },
+}
+
+impl Blocker {
+    /// A stable identifier for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Blocker::ManagedElsewhere { .. } => "managedElsewhere",
+            Blocker::Missing { .. } => "colourMissing",
+            Blocker::ZeroReplicas { .. } => "zeroReplicas",
+            Blocker::RolloutInProgress { .. } => "rolloutInProgress",
+            Blocker::Restarting { .. } => "restarting",
+            Blocker::NotReady { .. } => "notReady",
+        }
+    }
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocker::ManagedElsewhere { service, tool } => {
+                write!(
+                    f,
+                    "{service} is managed by {tool}; this plugin will not change it"
+                )
+            }
+            Blocker::Missing { colour } => write!(f, "{colour} has no Deployment"),
+            Blocker::ZeroReplicas { deployment } => write!(f, "{deployment} has 0 replicas"),
+            Blocker::RolloutInProgress { deployment, detail } => {
+                write!(f, "{deployment}'s rollout is not complete ({detail})")
+            }
+            Blocker::Restarting {
+                colour,
+                pods,
+                status,
+                restarts,
+            } => match pods.as_slice() {
+                [pod] => write!(f, "pod {pod} is {status} ({restarts} restarts)"),
+                _ => write!(
+                    f,
+                    "{} {colour} pods are {status} (up to {restarts} restarts)",
+                    pods.len()
+                ),
+            },
+            Blocker::NotReady {
+                colour,
+                serving,
+                desired,
+            } => write!(f, "{colour} is not ready ({serving}/{desired} pods ready)"),
+        }
+    }
+}
+
+/// Why traffic must not move to `target` now; empty when it may. `observed_at` is the
+/// snapshot's time (RFC 3339), against which restarts count as recent.
+pub fn readiness_blockers(target: &ColourState, observed_at: &str) -> Vec<Blocker> {
+    let Some(deployment) = &target.deployment else {
+        return vec![Blocker::Missing {
+            colour: target.colour.clone(),
+        }];
+    };
+    if deployment.desired == 0 {
+        return vec![Blocker::ZeroReplicas {
+            deployment: deployment.name.clone(),
+        }];
+    }
+    let mut blockers = Vec::new();
+    let in_progress = if deployment.observed_generation < deployment.generation {
+        Some(format!(
+            "generation {} not yet observed, at {}",
+            deployment.generation, deployment.observed_generation
+        ))
+    } else if deployment.progress_deadline_exceeded {
+        Some("progress deadline exceeded".to_string())
+    } else if deployment.updated < deployment.desired {
+        Some(format!(
+            "{}/{} replicas updated",
+            deployment.updated, deployment.desired
+        ))
+    } else if deployment.current > deployment.updated {
+        Some(format!(
+            "{} old replicas still running",
+            deployment.current - deployment.updated
+        ))
+    } else {
+        None
+    };
+    if let Some(detail) = in_progress {
+        blockers.push(Blocker::RolloutInProgress {
+            deployment: deployment.name.clone(),
+            detail,
+        });
+    }
+    let now = observed_at.parse::<jiff::Timestamp>().ok();
+    let mut crash_looping: Vec<&PodSummary> = Vec::new();
+    let mut restarting: Vec<&PodSummary> = Vec::new();
+    for pod in &target.pods {
+        let is_crash_looping = pod.status == "CrashLoopBackOff";
+        let restarted_recently = pod.restarts > 0
+            && match (now, pod.last_restart.as_deref()) {
+                (Some(now), Some(last)) => last
+                    .parse::<jiff::Timestamp>()
+                    .is_ok_and(|t| now.as_second() - t.as_second() < RECENT_RESTART_SECONDS),
+                _ => false,
+            };
+        if is_crash_looping {
+            crash_looping.push(pod);
+        } else if restarted_recently {
+            restarting.push(pod);
+        }
+    }
+    for (pods, status) in [
+        (crash_looping, "CrashLoopBackOff"),
+        (restarting, "restarting"),
+    ] {
+        if !pods.is_empty() {
+            blockers.push(Blocker::Restarting {
+                colour: target.colour.clone(),
+                pods: pods.iter().map(|p| p.name.clone()).collect(),
+                status: status.to_string(),
+                restarts: pods.iter().map(|p| p.restarts).max().unwrap_or(0),
+            });
+        }
+    }
+    let serving = target.serving_pods();
+    let desired = deployment.desired;
+    if (serving as i64) < i64::from(desired)
+        || deployment.ready < desired
+        || deployment.available < desired
+    {
+        blockers.push(Blocker::NotReady {
+            colour: target.colour.clone(),
+            serving: serving.min(deployment.ready.max(0) as usize),
+            desired,
+        });
+    }
+    blockers
+}
+
+/// Blockers as one sentence.
+pub fn sentences(blockers: &[Blocker]) -> String {
+    blockers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
