@@ -1,0 +1,757 @@
+//! Side-by-side measurements of `kubectl-bluegreen` against what a user does by hand with the
+//! real `kubectl`, on the bundled sandbox cluster started in this process.
+//!
+//! ```sh
+//! cargo bench --bench side_by_side
+//! ```
+//!
+//! Every comparison alternates its commands within one run (the order rotates each iteration)
+//! so that load from the rest of the machine falls on all of them alike; the report gives
+//! medians and the median of the per-iteration ratios. The plugin is the release binary Cargo
+//! builds for the bench (`CARGO_BIN_EXE_kubectl-bluegreen`, in `target/release/`).
+//!
+//! Environment:
+//! - `BENCH_KUBECTL`: the kubectl to compare against (default: the v1.33 build of the Cloud
+//!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
+//! - `BENCH_ITERATIONS` (default 21) and `BENCH_LARGE_ITERATIONS` (default 7);
+//! - `BENCH_SKIP_LARGE=1` skips the large namespace.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sandbox::{LoggedRequest, Options, Sandbox};
+
+/// The plugin under measurement: the release build made for this bench.
+const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-bluegreen");
+
+/// Pods per colour and other pods of the large namespace.
+const LARGE_PER_COLOUR: usize = 5_000;
+const OTHER_DEPLOYMENTS: usize = 10;
+const OTHER_REPLICAS: usize = 1_000;
+
+/// Added to every request while round trips are counted, so that concurrent requests overlap
+/// visibly and sequential ones do not.
+const PROBE_LATENCY: Duration = Duration::from_millis(40);
+
+fn main() {
+    let kubectl = kubectl_binary();
+    let iterations = env_usize("BENCH_ITERATIONS", 21);
+    let large_iterations = env_usize("BENCH_LARGE_ITERATIONS", 7);
+    let mut report = Report::default();
+    report.line(&machine(&kubectl));
+
+    small_namespace(&kubectl, iterations, &mut report);
+    startup_and_size(iterations.max(31), &mut report);
+    if std::env::var("BENCH_SKIP_LARGE").is_ok_and(|v| v == "1") {
+        report.line("large namespace: skipped (BENCH_SKIP_LARGE=1)");
+    } else {
+        large_namespace(&kubectl, large_iterations, &mut report);
+    }
+    report.line(&format!("load average at the end: {}", load_average()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The measurements
+
+/// (a) and (e): the `classic` pair, plugin against the kubectl sequence and one `kubectl get pods`.
+fn small_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
+    let sb = start_sandbox();
+    sb.load_scenario("classic")
+        .unwrap_or_else(|e| fail(&format!("cannot load the classic scenario: {e}")));
+    let ctx = Ctx::new(&sb, kubectl, "default");
+    ctx.check_plugin_output(3);
+
+    let cases = [
+        Case::new("plugin: status -o json", || ctx.plugin_status().run()),
+        Case::new("kubectl sequence (5 commands, warm cache)", || {
+            ctx.sequence_warm()
+        }),
+        Case::new("kubectl sequence (5 commands, cold cache)", || {
+            ctx.sequence_cold()
+        }),
+        Case::new("kubectl get pods (one command, warm cache)", || {
+            ctx.kubectl_get_pods().run()
+        }),
+    ];
+    let samples = alternate(&cases, iterations, 2);
+    report.section(&format!(
+        "(a) status, `classic` pair (3 pods per colour), {iterations} alternating iterations"
+    ));
+    report.timings(&cases, &samples);
+
+    report.section("(e) API requests and sequential round trips, `classic` pair");
+    report.line(&format!(
+        "round trips: requests are observed in the sandbox's request log while {} ms is added \
+         to each; a request that starts after another has been answered is one round trip later",
+        PROBE_LATENCY.as_millis()
+    ));
+    let plugin = probe(&sb, || {
+        ctx.plugin_status().run();
+    });
+    let warm = probe(&sb, || {
+        ctx.sequence_warm();
+    });
+    let cold = probe(&sb, || {
+        ctx.sequence_cold();
+    });
+    let pods = probe(&sb, || {
+        ctx.kubectl_get_pods().run();
+    });
+    report.requests(&[
+        ("plugin: status -o json", &plugin),
+        ("kubectl sequence (warm cache)", &warm),
+        ("kubectl sequence (cold cache)", &cold),
+        ("kubectl get pods (warm cache)", &pods),
+    ]);
+    report.line("plugin requests:");
+    for r in &plugin.requests {
+        report.line(&format!("  {}", describe(r)));
+    }
+}
+
+/// (d): process start and binary size.
+fn startup_and_size(iterations: usize, report: &mut Report) {
+    let help = Run::new(PLUGIN, ["--help"]);
+    let baseline = Run::new("/bin/true", [] as [&str; 0]);
+    let cases = [
+        Case::new("plugin --help", || help.run()),
+        Case::new("/bin/true (process spawn floor)", || baseline.run()),
+    ];
+    let samples = alternate(&cases, iterations, 3);
+    report.section(&format!(
+        "(d) process start, {iterations} alternating iterations"
+    ));
+    report.timings(&cases, &samples);
+
+    let bytes = std::fs::read(PLUGIN).unwrap_or_else(|e| fail(&format!("read {PLUGIN}: {e}")));
+    // A stripped ELF has no symbol table section, so its name is not in the section names.
+    let stripped = !bytes.windows(b".symtab".len()).any(|w| w == b".symtab");
+    report.line(&format!(
+        "release binary: {PLUGIN}: {:.1} MB ({} bytes), stripped: {}",
+        bytes.len() as f64 / 1e6,
+        bytes.len(),
+        if stripped { "yes" } else { "no" }
+    ));
+}
+
+/// (b): 5,000 pods per colour among others; time, requests and peak RSS, then the same with
+/// twice the other pods to show that memory follows the pair, not the namespace.
+fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
+    let sb = start_sandbox();
+    let started = Instant::now();
+    load_large(&sb, 0..OTHER_DEPLOYMENTS);
+    report.section(&format!(
+        "(b) large namespace: {} pods per colour + {} other pods ({} total), \
+         {iterations} alternating iterations (set up in {:.0?})",
+        LARGE_PER_COLOUR,
+        OTHER_DEPLOYMENTS * OTHER_REPLICAS,
+        2 * LARGE_PER_COLOUR + OTHER_DEPLOYMENTS * OTHER_REPLICAS,
+        started.elapsed()
+    ));
+    let ctx = Ctx::new(&sb, kubectl, "default");
+    ctx.check_plugin_output(LARGE_PER_COLOUR);
+
+    let cases = [
+        Case::new("plugin: status -o json", || ctx.plugin_status().run()),
+        Case::new("kubectl sequence (5 commands, warm cache)", || {
+            ctx.sequence_warm()
+        }),
+        Case::new("kubectl get pods (one command, warm cache)", || {
+            ctx.kubectl_get_pods().run()
+        }),
+    ];
+    let samples = alternate(&cases, iterations, 1);
+    report.timings(&cases, &samples);
+
+    let plugin = probe(&sb, || {
+        ctx.plugin_status().run();
+    });
+    let warm = probe(&sb, || {
+        ctx.sequence_warm();
+    });
+    let pods = probe(&sb, || {
+        ctx.kubectl_get_pods().run();
+    });
+    report.requests(&[
+        ("plugin: status -o json", &plugin),
+        ("kubectl sequence (warm cache)", &warm),
+        ("kubectl get pods (warm cache)", &pods),
+    ]);
+
+    let rss_runs = iterations.min(5);
+    let plugin_rss = median_kb(&ctx.plugin_status(), rss_runs);
+    let kubectl_rss = median_kb(&ctx.kubectl_get_pods(), rss_runs);
+
+    // Twice the other pods: the plugin's memory must not follow them.
+    let started = Instant::now();
+    load_large_others(&sb, OTHER_DEPLOYMENTS..2 * OTHER_DEPLOYMENTS);
+    let setup = started.elapsed();
+    let doubled_rss = median_kb(&ctx.plugin_status(), rss_runs);
+    let doubled = Run::new(PLUGIN, ctx.plugin_args());
+    let doubled_time = median(&(0..rss_runs).map(|_| doubled.run()).collect::<Vec<_>>());
+
+    report.line(&format!(
+        "peak RSS (GNU time %M, median of {rss_runs}): plugin {:.1} MB, \
+         kubectl get pods {:.1} MB",
+        plugin_rss / 1024.0,
+        kubectl_rss / 1024.0
+    ));
+    report.line(&format!(
+        "with {} other pods ({} total, set up in {setup:.0?}): plugin peak RSS {:.1} MB \
+         ({:+.1} MB), status {} (median of {rss_runs})",
+        2 * OTHER_DEPLOYMENTS * OTHER_REPLICAS,
+        2 * LARGE_PER_COLOUR + 2 * OTHER_DEPLOYMENTS * OTHER_REPLICAS,
+        doubled_rss / 1024.0,
+        (doubled_rss - plugin_rss) / 1024.0,
+        ms(doubled_time)
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox and the commands run against it
+
+fn start_sandbox() -> Sandbox {
+    // Fast clock: the scenario settles quickly; nothing measured depends on cluster delays.
+    Sandbox::start(Options::default().speed(50.0))
+        .unwrap_or_else(|e| fail(&format!("cannot start the sandbox: {e}")))
+}
+
+/// The `classic` pair's objects with `per_colour` pods each, then the other Deployments.
+fn load_large(sb: &Sandbox, others: std::ops::Range<usize>) {
+    let mut yaml = String::new();
+    for colour in ["blue", "green"] {
+        yaml.push_str(&deployment(
+            &format!("{colour}deploy"),
+            colour,
+            LARGE_PER_COLOUR,
+        ));
+        yaml.push_str(&service(&format!("{colour}service"), colour));
+    }
+    sb.load_yaml(&yaml)
+        .unwrap_or_else(|e| fail(&format!("cannot load the pair: {e}")));
+    load_large_others(sb, others);
+}
+
+fn load_large_others(sb: &Sandbox, others: std::ops::Range<usize>) {
+    let mut yaml = String::new();
+    for i in others {
+        yaml.push_str(&deployment(&format!("other-{i:02}"), &format!("other-{i:02}"), OTHER_REPLICAS));
+    }
+    sb.load_yaml(&yaml)
+        .unwrap_or_else(|e| fail(&format!("cannot load the other Deployments: {e}")));
+    sb.wait_settled(Duration::from_secs(900))
+        .unwrap_or_else(|e| fail(&format!("the large namespace did not settle: {e}")));
+}
+
+fn deployment(name: &str, app: &str, replicas: usize) -> String {
+    format!(
+        "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, labels: {{app: {app}}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {app}}}}}
+  template:
+    metadata:
+      labels: {{app: {app}}}
+      annotations: {{\"{ready}\": \"0\"}}
+    spec:
+      containers: [{{name: web, image: \"registry.example/{app}:v1\", ports: [{{containerPort: 8080}}]}}]
+",
+        ready = sandbox::controllers::READY_AFTER_MS
+    )
+}
+
+fn service(name: &str, app: &str) -> String {
+    format!(
+        "---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  selector: {{app: {app}}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"
+    )
+}
+
+/// The commands of one comparison, all against the same sandbox and namespace.
+struct Ctx<'a> {
+    kubeconfig: PathBuf,
+    namespace: &'a str,
+    kubectl: &'a Path,
+    /// kubectl's discovery cache, warmed once: what a user normally has.
+    warm_cache: tempfile::TempDir,
+    /// Parent of the fresh, empty caches of the cold runs.
+    cold_caches: tempfile::TempDir,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(sb: &Sandbox, kubectl: &'a Path, namespace: &'a str) -> Ctx<'a> {
+        let ctx = Ctx {
+            kubeconfig: sb.kubeconfig_path().to_path_buf(),
+            namespace,
+            kubectl,
+            warm_cache: tempdir(),
+            cold_caches: tempdir(),
+        };
+        ctx.sequence_warm();
+        ctx
+    }
+
+    fn plugin_args(&self) -> Vec<String> {
+        let mut args = strings(&["status", "blueservice", "-o", "json", "-n", self.namespace]);
+        args.push("--kubeconfig".into());
+        args.push(self.kubeconfig.display().to_string());
+        args
+    }
+
+    fn plugin_status(&self) -> Run {
+        Run::new(PLUGIN, self.plugin_args())
+    }
+
+    fn kubectl(&self, cache: &Path, args: &[&str]) -> Run {
+        let mut all = strings(args);
+        all.extend(strings(&["-n", self.namespace, "--cache-dir"]));
+        all.push(cache.display().to_string());
+        all.push("--kubeconfig".into());
+        all.push(self.kubeconfig.display().to_string());
+        Run::new(self.kubectl, all)
+    }
+
+    /// What a user runs by hand to learn what `status` shows.
+    fn sequence(&self, cache: &Path) -> Vec<Run> {
+        [
+            &["get", "svc", "blueservice", "-o", "json"][..],
+            &["get", "deploy", "bluedeploy", "greendeploy", "-o", "json"],
+            &["get", "pods", "-l", "app=blue", "-o", "json"],
+            &["get", "pods", "-l", "app=green", "-o", "json"],
+            &[
+                "get",
+                "endpointslices",
+                "-l",
+                "kubernetes.io/service-name=blueservice",
+                "-o",
+                "json",
+            ],
+        ]
+        .iter()
+        .map(|args| self.kubectl(cache, args))
+        .collect()
+    }
+
+    fn sequence_warm(&self) -> Duration {
+        self.sequence(self.warm_cache.path())
+            .iter()
+            .map(Run::run)
+            .sum()
+    }
+
+    /// The sequence starting from an empty discovery cache (the first command fills it).
+    fn sequence_cold(&self) -> Duration {
+        let cache = tempfile::tempdir_in(self.cold_caches.path())
+            .unwrap_or_else(|e| fail(&format!("cannot create a cache directory: {e}")));
+        self.sequence(cache.path()).iter().map(Run::run).sum()
+    }
+
+    fn kubectl_get_pods(&self) -> Run {
+        self.kubectl(self.warm_cache.path(), &["get", "pods"])
+    }
+
+    /// The plugin answers, and with the pods it should.
+    fn check_plugin_output(&self, per_colour: usize) {
+        let out = Command::new(PLUGIN)
+            .args(self.plugin_args())
+            .output()
+            .unwrap_or_else(|e| fail(&format!("cannot run {PLUGIN}: {e}")));
+        if !out.status.success() {
+            fail(&format!(
+                "status failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| fail(&format!("status -o json is not JSON: {e}")));
+        let pods: Vec<usize> = json["colours"]
+            .as_array()
+            .map(|colours| {
+                colours
+                    .iter()
+                    .map(|c| c["pods"].as_array().map_or(0, Vec::len))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if pods != [per_colour, per_colour] {
+            fail(&format!(
+                "status -o json shows {pods:?} pods per colour, expected {per_colour} each"
+            ));
+        }
+    }
+}
+
+/// One command, run with its output discarded; a failure ends the bench.
+struct Run {
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl Run {
+    fn new<S: AsRef<str>>(program: impl AsRef<Path>, args: impl IntoIterator<Item = S>) -> Run {
+        Run {
+            program: program.as_ref().to_path_buf(),
+            args: args.into_iter().map(|a| a.as_ref().to_string()).collect(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Wall time from spawn to exit.
+    fn run(&self) -> Duration {
+        let started = Instant::now();
+        let out = self.command().output();
+        let elapsed = started.elapsed();
+        self.check(out);
+        elapsed
+    }
+
+    /// Peak resident memory in KiB, as GNU time reports it.
+    fn max_rss_kb(&self) -> Option<f64> {
+        let time = Path::new("/usr/bin/time");
+        if !time.exists() {
+            return None;
+        }
+        let file = tempfile::NamedTempFile::new().ok()?;
+        let out = Command::new(time)
+            .args(["-f", "%M", "-o"])
+            .arg(file.path())
+            .arg(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        self.check(out);
+        std::fs::read_to_string(file.path())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn check(&self, out: std::io::Result<std::process::Output>) {
+        match out {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => fail(&format!(
+                "{} {:?} failed ({}): {}",
+                self.program.display(),
+                self.args,
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )),
+            Err(e) => fail(&format!("cannot run {}: {e}", self.program.display())),
+        }
+    }
+}
+
+fn median_kb(run: &Run, runs: usize) -> f64 {
+    let mut kb: Vec<f64> = (0..runs).filter_map(|_| run.max_rss_kb()).collect();
+    if kb.is_empty() {
+        return f64::NAN;
+    }
+    kb.sort_by(f64::total_cmp);
+    kb[kb.len() / 2]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alternation and statistics
+
+struct Case<'a> {
+    name: &'static str,
+    run: Box<dyn Fn() -> Duration + 'a>,
+}
+
+impl<'a> Case<'a> {
+    fn new(name: &'static str, run: impl Fn() -> Duration + 'a) -> Case<'a> {
+        Case {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// Runs every case once per iteration, rotating the order; `warmup` iterations are not kept.
+fn alternate(cases: &[Case], iterations: usize, warmup: usize) -> Vec<Vec<Duration>> {
+    let mut samples = vec![Vec::with_capacity(iterations); cases.len()];
+    for i in 0..warmup + iterations {
+        for k in 0..cases.len() {
+            let c = (i + k) % cases.len();
+            let took = (cases[c].run)();
+            if i >= warmup {
+                samples[c].push(took);
+            }
+        }
+    }
+    samples
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut s = samples.to_vec();
+    s.sort();
+    if s.is_empty() {
+        Duration::ZERO
+    } else if s.len() % 2 == 1 {
+        s[s.len() / 2]
+    } else {
+        (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2
+    }
+}
+
+/// Median of the per-iteration ratios `other / base`: each pair was measured back to back.
+fn paired_ratio(base: &[Duration], other: &[Duration]) -> f64 {
+    let mut r: Vec<f64> = base
+        .iter()
+        .zip(other)
+        .map(|(b, o)| o.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    r.sort_by(f64::total_cmp);
+    if r.len() % 2 == 1 {
+        r[r.len() / 2]
+    } else {
+        (r[r.len() / 2 - 1] + r[r.len() / 2]) / 2.0
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and round trips
+
+/// The requests one command sent, with the times they were seen to start and to be answered.
+struct Probe {
+    requests: Vec<LoggedRequest>,
+    intervals: Vec<(Duration, Option<Duration>)>,
+}
+
+impl Probe {
+    /// The longest chain of requests each sent after the previous one was answered.
+    fn sequential_round_trips(&self) -> usize {
+        let mut order: Vec<usize> = (0..self.intervals.len()).collect();
+        order.sort_by_key(|&i| self.intervals[i].0);
+        let mut depth = vec![1usize; self.intervals.len()];
+        for (n, &i) in order.iter().enumerate() {
+            let start = self.intervals[i].0;
+            for &j in &order[..n] {
+                if self.intervals[j].1.is_some_and(|end| end <= start) {
+                    depth[i] = depth[i].max(depth[j] + 1);
+                }
+            }
+        }
+        depth.into_iter().max().unwrap_or(0)
+    }
+}
+
+/// Runs `f` with [`PROBE_LATENCY`] added to every request and watches the request log.
+fn probe(sb: &Sandbox, f: impl FnOnce()) -> Probe {
+    sb.clear_requests();
+    sb.faults().set_latency(PROBE_LATENCY);
+    let done = AtomicBool::new(false);
+    let t0 = Instant::now();
+    let intervals = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut seen: Vec<(Duration, Option<Duration>)> = Vec::new();
+            loop {
+                let finished = done.load(Ordering::Acquire);
+                let now = t0.elapsed();
+                for (i, r) in sb.requests().iter().enumerate() {
+                    if i == seen.len() {
+                        seen.push((now, None));
+                    }
+                    if r.status != 0 && seen[i].1.is_none() {
+                        seen[i].1 = Some(now);
+                    }
+                }
+                if finished {
+                    return seen;
+                }
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        });
+        f();
+        done.store(true, Ordering::Release);
+        watcher.join().unwrap_or_default()
+    });
+    sb.faults().set_latency(Duration::ZERO);
+    Probe {
+        requests: sb.requests(),
+        intervals,
+    }
+}
+
+fn describe(r: &LoggedRequest) -> String {
+    if r.query.is_empty() {
+        format!("{} {} -> {}", r.method, r.path, r.status)
+    } else {
+        format!("{} {}?{} -> {}", r.method, r.path, r.query, r.status)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+#[derive(Default)]
+struct Report;
+
+impl Report {
+    fn line(&mut self, text: &str) {
+        println!("{text}");
+    }
+
+    fn section(&mut self, title: &str) {
+        println!("\n## {title}\n");
+    }
+
+    /// Medians, and each case against the first (the plugin).
+    fn timings(&mut self, cases: &[Case], samples: &[Vec<Duration>]) {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "| command | median | min | max | vs. first: median of ratios | ratio of medians |"
+        );
+        let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|");
+        let base = median(&samples[0]);
+        for (case, s) in cases.iter().zip(samples) {
+            let m = median(s);
+            let _ = writeln!(
+                t,
+                "| {} | {} | {} | {} | {:.2}× | {:.2}× |",
+                case.name,
+                ms(m),
+                ms(s.iter().min().copied().unwrap_or_default()),
+                ms(s.iter().max().copied().unwrap_or_default()),
+                paired_ratio(&samples[0], s),
+                m.as_secs_f64() / base.as_secs_f64()
+            );
+        }
+        print!("{t}");
+    }
+
+    fn requests(&mut self, probes: &[(&str, &Probe)]) {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "| command | API requests | of which discovery | sequential round trips |"
+        );
+        let _ = writeln!(t, "|---|---:|---:|---:|");
+        for (name, p) in probes {
+            let discovery = p.requests.iter().filter(|r| is_discovery(r)).count();
+            let _ = writeln!(
+                t,
+                "| {name} | {} | {discovery} | {} |",
+                p.requests.len(),
+                p.sequential_round_trips()
+            );
+        }
+        print!("{t}");
+        for (name, p) in probes {
+            let unanswered = p.requests.iter().filter(|r| r.status == 0).count();
+            if unanswered > 0 {
+                println!("note: {name}: {unanswered} requests had no recorded answer");
+            }
+        }
+    }
+}
+
+/// `/api`, `/apis`, a group version's resource list, `/version` or OpenAPI.
+fn is_discovery(r: &LoggedRequest) -> bool {
+    let p = r.path.as_str();
+    p == "/version"
+        || p.starts_with("/openapi")
+        || p == "/api"
+        || p == "/apis"
+        || (p.starts_with("/api/") && p.matches('/').count() == 2)
+        || (p.starts_with("/apis/") && p.matches('/').count() <= 3)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+fn kubectl_binary() -> PathBuf {
+    if let Some(k) = std::env::var_os("BENCH_KUBECTL") {
+        return PathBuf::from(k);
+    }
+    let sdk = Path::new("/usr/lib/google-cloud-sdk/bin/kubectl.1.33");
+    if sdk.exists() {
+        sdk.to_path_buf()
+    } else {
+        PathBuf::from("kubectl")
+    }
+}
+
+fn machine(kubectl: &Path) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let version = Command::new(kubectl)
+        .args(["version", "--client"])
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    format!(
+        "# kubectl-bluegreen side by side\n\nmachine: {cores} cores, {cpu}; load average at the \
+         start: {}\nplugin: {PLUGIN}\nkubectl: {} ({version})",
+        load_average(),
+        kubectl.display()
+    )
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| fail(&format!("cannot create a directory: {e}")))
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("bench failed: {message}");
+    std::process::exit(1)
+}
