@@ -100,6 +100,114 @@ pub enum Command {
     /// Show both colours of a pair side by side, which one is live, and whether promoting is safe
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
+
+    /// Move production traffic to the idle colour, verify it, and clean up the colour it left
+    #[command(after_help = PROMOTE_EXAMPLES)]
+    Promote(PromoteArgs),
+
+    /// Move production traffic back to the colour the journal records as previously live
+    #[command(after_help = ROLLBACK_EXAMPLES)]
+    Rollback(ReleaseArgs),
+
+    /// Apply the cleanup policy to the idle colour now (never to the live one)
+    #[command(after_help = CLEANUP_EXAMPLES)]
+    Cleanup(ReleaseArgs),
+}
+
+const PROMOTE_EXAMPLES: &str = "\
+Examples:
+  # Show the plan, confirm, flip blueservice to the idle colour, verify, scale the old one down
+  kubectl bluegreen promote blueservice
+
+  # In CI: no question; wait up to 10 minutes for the new colour to become ready first
+  kubectl bluegreen promote blueservice --yes --wait --timeout 10m
+
+  # Do it the way the manual procedure does: delete the old Deployment and test Service
+  kubectl bluegreen promote blueservice --cleanup delete
+
+  # Print the plan and the exact requests, change nothing (--dry-run=server: let the API server validate them)
+  kubectl bluegreen promote blueservice --dry-run";
+
+const ROLLBACK_EXAMPLES: &str = "\
+Examples:
+  # Bring the previous colour back (scale up or re-create it), wait until it is available, flip back
+  kubectl bluegreen rollback blueservice
+
+  # Keep the colour it leaves running
+  kubectl bluegreen rollback blueservice --yes --cleanup none";
+
+const CLEANUP_EXAMPLES: &str = "\
+Examples:
+  # After `promote --cleanup none`, or to finish an interrupted promote
+  kubectl bluegreen cleanup blueservice
+
+  # Delete the old colour's Deployment and test Service(s), saving them for rollback
+  kubectl bluegreen cleanup blueservice --cleanup delete --yes";
+
+/// `--dry-run` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Print the plan and the requests; send nothing that changes anything
+    Client,
+    /// Also send the changes with the API server's dry-run (dryRun=All); nothing is stored
+    Server,
+}
+
+/// Arguments shared by `promote`, `rollback` and `cleanup`.
+#[derive(Debug, Clone, Args)]
+pub struct ReleaseArgs {
+    /// The production Service whose selector picks the live colour
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Show the plan and the exact requests without changing anything
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "client"
+    )]
+    pub dry_run: Option<DryRun>,
+
+    /// How long to wait for readiness (--wait, rollback) and for the endpoints to move; 0 means no limit
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: Timeout,
+
+    /// Skip the readiness checks of the colour that takes the traffic (says what it skipped)
+    #[arg(long)]
+    pub force: bool,
+
+    /// What to do with the colour traffic left [default: scale-down; for `cleanup`, the pending policy]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub cleanup: Option<crate::plan::CleanupPolicy>,
+
+    /// How long to keep the old colour after the flip before cleaning it up, because kube-proxy on every node needs time to notice [default: 30s; when finishing an interrupted release, what is left of its delay]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub scale_down_delay: Option<Timeout>,
+
+    #[command(flatten)]
+    pub pair: PairArgs,
+}
+
+/// Arguments of `promote`.
+#[derive(Debug, Clone, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+
+    /// Wait (up to --timeout) for the idle colour to become ready instead of refusing
+    #[arg(long)]
+    pub wait: bool,
+
+    /// The colour that must end up live; when the Service already selects it, there is nothing to do
+    #[arg(long, value_name = "COLOUR")]
+    pub to: Option<String>,
 }
 
 /// Arguments of `status`.
@@ -265,7 +373,9 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.global.context.as_deref(), Some("prod"));
         assert_eq!(cli.global.verbose, 2);
-        let Command::Status(status) = cli.command;
+        let Command::Status(status) = cli.command else {
+            panic!("expected status");
+        };
         assert_eq!(status.output, OutputFormat::Json);
         assert_eq!(status.pair.colors, Colours::default());
     }

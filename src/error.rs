@@ -351,6 +351,71 @@ pub enum Error {
     /// A bug: something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// The release was refused: a precondition is not met. Nothing was changed.
+    #[error("{reason}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+    Refused {
+        /// Why.
+        reason: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+
+    /// A change needs confirmation but stdin is not a terminal and `--yes` was not given.
+    #[error(
+        "refusing to {command} {service} without confirmation: stdin is not a terminal; \
+         review the plan above (or with --dry-run) and pass --yes to proceed. Nothing was changed"
+    )]
+    NeedsConfirmation {
+        /// The command.
+        command: String,
+        /// The production Service.
+        service: String,
+    },
+
+    /// The user answered no. Nothing was changed.
+    #[error("{command} of {service} not confirmed; nothing was changed")]
+    Declined {
+        /// The command.
+        command: String,
+        /// The production Service.
+        service: String,
+    },
+
+    /// The endpoints did not move to the new colour in time; traffic was put back.
+    #[error(
+        "verification failed: {detail}; traffic was put back on {back} ({service} selects {back} again)"
+    )]
+    VerificationFailed {
+        /// The production Service.
+        service: String,
+        /// The colour traffic is on again.
+        back: String,
+        /// What was seen.
+        detail: String,
+    },
+
+    /// Someone else changed the object between our read and our write; ours was not applied.
+    #[error("conflict: {detail}")]
+    Conflict {
+        /// What happened and what state things are in.
+        detail: String,
+    },
+
+    /// The pre-flight SelfSubjectAccessReviews found requests the user may not make.
+    #[error(
+        "context {context:?} is missing permissions the plan needs in namespace {namespace:?}: {}; \
+         nothing was changed. Ask for a Role granting them (see the README's RBAC section)",
+        missing.join(", ")
+    )]
+    PermissionsMissing {
+        /// The context.
+        context: String,
+        /// The namespace.
+        namespace: String,
+        /// Each denied request, e.g. `patch deployments.apps/scale bluedeploy`.
+        missing: Vec<String>,
+    },
 }
 
 impl Error {
@@ -379,6 +444,10 @@ impl Error {
             Unauthorized { .. } | Forbidden { .. } | Credentials { .. } => EXIT_AUTH,
             Interrupted => EXIT_INTERRUPTED,
             Output(_) | Internal(_) => EXIT_INTERNAL,
+            Refused { .. } | NeedsConfirmation { .. } | Declined { .. } => EXIT_PRECONDITION,
+            VerificationFailed { .. } => EXIT_VERIFICATION,
+            Conflict { .. } => EXIT_CONFLICT,
+            PermissionsMissing { .. } => EXIT_AUTH,
         }
     }
 }

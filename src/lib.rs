@@ -10,7 +10,11 @@ pub mod cli;
 pub mod cluster;
 pub mod cmd;
 pub mod error;
+pub mod execute;
+pub mod journal;
 pub mod pair;
+pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod verdict;
 
@@ -21,6 +25,9 @@ pub async fn run(cli: cli::Cli) -> Result<()> {
     let work = async {
         match &cli.command {
             cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
+            cli::Command::Promote(args) => cmd::promote::run(&cli.global, args).await,
+            cli::Command::Rollback(args) => cmd::rollback::run(&cli.global, args).await,
+            cli::Command::Cleanup(args) => cmd::cleanup::run(&cli.global, args).await,
         }
     };
     tokio::select! {

@@ -295,7 +295,8 @@ fn usage_errors_exit_2() {
     run(&["status"]).expect_code(2);
     run(&["status", "x", "-o", "xml"]).expect_code(2);
     run(&["status", "x", "--colors", "blue"]).expect_code(2);
-    run(&["promote", "x"]).expect_code(2);
+    run(&["promote"]).expect_code(2);
+    run(&["promote", "x", "--cleanup", "later"]).expect_code(2);
 }
 
 #[test]

@@ -1,5 +1,9 @@
 //! One module per subcommand.
 
+pub mod cleanup;
+pub mod promote;
+pub mod release;
+pub mod rollback;
 pub mod status;
 
 use std::io::Write;

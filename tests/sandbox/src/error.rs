@@ -185,12 +185,24 @@ impl ApiError {
         Self::new(405, "MethodNotAllowed", message)
     }
 
+    /// 415 for a patch whose `Content-Type` is no patch type.
     pub fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
             format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})"
+            ),
+        )
+    }
+
+    /// 415 for an object body the server cannot read.
+    pub fn unsupported_body_type(content_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"
             ),
         )
     }

@@ -17,6 +17,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod faults;
+pub mod fields;
 pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;
@@ -128,6 +129,7 @@ pub struct Sandbox {
     log: Arc<requestlog::RequestLog>,
     faults: Arc<Faults>,
     policy: Arc<RwLock<Policy>>,
+    controllers: bool,
     _tempdir: Option<TempDir>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -219,6 +221,7 @@ impl Sandbox {
             log,
             faults,
             policy,
+            controllers: opts.controllers,
             _tempdir: tempdir,
             runtime: Some(runtime),
         };
@@ -291,6 +294,10 @@ impl Sandbox {
     /// have settled it (every Deployment rolled out as far as it can, Endpoints in sync).
     pub fn load_scenario(&self, name: &str) -> Result<(), String> {
         scenarios::load(&self.store, name)?;
+        if !self.controllers {
+            // Nothing would ever settle it.
+            return Ok(());
+        }
         self.wait_settled(SETTLE_TIMEOUT)
             .map_err(|e| format!("scenario {name:?}: {e}"))
     }
@@ -392,5 +399,14 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_handle_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Sandbox>();
     }
 }

@@ -14,10 +14,18 @@
 //! | `large`           | large     | 200 Deployments `app-000`…`app-199` × 100 pods, a Service each, plus the classic pair |
 //!
 //! Containers are named `web` and listen on 8080; Services map port 80 to it.
+//!
+//! `large` is loaded in its settled state directly (Deployments, ReplicaSets and 20,000
+//! Running, Ready pods with their status, written as the controllers would have written
+//! them) while the namespace carries the [`HOLD`] annotation; the controllers then find
+//! nothing to change but the Endpoints and EndpointSlices, which they create. No
+//! `SuccessfulCreate`/`ScalingReplicaSet` Events are recorded for those objects. The classic
+//! pair in it is brought up by the controllers as usual.
 
 use serde_json::{Value, json};
 
-use crate::controllers::{CRASH_LOOP, NEVER_READY, READY_AFTER_MS};
+use crate::controllers::{self, CRASH_LOOP, HOLD, NEVER_READY, READY_AFTER_MS};
+use crate::error::ApiError;
 use crate::resources::{self, ResourceType};
 use crate::store::{CreateOpts, Store};
 
@@ -78,24 +86,7 @@ pub fn load(store: &Store, name: &str) -> Result<(), String> {
             ensure_namespace(store, "staging")?;
             classic("staging", None)
         }
-        "large" => {
-            ensure_namespace(store, "large")?;
-            let mut objs = Vec::with_capacity(2 * LARGE_DEPLOYMENTS + 4);
-            for i in 0..LARGE_DEPLOYMENTS {
-                let app = format!("app-{i:03}");
-                objs.push(deployment(
-                    "large",
-                    &app,
-                    &[("app", &app)],
-                    &format!("registry.example/{app}:v1"),
-                    LARGE_REPLICAS as i64,
-                    Some((READY_AFTER_MS, "0")),
-                ));
-                objs.push(service("large", &app, &[("app", &app)]));
-            }
-            objs.extend(classic("large", None));
-            objs
-        }
+        "large" => return load_large(store),
         _ => {
             return Err(format!(
                 "unknown scenario {name:?} (known: {})",
@@ -114,6 +105,120 @@ pub fn load(store: &Store, name: &str) -> Result<(), String> {
             .map_err(|e| format!("scenario {name}: {e}"))?;
     }
     Ok(())
+}
+
+/// First pod address number of the `large` pods (10.244.100.1): far from the kubelet's own
+/// allocations, which start at 10.244.0.1.
+const LARGE_IP_BASE: u32 = 100 * 254;
+
+fn load_large(store: &Store) -> Result<(), String> {
+    let ns = "large";
+    let err = |e: ApiError| format!("scenario large: {e}");
+    ensure_namespace(store, ns)?;
+    set_hold(store, ns, true)?;
+    let now = crate::store::now_rfc3339();
+    let keep = CreateOpts {
+        dry_run: false,
+        keep_status: true,
+    };
+    let mut ip = LARGE_IP_BASE;
+    for i in 0..LARGE_DEPLOYMENTS {
+        let app = format!("app-{i:03}");
+        let mut d = deployment(
+            ns,
+            &app,
+            &[("app", &app)],
+            &format!("registry.example/{app}:v1"),
+            LARGE_REPLICAS as i64,
+            None,
+        );
+        d["metadata"]["annotations"] = json!({"deployment.kubernetes.io/revision": "1"});
+        // Stored (and defaulted) first: the template hash is taken of what the server keeps.
+        let d = store
+            .create(&resources::DEPLOYMENTS, ns, d, CreateOpts::default())
+            .map_err(err)?;
+        let mut rs = controllers::replicaset_for(&d, None, 1, LARGE_REPLICAS as i64);
+        rs["status"] = json!({
+            "replicas": LARGE_REPLICAS,
+            "fullyLabeledReplicas": LARGE_REPLICAS,
+            "readyReplicas": LARGE_REPLICAS,
+            "availableReplicas": LARGE_REPLICAS,
+            "observedGeneration": 1,
+        });
+        let rs = store
+            .create(&resources::REPLICASETS, ns, rs, keep)
+            .map_err(err)?;
+        let rs_name = rs["metadata"]["name"].as_str().unwrap_or("").to_string();
+        for j in 0..LARGE_REPLICAS {
+            let mut pod = controllers::pod_for(&rs);
+            loop {
+                pod["metadata"]["name"] =
+                    json!(format!("{rs_name}-{}", crate::store::random_suffix(5)));
+                let (node, status) = controllers::running_status(&pod, j, ip, &now);
+                pod["spec"]["nodeName"] = json!(node);
+                pod["status"] = status;
+                match store.create(&resources::PODS, ns, pod.clone(), keep) {
+                    Ok(_) => break,
+                    Err(e) if e.code == 409 => continue,
+                    Err(e) => return Err(err(e)),
+                }
+            }
+            ip += 1;
+        }
+        let status = controllers::complete_status(&d, &rs_name, LARGE_REPLICAS as i64, &now);
+        store
+            .update_with(
+                &resources::DEPLOYMENTS,
+                ns,
+                &app,
+                crate::store::UpdateOpts {
+                    dry_run: false,
+                    scope: crate::store::UpdateScope::Status,
+                },
+                |old| {
+                    let mut new = old.clone();
+                    new["status"] = status;
+                    Ok(new)
+                },
+            )
+            .map_err(err)?;
+        store
+            .create(
+                &resources::SERVICES,
+                ns,
+                service(ns, &app, &[("app", &app)]),
+                CreateOpts::default(),
+            )
+            .map_err(err)?;
+    }
+    for o in classic(ns, None) {
+        store
+            .create(kind_of(&o), ns, o, CreateOpts::default())
+            .map_err(err)?;
+    }
+    set_hold(store, ns, false)
+}
+
+/// Sets or removes the controllers' [`HOLD`] on a namespace.
+fn set_hold(store: &Store, ns: &str, hold: bool) -> Result<(), String> {
+    store
+        .update_with(
+            &resources::NAMESPACES,
+            "",
+            ns,
+            crate::store::UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                if hold {
+                    new["metadata"]["annotations"][HOLD] = json!("true");
+                } else if let Some(a) = new["metadata"]["annotations"].as_object_mut() {
+                    a.remove(HOLD);
+                }
+                Ok(new)
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn kind_of(o: &Value) -> &'static ResourceType {

@@ -612,6 +612,38 @@ impl Store {
         Ok(((*obj).clone(), false))
     }
 
+    /// Starts deleting a namespace the way the real registry does: `deletionTimestamp` set,
+    /// `status.phase` Terminating, the object kept until the namespace controller has removed
+    /// its contents. Returns the namespace as it is now; a namespace already terminating is
+    /// returned unchanged.
+    pub fn begin_namespace_deletion(&self, name: &str, dry_run: bool) -> ApiResult<Value> {
+        let rt = &resources::NAMESPACES;
+        let key = (String::new(), name.to_string());
+        let mut inner = self.lock();
+        let old = inner
+            .objects
+            .get(rt.plural)
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+        if old["metadata"].get("deletionTimestamp").is_some() || dry_run {
+            return Ok((*old).clone());
+        }
+        let mut obj = (*old).clone();
+        obj["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        obj["status"]["phase"] = json!("Terminating");
+        obj["metadata"]["resourceVersion"] = json!((inner.rv + 1).to_string());
+        let obj = Arc::new(obj);
+        inner
+            .objects
+            .entry(rt.plural)
+            .or_default()
+            .insert(key, obj.clone());
+        self.record(&mut inner, rt, EventType::Modified, obj.clone(), Some(old));
+        Ok((*obj).clone())
+    }
+
     /// Events of `rt` (optionally one namespace) after `from_rv`, and a receiver of every
     /// later event (to be filtered by the caller). `None` starts with a synthetic ADDED for
     /// every existing object, as a watch without resourceVersion does. A `from_rv` older than

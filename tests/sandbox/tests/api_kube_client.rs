@@ -100,15 +100,12 @@ spec:
         "a cluster IP is allocated"
     );
 
-    let watcher =
-        kube::runtime::watcher(services.clone(), kube::runtime::watcher::Config::default());
     let flipped =
         kube::runtime::wait::await_condition(services.clone(), "web", |s: Option<&Service>| {
             s.and_then(|s| s.spec.as_ref())
                 .and_then(|s| s.selector.as_ref())
                 .is_some_and(|sel| sel.get("app").map(String::as_str) == Some("green"))
         });
-    drop(watcher);
     services
         .patch(
             "web",
@@ -121,4 +118,51 @@ spec:
         .await
         .expect("the condition is seen in time")
         .unwrap();
+}
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_events_then_changes() {
+    use kube::runtime::watcher::{self, Event, watcher};
+    let sb = common::start();
+    sb.load_yaml(common::DEPLOYMENT).unwrap();
+    let client = common::client(&sb).await;
+    let deploys: Api<Deployment> = Api::namespaced(client, "default");
+    // `sendInitialEvents=true`: the current objects, then a bookmark marking their end.
+    let mut stream = watcher(
+        deploys.clone(),
+        watcher::Config::default().streaming_lists(),
+    )
+    .boxed();
+    let mut seen = Vec::new();
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .expect("events in time")
+            .unwrap()
+            .expect("the stream is open");
+        match e {
+            Event::Init => {}
+            Event::InitApply(d) => seen.push(d.metadata.name.unwrap_or_default()),
+            Event::InitDone => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["web"]);
+    deploys
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+        )
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .expect("an event in time")
+        .unwrap()
+        .expect("the stream is open");
+    match e {
+        Event::Apply(d) => assert_eq!(d.metadata.labels.unwrap()["x"], "y"),
+        other => panic!("expected Apply, got {other:?}"),
+    }
 }

@@ -415,6 +415,20 @@ fn create(version: &str) {
         "{}",
         invalid.stderr
     );
+    // kubectl validates strictly by default, through the server.
+    let typo = k.run_stdin(
+        &["create", "-f", "-"],
+        &SERVICE
+            .replace("name: web", "name: typo")
+            .replace("selector:", "selectr:"),
+    );
+    assert_eq!(typo.code, Some(1));
+    assert!(
+        typo.stderr
+            .contains("strict decoding error: unknown field \"spec.selectr\""),
+        "{}",
+        typo.stderr
+    );
 }
 
 fn apply(version: &str) {
@@ -687,6 +701,23 @@ fn delete(version: &str) {
         "{}",
         missing.stderr
     );
+    // A namespace goes with its contents; kubectl waits for it.
+    k.ok(&["create", "namespace", "doomed"]);
+    k.ok(&[
+        "create",
+        "-n",
+        "doomed",
+        "-f",
+        k.file("d.yaml", DEPLOYMENT).to_str().unwrap_or_default(),
+    ]);
+    let out = k.ok(&["delete", "namespace", "doomed"]);
+    assert_eq!(out.trim(), "namespace \"doomed\" deleted");
+    assert!(
+        sb.store()
+            .get(&sandbox::resources::NAMESPACES, "", "doomed")
+            .is_none()
+    );
+    assert!(sb.store().get(&DEPLOYMENTS, "doomed", "web").is_none());
 }
 
 fn wait_available(version: &str) {
@@ -759,6 +790,100 @@ fn rollout_status(version: &str) {
     );
 }
 
+fn auth_can_i(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    sb.set_policy(sandbox::Policy::Rules(vec![
+        sandbox::PolicyRule::new(&["get", "list"], &["pods"]).in_namespaces(&["default"]),
+        sandbox::PolicyRule::new(&["create"], &["selfsubjectaccessreviews"]),
+    ]));
+    assert_eq!(k.ok(&["auth", "can-i", "list", "pods"]).trim(), "yes");
+    let no = k.run(&["auth", "can-i", "delete", "pods"]);
+    assert_eq!(
+        (no.code, no.stdout.trim()),
+        (Some(1), "no"),
+        "{}",
+        no.stderr
+    );
+    let no = k.run(&["auth", "can-i", "list", "pods", "-n", "staging"]);
+    assert_eq!(no.code, Some(1));
+    let forbidden = k.run(&["get", "pods", "-n", "staging"]);
+    assert_eq!(forbidden.code, Some(1));
+    assert!(
+        forbidden.stderr.contains(
+            "pods is forbidden: User \"sandbox-admin\" cannot list resource \"pods\" in API group \"\" in the namespace \"staging\""
+        ),
+        "{}",
+        forbidden.stderr
+    );
+}
+
+/// Typed-client creates (kubectl 1.33 sends these bodies as protobuf): the stored object
+/// has what kubectl's own client-side rendering of the same command has.
+fn create_typed(version: &str) {
+    let sb = sandbox();
+    let Some(k) = Kubectl::new(version, &sb) else {
+        return;
+    };
+    let commands: [&[&str]; 3] = [
+        &[
+            "create",
+            "deployment",
+            "shop",
+            "--image=nginx:1.25",
+            "--replicas=3",
+            "--port=8080",
+        ],
+        &["create", "service", "clusterip", "shop", "--tcp=80:8080"],
+        &["create", "namespace", "team-a"],
+    ];
+    for args in commands {
+        let mut dry = args.to_vec();
+        dry.extend(["--dry-run=client", "-o", "json"]);
+        let want: Value = serde_json::from_str(&k.ok(&dry)).expect("kubectl renders JSON");
+        let out = k.ok(args);
+        assert!(out.trim().ends_with(" created"), "{out}");
+        let (rt, ns) = match want["kind"].as_str() {
+            Some("Deployment") => (&DEPLOYMENTS, "default"),
+            Some("Service") => (&SERVICES, "default"),
+            _ => (&sandbox::resources::NAMESPACES, ""),
+        };
+        let name = want["metadata"]["name"].as_str().unwrap_or_default();
+        let got = sb.store().get(rt, ns, name).expect("created");
+        assert_eq!(
+            got["metadata"]["labels"], want["metadata"]["labels"],
+            "{args:?}"
+        );
+        match rt.kind {
+            "Deployment" => {
+                for field in ["replicas", "selector"] {
+                    assert_eq!(got["spec"][field], want["spec"][field], "{field}");
+                }
+                let (g, w) = (
+                    &got["spec"]["template"]["spec"]["containers"][0],
+                    &want["spec"]["template"]["spec"]["containers"][0],
+                );
+                for field in ["name", "image"] {
+                    assert_eq!(g[field], w[field], "container {field}");
+                }
+                // The server adds the default protocol.
+                assert_eq!(
+                    g["ports"][0]["containerPort"],
+                    w["ports"][0]["containerPort"]
+                );
+            }
+            "Service" => {
+                for field in ["ports", "selector", "type"] {
+                    assert_eq!(got["spec"][field], want["spec"][field], "{field}");
+                }
+            }
+            _ => assert_eq!(got["status"]["phase"], "Active"),
+        }
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod kubectl_1_27 {
@@ -784,4 +909,6 @@ conformance!(
     delete,
     wait_available,
     rollout_status,
+    auth_can_i,
+    create_typed,
 );

@@ -31,6 +31,10 @@ struct Inner {
     ready_since: HashMap<String, Instant>,
     /// Events at or below this resourceVersion predate the last full resync.
     floor: u64,
+    /// Pods and ReplicaSets without a controller, by namespace (candidates for adoption).
+    orphans: HashMap<(&'static str, String), HashSet<String>>,
+    /// (namespace, key, value) of a Service selector's pairs → Service names.
+    service_selectors: HashMap<(String, String, String), HashSet<String>>,
 }
 
 pub(crate) enum Applied {
@@ -137,6 +141,18 @@ impl Cache {
             .unwrap_or_default()
     }
 
+    /// Keys of the objects of `rt` in one namespace.
+    pub(crate) fn keys_in(&self, rt: &ResourceType, ns: &str) -> Vec<Key> {
+        let inner = self.lock();
+        let Some(map) = inner.objs.get(rt.plural) else {
+            return Vec::new();
+        };
+        map.range((ns.to_string(), String::new())..)
+            .take_while(|((n, _), _)| n == ns)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// The object with this uid, and its type's plural name.
     pub(crate) fn by_uid(&self, uid: &str) -> Option<(&'static str, Arc<Value>)> {
         let inner = self.lock();
@@ -224,6 +240,48 @@ impl Cache {
         }
     }
 
+    /// Pods or ReplicaSets of `ns` without a controller owner reference.
+    pub(crate) fn orphans(&self, rt: &ResourceType, ns: &str) -> Vec<Arc<Value>> {
+        let inner = self.lock();
+        let Some(names) = inner.orphans.get(&(rt.plural, ns.to_string())) else {
+            return Vec::new();
+        };
+        let Some(map) = inner.objs.get(rt.plural) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|n| map.get(&(ns.to_string(), n.clone())).cloned())
+            .collect()
+    }
+
+    /// Services of `ns` whose selector has one of these label pairs (to be checked fully).
+    pub(crate) fn services_selecting(&self, ns: &str, labels: &[&Value]) -> Vec<Arc<Value>> {
+        let inner = self.lock();
+        let Some(map) = inner.objs.get(resources::SERVICES.plural) else {
+            return Vec::new();
+        };
+        let mut names: HashSet<&String> = HashSet::new();
+        for l in labels {
+            if let Some(l) = l.as_object() {
+                for (k, v) in l {
+                    if let Some(v) = v.as_str()
+                        && let Some(set) =
+                            inner
+                                .service_selectors
+                                .get(&(ns.to_string(), k.clone(), v.to_string()))
+                    {
+                        names.extend(set.iter());
+                    }
+                }
+            }
+        }
+        names
+            .into_iter()
+            .filter_map(|n| map.get(&(ns.to_string(), n.clone())).cloned())
+            .collect()
+    }
+
     /// When the pod (by uid) was first seen Ready; `None` if it is not Ready.
     pub(crate) fn ready_since(&self, pod_uid: &str) -> Option<Instant> {
         self.lock().ready_since.get(pod_uid).copied()
@@ -280,6 +338,9 @@ impl Inner {
     }
 
     fn index(&mut self, plural: &'static str, key: &Key, o: &Value) {
+        for idx in self.index_keys(plural, key, o) {
+            set_insert(&mut self.orphans, &mut self.service_selectors, idx, &key.1);
+        }
         let uid = meta::uid(o);
         if !uid.is_empty() {
             self.by_uid.insert(uid.to_string(), (plural, key.clone()));
@@ -314,6 +375,9 @@ impl Inner {
     }
 
     fn unindex(&mut self, plural: &'static str, key: &Key, o: &Value) {
+        for idx in self.index_keys(plural, key, o) {
+            set_remove(&mut self.orphans, &mut self.service_selectors, idx, &key.1);
+        }
         let uid = meta::uid(o);
         if self
             .by_uid
@@ -344,6 +408,69 @@ impl Inner {
                             self.pod_labels.remove(&idx);
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Which secondary index an entry goes to.
+enum Idx {
+    Orphan((&'static str, String)),
+    Selector((String, String, String)),
+}
+
+impl Inner {
+    /// The orphan and Service-selector index entries of an object.
+    fn index_keys(&self, plural: &'static str, key: &Key, o: &Value) -> Vec<Idx> {
+        let mut out = Vec::new();
+        if (plural == resources::PODS.plural || plural == resources::REPLICASETS.plural)
+            && meta::controller_ref(o).is_none()
+        {
+            out.push(Idx::Orphan((plural, key.0.clone())));
+        }
+        if plural == resources::SERVICES.plural
+            && let Some(sel) = o["spec"]["selector"].as_object()
+        {
+            for (k, v) in sel {
+                if let Some(v) = v.as_str() {
+                    out.push(Idx::Selector((key.0.clone(), k.clone(), v.to_string())));
+                }
+            }
+        }
+        out
+    }
+}
+
+type OrphanIdx = HashMap<(&'static str, String), HashSet<String>>;
+type SelectorIdx = HashMap<(String, String, String), HashSet<String>>;
+
+fn set_insert(orphans: &mut OrphanIdx, selectors: &mut SelectorIdx, idx: Idx, name: &str) {
+    match idx {
+        Idx::Orphan(k) => {
+            orphans.entry(k).or_default().insert(name.to_string());
+        }
+        Idx::Selector(k) => {
+            selectors.entry(k).or_default().insert(name.to_string());
+        }
+    }
+}
+
+fn set_remove(orphans: &mut OrphanIdx, selectors: &mut SelectorIdx, idx: Idx, name: &str) {
+    match idx {
+        Idx::Orphan(k) => {
+            if let Some(set) = orphans.get_mut(&k) {
+                set.remove(name);
+                if set.is_empty() {
+                    orphans.remove(&k);
+                }
+            }
+        }
+        Idx::Selector(k) => {
+            if let Some(set) = selectors.get_mut(&k) {
+                set.remove(name);
+                if set.is_empty() {
+                    selectors.remove(&k);
                 }
             }
         }

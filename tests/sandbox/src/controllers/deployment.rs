@@ -106,6 +106,9 @@ fn same_template(rs: &Value, template: &Value) -> bool {
 }
 
 pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
+    if ctx.held(&key.0) {
+        return;
+    }
     let Some(d) = ctx.cache.get(&DEPLOYMENTS, key) else {
         return;
     };
@@ -297,40 +300,11 @@ impl Sync<'_> {
         let d = self.d.clone();
         let collision = d["status"]["collisionCount"].as_i64();
         let template = &d["spec"]["template"];
-        let hash = pod_template_hash(template, collision);
-        let name = format!("{}-{}", meta::name(&d), hash);
-        let ns = meta::namespace(&d).to_string();
-        let mut rs_template = template.clone();
-        rs_template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
-        let mut selector = d["spec"]["selector"].clone();
-        selector["matchLabels"]["pod-template-hash"] = json!(hash);
-        let mut labels = template["metadata"]["labels"].clone();
-        labels["pod-template-hash"] = json!(hash);
         let revision = self.max_old_revision() + 1;
         let replicas = self.new_rs_replicas();
-        let mut annotations = copied_annotations(&d);
-        annotations.insert(REVISION.into(), json!(revision.to_string()));
-        self.set_replica_annotations(&mut annotations);
-        let mut spec = json!({
-            "replicas": replicas,
-            "selector": selector,
-            "template": rs_template,
-        });
-        if let Some(m) = d["spec"].get("minReadySeconds").filter(|v| !v.is_null()) {
-            spec["minReadySeconds"] = m.clone();
-        }
-        let rs = json!({
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {
-                "name": name,
-                "namespace": ns,
-                "labels": labels,
-                "annotations": annotations,
-                "ownerReferences": [meta::controller_owner_ref(&d, "apps/v1", "Deployment")],
-            },
-            "spec": spec,
-        });
+        let rs = replicaset_for(&d, collision, revision, replicas);
+        let name = meta::name(&rs).to_string();
+        let ns = meta::namespace(&d).to_string();
         match ctx.create(&REPLICASETS, &ns, rs) {
             Ok(created) => {
                 if replicas > 0 {
@@ -383,10 +357,7 @@ impl Sync<'_> {
     }
 
     fn set_replica_annotations(&self, annotations: &mut Map<String, Value>) {
-        let desired = self.desired();
-        let (surge, _) = fenceposts(&self.d, desired);
-        annotations.insert(DESIRED_REPLICAS.into(), json!(desired.to_string()));
-        annotations.insert(MAX_REPLICAS.into(), json!((desired + surge).to_string()));
+        set_replica_annotations(&self.d, annotations);
     }
 
     /// Brings the new ReplicaSet's revision above the old ones (a rollback to an older
@@ -826,6 +797,87 @@ impl Sync<'_> {
     }
 }
 
+fn set_replica_annotations(d: &Value, annotations: &mut Map<String, Value>) {
+    let desired = meta::replicas(d);
+    let (surge, _) = fenceposts(d, desired);
+    annotations.insert(DESIRED_REPLICAS.into(), json!(desired.to_string()));
+    annotations.insert(MAX_REPLICAS.into(), json!((desired + surge).to_string()));
+}
+
+/// The ReplicaSet a Deployment's current template gets: named `<deployment>-<hash>`, the
+/// hash label on its selector, template and labels, the revision and replica annotations.
+pub(crate) fn replicaset_for(
+    d: &Value,
+    collision: Option<i64>,
+    revision: i64,
+    replicas: i64,
+) -> Value {
+    let template = &d["spec"]["template"];
+    let hash = pod_template_hash(template, collision);
+    let name = format!("{}-{}", meta::name(d), hash);
+    let mut rs_template = template.clone();
+    rs_template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+    let mut selector = d["spec"]["selector"].clone();
+    selector["matchLabels"]["pod-template-hash"] = json!(hash);
+    let mut labels = template["metadata"]["labels"].clone();
+    labels["pod-template-hash"] = json!(hash);
+    let mut annotations = copied_annotations(d);
+    annotations.insert(REVISION.into(), json!(revision.to_string()));
+    set_replica_annotations(d, &mut annotations);
+    let mut spec = json!({
+        "replicas": replicas,
+        "selector": selector,
+        "template": rs_template,
+    });
+    if let Some(m) = d["spec"].get("minReadySeconds").filter(|v| !v.is_null()) {
+        spec["minReadySeconds"] = m.clone();
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": name,
+            "namespace": meta::namespace(d),
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [meta::controller_owner_ref(d, "apps/v1", "Deployment")],
+        },
+        "spec": spec,
+    })
+}
+
+/// The status of a Deployment fully rolled out to `replicas` pods of ReplicaSet `rs_name`,
+/// as the controller leaves it (for loading a settled state).
+pub(crate) fn complete_status(d: &Value, rs_name: &str, replicas: i64, now: &str) -> Value {
+    let mut conds = Vec::new();
+    set_condition(
+        &mut conds,
+        "Available",
+        "True",
+        "MinimumReplicasAvailable",
+        "Deployment has minimum availability.",
+        now,
+        false,
+    );
+    set_condition(
+        &mut conds,
+        "Progressing",
+        "True",
+        "NewReplicaSetAvailable",
+        &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+        now,
+        false,
+    );
+    json!({
+        "observedGeneration": meta::generation(d),
+        "replicas": replicas,
+        "updatedReplicas": replicas,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": conds,
+    })
+}
+
 /// Annotations a Deployment passes on to its ReplicaSets (all but its own bookkeeping).
 fn copied_annotations(d: &Value) -> Map<String, Value> {
     let mut out = Map::new();
@@ -883,7 +935,7 @@ fn set_condition(
 
 /// Adopts orphan ReplicaSets whose labels match the selector (`ClaimReplicaSets`).
 fn adopt(ctx: &Ctx, d: &Value, sel: &LabelSelector) {
-    for rs in ctx.cache.list(&REPLICASETS, Some(meta::namespace(d))) {
+    for rs in ctx.cache.orphans(&REPLICASETS, meta::namespace(d)) {
         if meta::controller_ref(&rs).is_some()
             || meta::deleting(&rs)
             || !sel.matches(&rs["metadata"]["labels"])

@@ -45,7 +45,10 @@ fn queue(ctx: &Ctx, key: Key) {
 /// A pod changed: the Services that select it now or selected it before.
 pub(crate) fn on_pod(ctx: &Ctx, pod: &Value, prev: Option<&Value>) {
     let ns = meta::namespace(pod);
-    for svc in ctx.cache.list(&SERVICES, Some(ns)) {
+    let labels: Vec<&Value> = std::iter::once(&pod["metadata"]["labels"])
+        .chain(prev.map(|p| &p["metadata"]["labels"]))
+        .collect();
+    for svc in ctx.cache.services_selecting(ns, &labels) {
         let Some(sel) = service_selector(&svc) else {
             continue;
         };
@@ -75,6 +78,9 @@ pub(crate) fn on_endpoints(ctx: &Ctx, svc_key: &Key) {
 }
 
 pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
+    if ctx.held(&key.0) {
+        return;
+    }
     let (_, paused) = ctx.endpoint_settings();
     if paused {
         ctx.ep_q.add_after(key.clone(), PAUSED_POLL);

@@ -252,6 +252,30 @@ impl State {
     }
 }
 
+/// The spec.nodeName and status of a pod Running and Ready since `t` on node `node` with
+/// address number `ip`, exactly as the kubelet reports it (for loading a settled state).
+pub(crate) fn running_status(pod: &Value, node: usize, ip: u32, t: &str) -> (String, Value) {
+    let node = node % NODES;
+    let run = Run {
+        uid: meta::uid(pod).to_string(),
+        node,
+        ip: ip % IP_POOL,
+        bound: Instant::now(),
+        t_bound: t.to_string(),
+        started: true,
+        t_started: t.to_string(),
+        running: true,
+        t_running: t.to_string(),
+        ready: true,
+        t_ready: t.to_string(),
+        restarts: 0,
+        last_exit: None,
+        next: None,
+        terminate_at: None,
+    };
+    (node_name(node), status(pod, &run))
+}
+
 fn node_index(name: &str) -> Option<usize> {
     let i: usize = name.strip_prefix("sandbox-node-")?.parse().ok()?;
     (1..=NODES).contains(&i).then(|| i - 1)
@@ -469,14 +493,24 @@ fn status(pod: &Value, run: &Run) -> Value {
                 image.rsplit_once(':').map(|(r, _)| r).unwrap_or(&image),
                 digest(&image)
             );
-            let container_id = format!("containerd://{}", digest(&format!("{}/{i}/{}", run.uid, run.restarts)));
+            let id = |restarts: u32| {
+                format!(
+                    "containerd://{}",
+                    digest(&format!(
+                        "{}/{}/{i}/{restarts}",
+                        meta::namespace(pod),
+                        meta::name(pod)
+                    ))
+                )
+            };
+            let container_id = id(run.restarts);
             let last_state = match &run.last_exit {
                 Some((started, finished)) => json!({"terminated": {
                     "exitCode": 1,
                     "reason": "Error",
                     "startedAt": started,
                     "finishedAt": finished,
-                    "containerID": format!("containerd://{}", digest(&format!("{}/{i}/{}", run.uid, run.restarts.saturating_sub(1)))),
+                    "containerID": id(run.restarts.saturating_sub(1)),
                 }}),
                 None => json!({}),
             };

@@ -38,6 +38,17 @@ pub use kubelet::{
 };
 pub use settled::settled;
 
+// For loading a settled state directly (the `large` scenario).
+pub(crate) use deployment::{complete_status, replicaset_for};
+pub(crate) use kubelet::running_status;
+pub(crate) use replicaset::pod_for;
+
+/// Annotation on a Namespace: while `"true"`, the Deployment, ReplicaSet and Endpoints
+/// controllers leave that namespace alone (the kubelet does not), so that a settled state
+/// can be bulk-loaded without the controllers acting on half of it. Removing it makes them
+/// look at everything in the namespace.
+pub const HOLD: &str = "sandbox.bluegreen.dev/hold";
+
 use cache::Cache;
 use meta::Key;
 use queue::Queue;
@@ -251,6 +262,20 @@ fn dispatch(ctx: &Ctx, ev: &Event) {
             }
         }
         "deployments" => ctx.deploy_q.add(key),
+        "namespaces" => {
+            let ns = meta::name(obj).to_string();
+            if !deleted && !ctx.held(&ns) {
+                for k in ctx.cache.keys_in(&resources::REPLICASETS, &ns) {
+                    ctx.rs_q.add(k);
+                }
+                for k in ctx.cache.keys_in(&resources::DEPLOYMENTS, &ns) {
+                    ctx.deploy_q.add(k);
+                }
+                for k in ctx.cache.keys_in(&resources::SERVICES, &ns) {
+                    ctx.ep_q.add(k);
+                }
+            }
+        }
         "services" => endpoints::on_service(ctx, obj, deleted),
         "endpoints" => endpoints::on_endpoints(ctx, &key),
         "endpointslices" => {
@@ -326,6 +351,13 @@ impl Ctx {
         let (v, gone) = self.store.delete(rt, &key.0, &key.1, opts)?;
         self.cache.remember(rt, Arc::new(v), gone);
         Ok(())
+    }
+
+    /// Whether the namespace carries the [`HOLD`] annotation.
+    pub(crate) fn held(&self, ns: &str) -> bool {
+        self.cache
+            .get(&resources::NAMESPACES, &(String::new(), ns.to_string()))
+            .is_some_and(|n| meta::annotation(&n, HOLD) == Some("true"))
     }
 
     /// The Endpoints propagation delay in wall time, and whether Endpoints are paused.

@@ -20,6 +20,9 @@ use crate::store::{DeleteOpts, UpdateScope};
 const BURST: usize = 500;
 
 pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
+    if ctx.held(&key.0) {
+        return;
+    }
     let Some(rs) = ctx.cache.get(&REPLICASETS, key) else {
         return;
     };
@@ -143,8 +146,11 @@ fn labels_contain(have: &Value, want: &Value) -> bool {
 fn claim_pods(ctx: &Ctx, rs: &Value, selector: &LabelSelector) {
     let uid = meta::uid(rs).to_string();
     let ns = meta::namespace(rs);
-    for p in ctx.cache.pods_matching(ns, selector) {
-        if meta::controller_ref(&p).is_some() || meta::deleting(&p) {
+    for p in ctx.cache.orphans(&PODS, ns) {
+        if meta::controller_ref(&p).is_some()
+            || meta::deleting(&p)
+            || !selector.matches(&p["metadata"]["labels"])
+        {
             continue;
         }
         let r = meta::controller_owner_ref(rs, "apps/v1", "ReplicaSet");
@@ -174,6 +180,20 @@ fn claim_pods(ctx: &Ctx, rs: &Value, selector: &LabelSelector) {
 }
 
 fn create_pod(ctx: &Ctx, rs: &Value) -> crate::error::ApiResult<Arc<Value>> {
+    let pod = pod_for(rs);
+    let created = ctx.create(&PODS, meta::namespace(rs), pod)?;
+    events::normal(
+        ctx,
+        rs,
+        "replicaset-controller",
+        "SuccessfulCreate",
+        format!("Created pod: {}", meta::name(&created)),
+    );
+    Ok(created)
+}
+
+/// A new pod of a ReplicaSet: its template, owner reference, generated name, Pending.
+pub(crate) fn pod_for(rs: &Value) -> Value {
     let template = &rs["spec"]["template"];
     let mut spec = template["spec"].clone();
     default_pod_spec(&mut spec);
@@ -187,22 +207,13 @@ fn create_pod(ctx: &Ctx, rs: &Value) -> crate::error::ApiResult<Arc<Value>> {
             metadata[field] = v.clone();
         }
     }
-    let pod = json!({
+    json!({
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": metadata,
         "spec": spec,
         "status": {"phase": "Pending", "qosClass": qos_class(template)},
-    });
-    let created = ctx.create(&PODS, meta::namespace(rs), pod)?;
-    events::normal(
-        ctx,
-        rs,
-        "replicaset-controller",
-        "SuccessfulCreate",
-        format!("Created pod: {}", meta::name(&created)),
-    );
-    Ok(created)
+    })
 }
 
 /// The defaults the API server gives a pod spec, so created pods look like a cluster's.

@@ -1,7 +1,9 @@
 //! The HTTPS API server: TLS, authentication, the request log, faults and authorization
 //! in front of the REST handlers, discovery and OpenAPI.
 
+mod namespaces;
 mod negotiate;
+mod protobuf;
 mod rest;
 pub mod route;
 mod watch;
@@ -89,6 +91,8 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub headers: hyper::HeaderMap,
     pub body: Bytes,
+    /// `Warning` headers to answer with.
+    pub warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl ApiRequest {
@@ -106,6 +110,14 @@ impl ApiRequest {
 
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
+    }
+
+    /// Adds a `Warning: 299` header to the answer.
+    pub fn warn(&self, message: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message);
     }
 
     pub fn output(&self) -> Output {
@@ -159,8 +171,21 @@ async fn handle(
                     .collect(),
                 headers: parts.headers,
                 body,
+                warnings: std::sync::Mutex::new(Vec::new()),
             };
-            respond(&state, req).await
+            let mut response = respond(&state, &req).await;
+            if let Ok(r) = &mut response {
+                let warnings = req.warnings.lock().unwrap_or_else(|e| e.into_inner());
+                for w in warnings.iter() {
+                    // The warning text is quoted; quotes inside it are escaped.
+                    let value =
+                        format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        r.headers_mut().append("warning", v);
+                    }
+                }
+            }
+            response
         }
     };
     if let Ok(r) = &response {
@@ -169,7 +194,7 @@ async fn handle(
     response
 }
 
-async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, CloseConnection> {
+async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>, CloseConnection> {
     let authorized = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
@@ -179,7 +204,7 @@ async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, 
     }
     let route = route::parse(&req.path);
     let Route::Resource(res) = route else {
-        return Ok(non_resource(state, &req, route));
+        return Ok(non_resource(state, req, route));
     };
 
     let watch_param = matches!(req.param("watch"), Some("true" | "1"));
@@ -226,7 +251,7 @@ async fn respond(state: &Arc<State>, req: ApiRequest) -> Result<Response<Body>, 
             res.name.as_deref(),
         )));
     }
-    Ok(rest::handle(state, &req, &res, verb).await)
+    Ok(rest::handle(state, req, &res, verb).await)
 }
 
 /// The current authorization policy.

@@ -15,7 +15,7 @@ use crate::resources::{self, ResourceType};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::route::ResourceRoute;
 use crate::store::{CreateOpts, DeleteOpts, Propagation, UpdateOpts, UpdateScope};
-use crate::table;
+use crate::{fields, table};
 
 pub async fn handle(
     state: &Arc<State>,
@@ -332,7 +332,7 @@ fn body_object(req: &ApiRequest) -> ApiResult<Value> {
         })?,
         "application/yaml" | "application/apply-patch+yaml" => serde_yaml::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
-        other => return Err(ApiError::unsupported_media_type(other)),
+        other => return Err(ApiError::unsupported_body_type(other)),
     };
     if !v.is_object() {
         return Err(ApiError::bad_request(
@@ -373,11 +373,20 @@ fn create(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
             "the server does not allow this method on the requested resource",
         ));
     }
-    let body = body_object(req)?;
+    let is_review = std::ptr::eq(res.rt, &resources::SELFSUBJECTACCESSREVIEWS);
+    let content_type = req.content_type().unwrap_or("");
+    let body = if content_type.starts_with("application/vnd.kubernetes.protobuf") {
+        super::protobuf::object(&req.body)
+            .ok_or_else(|| ApiError::unsupported_body_type(content_type))?
+    } else {
+        body_object(req)?
+    };
     check_type(res.rt, &body)?;
-    if std::ptr::eq(res.rt, &resources::SELFSUBJECTACCESSREVIEWS) {
+    if is_review {
         return Ok((201, access_review(state, body), Output::Json));
     }
+    let mut body = body;
+    unknown_fields(req, res.rt, &mut body, &[])?;
     let ns = match (&res.namespace, res.rt.namespaced) {
         (Some(ns), _) => ns.clone(),
         (None, true) => {
@@ -385,6 +394,7 @@ fn create(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         }
         (None, false) => String::new(),
     };
+    super::namespaces::check_not_terminating(&state.store, res.rt, &ns)?;
     let created = state.store.create(
         res.rt,
         &ns,
@@ -443,6 +453,8 @@ fn update(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         return write_scale(state, res, body, dry);
     }
     check_type(res.rt, &body)?;
+    let mut body = body;
+    unknown_fields(req, res.rt, &mut body, &[])?;
     let updated = state.store.update(
         res.rt,
         namespace(res),
@@ -491,9 +503,54 @@ fn patch_object(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer 
             dry_run: dry,
             scope: scope(res),
         },
-        |old| apply(old, res.rt.kind),
+        |old| checked(req, res.rt, old, apply(old, res.rt.kind)?),
     )?;
     Ok((200, patched, Output::Json))
+}
+
+/// A patch result with its unknown fields handled; fields the stored object already had
+/// (objects loaded around the API) are not the patch's fault.
+fn checked(req: &ApiRequest, rt: &ResourceType, old: &Value, mut new: Value) -> ApiResult<Value> {
+    let already = fields::prune_unknown(rt, &mut old.clone());
+    unknown_fields(req, rt, &mut new, &already)?;
+    Ok(new)
+}
+
+/// Drops fields the type does not have, as the real decoder does, and tells the client:
+/// a warning per field (`fieldValidation=Warn`, the default), nothing (`Ignore`), or 400
+/// (`Strict`). `already` are paths not to report.
+fn unknown_fields(
+    req: &ApiRequest,
+    rt: &ResourceType,
+    obj: &mut Value,
+    already: &[String],
+) -> ApiResult<()> {
+    let unknown: Vec<String> = fields::prune_unknown(rt, obj)
+        .into_iter()
+        .filter(|f| !already.contains(f))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let each: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    match req.param("fieldValidation") {
+        Some("Strict") => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            each.join(", "),
+            kind = rt.kind,
+            version = rt.version,
+        ))),
+        Some("Ignore") => Ok(()),
+        _ => {
+            for w in each {
+                req.warn(w);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Server-side apply: create, or merge the applied configuration into the live object and
@@ -520,7 +577,10 @@ fn server_side_apply(state: &State, req: &ApiRequest, res: &ResourceRoute, dry: 
             "apiVersion and kind must be set in an applied configuration",
         ));
     }
+    let mut applied = applied;
+    unknown_fields(req, res.rt, &mut applied, &[])?;
     if state.store.get(res.rt, namespace(res), name(res)).is_none() && res.subresource.is_none() {
+        super::namespaces::check_not_terminating(&state.store, res.rt, namespace(res))?;
         let mut obj = applied.clone();
         obj["metadata"]["name"] = json!(name(res));
         let created = state.store.create(
@@ -766,6 +826,10 @@ fn delete(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         ));
     }
     let opts = delete_options(req)?;
+    if std::ptr::eq(res.rt, &resources::NAMESPACES) {
+        let ns = super::namespaces::delete(&state.store, name(res), opts.dry_run)?;
+        return Ok((200, ns, Output::Json));
+    }
     let (obj, removed) = state
         .store
         .delete(res.rt, namespace(res), name(res), &opts)?;

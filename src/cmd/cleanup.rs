@@ -1,0 +1,10 @@
+//! `cleanup SERVICE`: apply the cleanup policy to the idle colour now; never the live one.
+
+use crate::cli::{GlobalArgs, ReleaseArgs};
+use crate::error::Result;
+use crate::plan::Command;
+
+/// Runs `cleanup`.
+pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
+    super::release::run(global, args, Command::Cleanup, false, None).await
+}

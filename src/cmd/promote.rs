@@ -1,0 +1,17 @@
+//! `promote SERVICE`: move production traffic to the idle colour, verify it, clean up.
+
+use crate::cli::{GlobalArgs, PromoteArgs};
+use crate::error::Result;
+use crate::plan::Command;
+
+/// Runs `promote`.
+pub async fn run(global: &GlobalArgs, args: &PromoteArgs) -> Result<()> {
+    super::release::run(
+        global,
+        &args.release,
+        Command::Promote,
+        args.wait,
+        args.to.as_deref(),
+    )
+    .await
+}

@@ -1,0 +1,260 @@
+//! What promote, rollback and cleanup share: read the pair, plan, (wait,) check permissions,
+//! show the plan, confirm, execute, report.
+
+use std::io::IsTerminal;
+
+use futures::StreamExt;
+
+use crate::cli::{DryRun, GlobalArgs, ReleaseArgs};
+use crate::cluster::{Connection, connect};
+use crate::cmd::{connect_options, print};
+use crate::error::{Error, Result};
+use crate::execute::{Executor, access, watch};
+use crate::pair::discover::selector_text;
+use crate::pair::{self, PairSpec, Snapshot};
+use crate::plan::{self, Command, Outcome, Plan};
+use crate::progress::{Deadline, Progress};
+use crate::render::{self, Palette, View, style};
+use crate::verdict;
+
+/// The default `--scale-down-delay`.
+const DEFAULT_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs one release command.
+pub async fn run(
+    global: &GlobalArgs,
+    args: &ReleaseArgs,
+    command: Command,
+    wait: bool,
+    to: Option<&str>,
+) -> Result<()> {
+    let conn = connect(&connect_options(global)).await?;
+    let spec = PairSpec {
+        label: args.pair.label.clone(),
+        colours: args.pair.colors.0.clone(),
+    };
+    let palette = Palette::new(style::colour_wanted(global.no_color));
+    let deadline = Deadline::after(args.timeout.0);
+    let ask = Ask { args, command, to };
+    let mut snapshot = pair::load(&conn, &args.service, &spec).await?;
+    let mut outcome = plan::plan(&snapshot, &ask.options());
+
+    if wait
+        && args.dry_run.is_none()
+        && matches!(outcome, Outcome::Refused(_))
+        && snapshot.service.managed_by.is_none()
+    {
+        (snapshot, outcome) =
+            wait_until_ready(&conn, &ask, &spec, snapshot, outcome, deadline).await?;
+    }
+
+    let plan = match outcome {
+        Outcome::Nothing { message } => return print(&format!("{message}\n")),
+        Outcome::Refused(r) => {
+            let reason = if r.blockers.len() > 1 {
+                format!("{}\n  - {}", r.reason, r.blockers.join("\n  - "))
+            } else {
+                r.reason
+            };
+            return Err(Error::Refused {
+                reason,
+                hint: r.hint,
+            });
+        }
+        Outcome::Proceed(plan) => plan,
+    };
+
+    print(&show(&conn, &snapshot, &plan, &palette))?;
+    if !plan.forced.is_empty() {
+        eprintln!(
+            "WARNING: --force: moving traffic although these readiness checks failed: {}",
+            plan.forced.join("; ")
+        );
+    }
+    if args.dry_run == Some(DryRun::Client) {
+        print(&format!("\n{}", render::plan::requests(&plan)))?;
+        return print("\nDry run: nothing was changed.\n");
+    }
+
+    access::check(&conn, &plan.permissions()).await?;
+
+    if args.dry_run.is_none() && !args.yes {
+        confirm(&conn, &plan)?;
+    }
+
+    let server_dry_run = args.dry_run == Some(DryRun::Server);
+    // Waits before the flip (rollback's scale-up) and verification each get --timeout.
+    let mut executor = Executor::new(&conn, &snapshot, server_dry_run, args.timeout.0);
+    let result = executor.run(&plan).await;
+    match result {
+        Ok(()) => print(&summary(&plan, &executor.done, server_dry_run)),
+        Err(e) => {
+            if !executor.done.is_empty() {
+                // What already happened is a result too.
+                let mut text = String::from("\nDone before the error:\n");
+                for line in &executor.done {
+                    text.push_str(&format!("  - {line}\n"));
+                }
+                print(&text)?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// What the user asked for, as the plan needs it.
+struct Ask<'a> {
+    args: &'a ReleaseArgs,
+    command: Command,
+    to: Option<&'a str>,
+}
+
+impl Ask<'_> {
+    /// The plan options, at the current time.
+    fn options(&self) -> plan::Options {
+        let args = self.args;
+        plan::Options {
+            command: self.command,
+            policy: args.cleanup,
+            delay: args
+                .scale_down_delay
+                .map_or(DEFAULT_DELAY, |d| d.0.unwrap_or_default()),
+            delay_given: args.scale_down_delay.is_some(),
+            force: args.force,
+            to: self.to.map(str::to_string),
+            now: jiff::Timestamp::now(),
+        }
+    }
+}
+
+/// `--wait`: re-reads the pair whenever its pods or Deployments change, until the plan
+/// proceeds or the deadline passes.
+async fn wait_until_ready(
+    conn: &Connection,
+    ask: &Ask<'_>,
+    spec: &PairSpec,
+    mut snapshot: Snapshot,
+    mut outcome: Outcome,
+    deadline: Deadline,
+) -> Result<(Snapshot, Outcome)> {
+    let idle = snapshot.idle_colour.clone();
+    let selector = plan::colour(&snapshot, &idle)
+        .map(|c| selector_text(&c.selector))
+        .unwrap_or_default();
+    let mut changes = watch::pair_changes(conn, &selector);
+    let mut progress = Progress::new();
+    while let Outcome::Refused(refusal) = &outcome {
+        let why = if refusal.blockers.is_empty() {
+            refusal.reason.clone()
+        } else {
+            refusal.blockers.join("; ")
+        };
+        progress.update(&format!(
+            "waiting for {idle} to become ready: {why}{}",
+            deadline.describe()
+        ));
+        tokio::select! {
+            () = deadline.wait() => {
+                progress.done(&format!("gave up waiting for {idle}: {why}"));
+                return Ok((snapshot, outcome));
+            }
+            next = changes.next() => if next.is_none() {
+                return Err(Error::Internal("the watch ended".into()));
+            },
+        }
+        // Let a burst of changes settle before reading again.
+        let settle = tokio::time::sleep(std::time::Duration::from_millis(100));
+        tokio::pin!(settle);
+        loop {
+            tokio::select! {
+                () = &mut settle => break,
+                more = changes.next() => if more.is_none() { break },
+            }
+        }
+        snapshot = pair::load(conn, &ask.args.service, spec).await?;
+        outcome = plan::plan(&snapshot, &ask.options());
+    }
+    progress.done(&format!("{idle} is ready"));
+    Ok((snapshot, outcome))
+}
+
+/// The side-by-side view followed by the plan.
+fn show(conn: &Connection, snapshot: &Snapshot, plan: &Plan, palette: &Palette) -> String {
+    let verdict = verdict::decide(snapshot);
+    let view = View {
+        target: &conn.target,
+        snapshot,
+        verdict: &verdict,
+    };
+    format!(
+        "{}\n{}",
+        render::table::render(&view, false, palette),
+        render::plan::render(&conn.target, plan, palette)
+    )
+}
+
+/// Asks on the terminal; refuses without one.
+fn confirm(conn: &Connection, plan: &Plan) -> Result<()> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::NeedsConfirmation {
+            command: plan.command.to_string(),
+            service: plan.service.clone(),
+        });
+    }
+    let question = match plan.flip() {
+        Some(_) => format!(
+            "{} {}: move traffic from {} to {} in context {}, namespace {}?",
+            plan.command,
+            plan.service,
+            plan.live,
+            plan.target,
+            conn.target.context,
+            conn.target.namespace
+        ),
+        None => format!(
+            "{} {} in context {}, namespace {}?",
+            plan.command, plan.service, conn.target.context, conn.target.namespace
+        ),
+    };
+    let answer = dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact_opt()
+        .map_err(|e| Error::Internal(format!("cannot ask for confirmation: {e}")))?;
+    if answer == Some(true) {
+        Ok(())
+    } else {
+        Err(Error::Declined {
+            command: plan.command.to_string(),
+            service: plan.service.clone(),
+        })
+    }
+}
+
+fn summary(plan: &Plan, done: &[String], dry_run: bool) -> String {
+    let mut out = String::new();
+    let head = match (plan.command, plan.flip()) {
+        (_, Some(_)) if dry_run => format!(
+            "\nServer dry run of {} {}: every change was validated by the API server; nothing was stored.\n",
+            plan.command, plan.service
+        ),
+        (Command::Promote, Some(_)) => format!(
+            "\nPromoted {}: {} → {}.\n",
+            plan.service, plan.live, plan.target
+        ),
+        (Command::Rollback, Some(_)) => format!(
+            "\nRolled back {}: {} → {}.\n",
+            plan.service, plan.live, plan.target
+        ),
+        _ if dry_run => format!(
+            "\nServer dry run of {} {}: nothing was stored.\n",
+            plan.command, plan.service
+        ),
+        _ => format!("\n{} of {} done.\n", plan.command, plan.service),
+    };
+    out.push_str(&head);
+    for line in done {
+        out.push_str(&format!("  - {line}\n"));
+    }
+    out
+}

@@ -1,0 +1,11 @@
+//! `rollback SERVICE`: bring back the colour the journal records as previously live and move
+//! traffic back to it.
+
+use crate::cli::{GlobalArgs, ReleaseArgs};
+use crate::error::Result;
+use crate::plan::Command;
+
+/// Runs `rollback`.
+pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
+    super::release::run(global, args, Command::Rollback, false, None).await
+}

@@ -1,0 +1,63 @@
+//! The permission pre-flight: one SelfSubjectAccessReview per request the plan makes, before
+//! anything changes, so a missing permission never leaves a half-done release.
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use kube::api::{Api, PostParams};
+
+use crate::cluster::Connection;
+use crate::cluster::read::RequestDesc;
+use crate::error::{Error, Result};
+use crate::plan::Permission;
+
+/// Asks the API server about every permission; fails listing those denied.
+pub async fn check(conn: &Connection, permissions: &[Permission]) -> Result<()> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(conn.client.clone());
+    let desc = RequestDesc {
+        verb: "create",
+        resource: "selfsubjectaccessreviews.authorization.k8s.io".to_string(),
+        name: None,
+    };
+    let asks = permissions.iter().map(|p| {
+        let api = api.clone();
+        let desc = desc.clone();
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(conn.target.namespace.clone()),
+                    verb: Some(p.verb.clone()),
+                    group: Some(p.group.clone()),
+                    resource: Some(p.resource.clone()),
+                    subresource: p.subresource.clone(),
+                    name: p.name.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        async move {
+            let answer = conn
+                .call(&desc, api.create(&PostParams::default(), &review))
+                .await?;
+            let allowed = answer.status.is_some_and(|s| s.allowed);
+            Ok::<_, Error>((p, allowed))
+        }
+    });
+    let answers = futures::future::try_join_all(asks).await?;
+    let missing: Vec<String> = answers
+        .into_iter()
+        .filter(|(_, allowed)| !allowed)
+        .map(|(p, _)| p.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::PermissionsMissing {
+            context: conn.target.context.clone(),
+            namespace: conn.target.namespace.clone(),
+            missing,
+        })
+    }
+}

@@ -1,0 +1,808 @@
+//! Deciding what promote, rollback and cleanup will do: pure functions of a [`Snapshot`] and the
+//! command's options. The result is either the ordered steps, each with its reason, or nothing to
+//! do, or a refusal with its reason. The confirmation prompt, `--dry-run` and the executor all
+//! work from this one value.
+
+pub mod cleanup;
+pub mod promote;
+pub mod rollback;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{EXIT_OK, EXIT_PRECONDITION};
+use crate::journal::{self, Changes, Journal};
+use crate::pair::snapshot::{ColourState, Snapshot};
+
+/// Which command is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Command {
+    /// Move traffic to the idle colour.
+    Promote,
+    /// Move traffic back to the colour the journal records as previously live.
+    Rollback,
+    /// Apply the cleanup policy to the idle colour.
+    Cleanup,
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Promote => "promote",
+            Command::Rollback => "rollback",
+            Command::Cleanup => "cleanup",
+        })
+    }
+}
+
+/// What happens to the colour traffic left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CleanupPolicy {
+    /// Scale its Deployment to 0 after the delay, remembering the replica count.
+    ScaleDown,
+    /// Save its Deployment and test Service(s) into the journal, then delete them.
+    Delete,
+    /// Leave it running, for an instant rollback.
+    None,
+}
+
+impl CleanupPolicy {
+    /// The journal spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CleanupPolicy::ScaleDown => "scale-down",
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::None => "none",
+        }
+    }
+
+    /// Reads the journal spelling.
+    pub fn parse(value: &str) -> Option<CleanupPolicy> {
+        match value {
+            "scale-down" => Some(CleanupPolicy::ScaleDown),
+            "delete" => Some(CleanupPolicy::Delete),
+            "none" => Some(CleanupPolicy::None),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CleanupPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The options a plan depends on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The command.
+    pub command: Command,
+    /// `--cleanup`; `None` means the default (scale-down), or for `cleanup` what the journal
+    /// says is pending.
+    pub policy: Option<CleanupPolicy>,
+    /// `--scale-down-delay` (default 30s).
+    pub delay: Duration,
+    /// Whether `--scale-down-delay` was given: then it replaces what is left of a delay
+    /// recorded by an interrupted release.
+    pub delay_given: bool,
+    /// `--force`: skip the readiness checks.
+    pub force: bool,
+    /// `promote --to COLOUR`: the colour that must end up live (then "already promoted" means
+    /// the Service selects it now).
+    pub to: Option<String>,
+    /// The time the plan is made (journal timestamps, remaining delays).
+    pub now: jiff::Timestamp,
+}
+
+/// The decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum Outcome {
+    /// Do these steps.
+    Proceed(Plan),
+    /// Nothing to do (exit 0), and why.
+    Nothing {
+        /// What the user should know.
+        message: String,
+    },
+    /// Refused, and why.
+    Refused(Refusal),
+}
+
+/// Why a command will not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    /// The sentence shown to people.
+    pub reason: String,
+    /// Each blocking reason.
+    pub blockers: Vec<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Outcome {
+    /// The exit code this outcome ends with if nothing fails while executing it.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Proceed(_) | Outcome::Nothing { .. } => EXIT_OK,
+            Outcome::Refused(_) => EXIT_PRECONDITION,
+        }
+    }
+}
+
+/// The ordered steps of a command.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The command.
+    pub command: Command,
+    /// The production Service.
+    pub service: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The colour traffic is on now.
+    pub live: String,
+    /// The colour traffic will be on afterwards.
+    pub target: String,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// What the user should know (HPAs, other Services, edited Deployments, resumed work).
+    pub notes: Vec<String>,
+    /// Checks `--force` skipped; shown loudly.
+    pub forced: Vec<String>,
+}
+
+impl Plan {
+    /// The flip, if the plan moves traffic.
+    pub fn flip(&self) -> Option<&Action> {
+        self.steps
+            .iter()
+            .map(|s| &s.action)
+            .find(|a| matches!(a, Action::Flip { .. }))
+    }
+
+    /// Every request the plan may make that needs a permission, deduplicated, in order.
+    pub fn permissions(&self) -> Vec<Permission> {
+        let mut out: Vec<Permission> = Vec::new();
+        let mut add = |p: Permission| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        let service = self.service.as_str();
+        for step in &self.steps {
+            match &step.action {
+                Action::Flip { .. } => {
+                    add(Permission::new(
+                        "patch",
+                        "",
+                        "services",
+                        None,
+                        Some(service),
+                    ));
+                }
+                Action::Verify { .. } => {
+                    add(Permission::new(
+                        "watch",
+                        "discovery.k8s.io",
+                        "endpointslices",
+                        None,
+                        None,
+                    ));
+                    add(Permission::new(
+                        "list",
+                        "discovery.k8s.io",
+                        "endpointslices",
+                        None,
+                        None,
+                    ));
+                    add(Permission::new("list", "", "pods", None, None));
+                }
+                Action::MarkCleanupPending { .. } | Action::MarkDone => {
+                    add(Permission::new(
+                        "patch",
+                        "",
+                        "services",
+                        None,
+                        Some(service),
+                    ));
+                }
+                Action::ScaleUp { deployment, .. } | Action::ScaleDown { deployment, .. } => {
+                    add(Permission::new(
+                        "patch",
+                        "",
+                        "services",
+                        None,
+                        Some(service),
+                    ));
+                    add(Permission::new(
+                        "patch",
+                        "apps",
+                        "deployments",
+                        Some("scale"),
+                        Some(deployment),
+                    ));
+                }
+                Action::WaitAvailable { .. } => {
+                    add(Permission::new("watch", "apps", "deployments", None, None));
+                    add(Permission::new("watch", "", "pods", None, None));
+                }
+                Action::Recreate { services, .. } => {
+                    add(Permission::new("create", "apps", "deployments", None, None));
+                    if !services.is_empty() {
+                        add(Permission::new("create", "", "services", None, None));
+                    }
+                }
+                Action::Delete {
+                    deployment,
+                    services,
+                    ..
+                } => {
+                    add(Permission::new(
+                        "patch",
+                        "",
+                        "services",
+                        None,
+                        Some(service),
+                    ));
+                    if let Some(d) = deployment {
+                        add(Permission::new("get", "apps", "deployments", None, Some(d)));
+                        add(Permission::new(
+                            "delete",
+                            "apps",
+                            "deployments",
+                            None,
+                            Some(d),
+                        ));
+                    }
+                    for s in services {
+                        add(Permission::new("get", "", "services", None, Some(s)));
+                        add(Permission::new("delete", "", "services", None, Some(s)));
+                    }
+                }
+                Action::Delay { .. } => {}
+                Action::Event { .. } => {
+                    add(Permission::new("create", "", "events", None, None));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One request the plan needs permission for, as a SelfSubjectAccessReview asks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    /// The verb.
+    pub verb: String,
+    /// The API group (`""` for core).
+    pub group: String,
+    /// The resource.
+    pub resource: String,
+    /// The subresource, e.g. `scale`.
+    pub subresource: Option<String>,
+    /// The object, when the request names one.
+    pub name: Option<String>,
+}
+
+impl Permission {
+    fn new(
+        verb: &str,
+        group: &str,
+        resource: &str,
+        subresource: Option<&str>,
+        name: Option<&str>,
+    ) -> Permission {
+        Permission {
+            verb: verb.to_string(),
+            group: group.to_string(),
+            resource: resource.to_string(),
+            subresource: subresource.map(str::to_string),
+            name: name.map(str::to_string),
+        }
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb, self.resource)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        if let Some(sub) = &self.subresource {
+            write!(f, "/{sub}")?;
+        }
+        if let Some(name) = &self.name {
+            write!(f, " {name}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One step and why it is there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// What is done.
+    pub action: Action,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Action {
+    /// Scale a scaled-down Deployment back up.
+    ScaleUp {
+        /// The Deployment.
+        deployment: String,
+        /// Its colour.
+        colour: String,
+        /// The replica count to restore.
+        replicas: i32,
+    },
+    /// Re-create what `--cleanup delete` removed, from the journal.
+    Recreate {
+        /// The Deployment.
+        deployment: String,
+        /// Its colour.
+        colour: String,
+        /// The test Services.
+        services: Vec<String>,
+    },
+    /// Wait until a Deployment is fully available.
+    WaitAvailable {
+        /// The Deployment.
+        deployment: String,
+        /// Its colour.
+        colour: String,
+    },
+    /// Change the colour in the production Service's selector, with a resourceVersion
+    /// precondition, and write the journal in the same request.
+    Flip {
+        /// The colour traffic leaves.
+        from: String,
+        /// The colour traffic reaches.
+        to: String,
+        /// The selector key changed.
+        colour_label: String,
+        /// The whole selector before.
+        selector_before: BTreeMap<String, String>,
+        /// The whole selector after.
+        selector_after: BTreeMap<String, String>,
+        /// The resourceVersion the Service must still have.
+        resource_version: Option<String>,
+        /// Journal changes written with the flip.
+        journal: Changes,
+        /// Journal changes that undo them (written by an automatic flip back).
+        undo: Changes,
+    },
+    /// Wait until the Service's EndpointSlices hold the new colour's ready pods and none of
+    /// the old colour's; flip back if that does not happen in time.
+    Verify {
+        /// The colour that must be in the endpoints.
+        colour: String,
+        /// The colour that must be gone from them.
+        previous: String,
+    },
+    /// Record in the journal that the cleanup of `colour` is pending.
+    MarkCleanupPending {
+        /// The colour to clean up.
+        colour: String,
+        /// The policy.
+        policy: CleanupPolicy,
+        /// How long after now it may run.
+        delay: Duration,
+    },
+    /// Wait before touching the old colour.
+    Delay {
+        /// How long.
+        duration: Duration,
+    },
+    /// Scale the old colour's Deployment to 0, remembering its replica count.
+    ScaleDown {
+        /// The Deployment.
+        deployment: String,
+        /// Its colour.
+        colour: String,
+        /// Its replica count now (written to the journal first).
+        replicas: i32,
+    },
+    /// Save the old colour's Deployment and test Services into the journal, then delete them.
+    Delete {
+        /// The Deployment, if it still exists.
+        deployment: Option<String>,
+        /// Its colour.
+        colour: String,
+        /// The test Services.
+        services: Vec<String>,
+    },
+    /// Record in the journal that nothing is in progress.
+    MarkDone,
+    /// Record a Kubernetes Event on the production Service.
+    Event {
+        /// `Promoted`, `RolledBack` or `CleanedUp`.
+        reason: String,
+        /// from → to.
+        message: String,
+    },
+}
+
+/// Decides what `options.command` will do to the pair in `snapshot`.
+pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+    if let Some(tool) = &snapshot.service.managed_by {
+        return Outcome::Refused(Refusal {
+            reason: format!(
+                "{} is managed by {tool}; {} will not change it",
+                snapshot.service.name, "kubectl-bluegreen"
+            ),
+            blockers: vec![format!("managed by {tool}")],
+            hint: Some(format!(
+                "release through {tool}, or remove its annotations if it no longer manages {}",
+                snapshot.service.name
+            )),
+        });
+    }
+    match options.command {
+        Command::Promote => promote::plan(snapshot, options),
+        Command::Rollback => rollback::plan(snapshot, options),
+        Command::Cleanup => cleanup::plan(snapshot, options),
+    }
+}
+
+/// The state of one colour in the snapshot.
+pub(crate) fn colour<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a ColourState> {
+    snapshot.colours.iter().find(|c| c.colour == name)
+}
+
+/// A plan skeleton.
+pub(crate) fn new_plan(snapshot: &Snapshot, command: Command, target: &str) -> Plan {
+    Plan {
+        command,
+        service: snapshot.service.name.clone(),
+        namespace: snapshot.service.namespace.clone(),
+        live: snapshot.live_colour.clone(),
+        target: target.to_string(),
+        steps: Vec::new(),
+        notes: Vec::new(),
+        forced: Vec::new(),
+    }
+}
+
+/// Pushes a step.
+pub(crate) fn step(plan: &mut Plan, action: Action, reason: impl Into<String>) {
+    plan.steps.push(Step {
+        action,
+        reason: reason.into(),
+    });
+}
+
+/// The flip from the live colour to `to`, with the journal it writes.
+pub(crate) fn flip_step(
+    snapshot: &Snapshot,
+    options: &Options,
+    to: &str,
+    policy: CleanupPolicy,
+) -> Action {
+    let from = snapshot.live_colour.clone();
+    let label = snapshot.service.colour_label.clone();
+    let mut after = snapshot.service.selector.clone();
+    after.insert(label.clone(), to.to_string());
+    let previous = colour(snapshot, &from);
+    let previous_deployment = previous.and_then(|c| c.deployment.as_ref());
+    let mut changes = Changes::new();
+    let set = |changes: &mut Changes, k: &str, v: String| {
+        changes.insert(k.to_string(), Some(v));
+    };
+    set(&mut changes, journal::PREVIOUS_COLOUR, from.clone());
+    set(
+        &mut changes,
+        journal::PREVIOUS_SELECTOR,
+        serde_json::to_string(&snapshot.service.selector).unwrap_or_default(),
+    );
+    match previous_deployment {
+        Some(d) => {
+            set(&mut changes, journal::PREVIOUS_DEPLOYMENT, d.name.clone());
+            set(
+                &mut changes,
+                journal::PREVIOUS_IMAGES,
+                serde_json::to_string(&d.images).unwrap_or_default(),
+            );
+        }
+        None => {
+            changes.insert(journal::PREVIOUS_DEPLOYMENT.into(), None);
+            changes.insert(journal::PREVIOUS_IMAGES.into(), None);
+        }
+    }
+    set(&mut changes, journal::FLIPPED_AT, options.now.to_string());
+    set(&mut changes, journal::ACTION, options.command.to_string());
+    set(
+        &mut changes,
+        journal::STEP,
+        journal::STEP_VERIFY.to_string(),
+    );
+    set(&mut changes, journal::CLEANUP_POLICY, policy.to_string());
+    for key in [
+        journal::CLEANUP_AFTER,
+        journal::SCALED_DOWN_DEPLOYMENT,
+        journal::SCALED_DOWN_REPLICAS,
+        journal::SAVED_DEPLOYMENT,
+        journal::SAVED_SERVICES,
+        journal::LAST_FAILURE,
+    ] {
+        changes.insert(key.to_string(), None);
+    }
+    // Only write what changes: removing a key that is not there is noise in the request.
+    let current = Journal::of(snapshot);
+    changes.retain(|k, v| v.is_some() || current.entries.contains_key(k));
+    let undo = journal::undo_of(&current, &changes);
+    Action::Flip {
+        from,
+        to: to.to_string(),
+        colour_label: label,
+        selector_before: snapshot.service.selector.clone(),
+        selector_after: after,
+        resource_version: snapshot.service.resource_version.clone(),
+        journal: changes,
+        undo,
+    }
+}
+
+/// The cleanup steps for the colour traffic left (`colour`), after `delay`.
+pub(crate) fn cleanup_steps(
+    plan: &mut Plan,
+    snapshot: &Snapshot,
+    colour_name: &str,
+    policy: CleanupPolicy,
+    delay: Duration,
+) {
+    let state = colour(snapshot, colour_name);
+    let deployment = state.and_then(|c| c.deployment.as_ref());
+    let services = services_to_delete(snapshot, colour_name);
+    match policy {
+        CleanupPolicy::None => {
+            step(
+                plan,
+                Action::MarkDone,
+                format!("--cleanup none: {colour_name} keeps running for an instant rollback"),
+            );
+            return;
+        }
+        CleanupPolicy::ScaleDown if deployment.is_none_or(|d| d.desired == 0) => {
+            step(
+                plan,
+                Action::MarkDone,
+                format!("{colour_name} has no running Deployment: nothing to scale down"),
+            );
+            return;
+        }
+        CleanupPolicy::Delete if deployment.is_none() && services.is_empty() => {
+            step(
+                plan,
+                Action::MarkDone,
+                format!("{colour_name} has no Deployment or test Service left: nothing to delete"),
+            );
+            return;
+        }
+        _ => {}
+    }
+    if !delay.is_zero() {
+        step(
+            plan,
+            Action::Delay { duration: delay },
+            "kube-proxy on every node needs time to stop sending new connections to the old pods",
+        );
+    }
+    match policy {
+        CleanupPolicy::ScaleDown => {
+            if let Some(d) = deployment {
+                let mut reason = format!(
+                    "free {colour_name}'s resources; its replica count {} is remembered for rollback",
+                    d.desired
+                );
+                if let Some(hpa) = state.and_then(|c| c.hpas.first()) {
+                    reason.push_str(&format!(
+                        "; this disables HorizontalPodAutoscaler {} (Kubernetes treats 0 replicas as autoscaling off) until rollback scales it back to at least {}",
+                        hpa.name, hpa.min_replicas
+                    ));
+                }
+                step(
+                    plan,
+                    Action::ScaleDown {
+                        deployment: d.name.clone(),
+                        colour: colour_name.to_string(),
+                        replicas: d.desired,
+                    },
+                    reason,
+                );
+            }
+        }
+        CleanupPolicy::Delete => {
+            let mut what = Vec::new();
+            if let Some(d) = deployment {
+                what.push(format!("Deployment {}", d.name));
+            }
+            for s in &services {
+                what.push(format!("test Service {s}"));
+            }
+            step(
+                plan,
+                Action::Delete {
+                    deployment: deployment.map(|d| d.name.clone()),
+                    colour: colour_name.to_string(),
+                    services,
+                },
+                format!(
+                    "--cleanup delete: {} saved into the journal (so rollback can re-create them), then deleted",
+                    what.join(" and ")
+                ),
+            );
+        }
+        CleanupPolicy::None => {}
+    }
+    step(plan, Action::MarkDone, "the release is complete");
+    step(
+        plan,
+        Action::Event {
+            reason: "CleanedUp".into(),
+            message: format!("{colour_name} {} ({policy})", plan_cleanup_word(policy)),
+        },
+        "record the cleanup on the Service",
+    );
+}
+
+fn plan_cleanup_word(policy: CleanupPolicy) -> &'static str {
+    match policy {
+        CleanupPolicy::ScaleDown => "scaled down",
+        CleanupPolicy::Delete => "deleted",
+        CleanupPolicy::None => "kept",
+    }
+}
+
+/// The test Services `--cleanup delete` removes when `colour_name` is cleaned up: those of the
+/// old colour, and, as the manual procedure does, those of the other colour, whose pods now
+/// serve through the production Service (they are saved in the journal and re-created by
+/// rollback). Never the production Service.
+pub(crate) fn services_to_delete(snapshot: &Snapshot, colour_name: &str) -> Vec<String> {
+    let mut services: Vec<String> = Vec::new();
+    let old = snapshot.colours.iter().filter(|c| c.colour == colour_name);
+    let other = snapshot.colours.iter().filter(|c| c.colour != colour_name);
+    for state in old.chain(other) {
+        for s in &state.test_services {
+            if *s != snapshot.service.name && !services.contains(s) {
+                services.push(s.clone());
+            }
+        }
+    }
+    services
+}
+
+/// Readiness problems of `target`, as sentences.
+pub(crate) fn readiness(snapshot: &Snapshot, target: &ColourState) -> Vec<String> {
+    crate::verdict::readiness_blockers(target, &snapshot.observed_at)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// The notes every plan that moves traffic shows.
+pub(crate) fn common_notes(plan: &mut Plan, snapshot: &Snapshot) {
+    for other in &snapshot.other_services {
+        plan.notes.push(format!(
+            "Service {} also selects {} pods; it is not changed",
+            other.name,
+            other.selects.join(" and ")
+        ));
+    }
+    for state in &snapshot.colours {
+        for hpa in &state.hpas {
+            plan.notes.push(format!(
+                "HorizontalPodAutoscaler {} scales {}'s Deployment ({}..{} replicas)",
+                hpa.name, state.colour, hpa.min_replicas, hpa.max_replicas
+            ));
+        }
+        if state.colour == snapshot.live_colour {
+            for test in &state.test_services {
+                plan.notes.push(format!(
+                    "test Service {test} points at the live colour {}",
+                    state.colour
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::pair::snapshot::tests::{classic, now};
+    use crate::pair::snapshot::{Snapshot, build};
+
+    pub fn classic_snapshot() -> Snapshot {
+        let (identity, objects) = classic();
+        build(&identity, "default", &objects, now()).expect("a snapshot")
+    }
+
+    pub fn options(command: Command) -> Options {
+        Options {
+            command,
+            policy: None,
+            delay: Duration::from_secs(30),
+            delay_given: false,
+            force: false,
+            to: None,
+            now: now(),
+        }
+    }
+
+    pub fn actions(outcome: &Outcome) -> Vec<&'static str> {
+        let Outcome::Proceed(plan) = outcome else {
+            return Vec::new();
+        };
+        plan.steps
+            .iter()
+            .map(|s| match s.action {
+                Action::ScaleUp { .. } => "scale-up",
+                Action::Recreate { .. } => "recreate",
+                Action::WaitAvailable { .. } => "wait-available",
+                Action::Flip { .. } => "flip",
+                Action::Verify { .. } => "verify",
+                Action::MarkCleanupPending { .. } => "mark-cleanup",
+                Action::Delay { .. } => "delay",
+                Action::ScaleDown { .. } => "scale-down",
+                Action::Delete { .. } => "delete",
+                Action::MarkDone => "mark-done",
+                Action::Event { .. } => "event",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_managed_service_is_refused_whatever_the_command() {
+        for command in [Command::Promote, Command::Rollback, Command::Cleanup] {
+            let mut s = classic_snapshot();
+            s.service.managed_by = Some("Argo Rollouts".into());
+            let outcome = plan(&s, &options(command));
+            let Outcome::Refused(refusal) = &outcome else {
+                panic!("{command}: expected a refusal, got {outcome:?}");
+            };
+            assert!(refusal.reason.contains("Argo Rollouts"), "{refusal:?}");
+            assert_eq!(outcome.exit_code(), 5);
+        }
+    }
+
+    #[test]
+    fn permissions_cover_every_mutation_of_a_promote() {
+        let s = classic_snapshot();
+        let mut o = options(Command::Promote);
+        o.policy = Some(CleanupPolicy::Delete);
+        let Outcome::Proceed(p) = plan(&s, &o) else {
+            panic!("expected a plan");
+        };
+        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        for wanted in [
+            "patch services blueservice",
+            "watch endpointslices.discovery.k8s.io",
+            "delete deployments.apps bluedeploy",
+            "create events",
+        ] {
+            assert!(shown.iter().any(|s| s == wanted), "{wanted} in {shown:?}");
+        }
+        let mut o = options(Command::Promote);
+        o.policy = Some(CleanupPolicy::ScaleDown);
+        let Outcome::Proceed(p) = plan(&s, &o) else {
+            panic!("expected a plan");
+        };
+        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        assert!(shown.contains(&"patch deployments.apps/scale bluedeploy".to_string()));
+        assert!(!shown.iter().any(|s| s.starts_with("delete")));
+    }
+}

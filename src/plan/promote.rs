@@ -1,0 +1,614 @@
+//! The plan of `promote`: move traffic to the idle colour, verify, clean up the colour it left.
+//!
+//! "Already promoted" is defined from the journal, because the target of `promote` is always the
+//! idle colour: when the last flip was a promote away from the idle colour, nothing is in
+//! progress, and the idle colour still runs the images it ran then (or is scaled down or
+//! deleted), promoting again would only undo that release, so `promote` says so and exits 0.
+//! Once a new version is deployed into the idle colour (its images differ), `promote` moves
+//! traffic to it as usual. Without a journal (a pair flipped by hand) nothing says which colour
+//! is newer; `--to COLOUR` names the colour that must end up live, and promote does nothing
+//! when the Service already selects it.
+
+use crate::journal::{self, Journal};
+use crate::pair::snapshot::Snapshot;
+use crate::plan::{
+    Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, cleanup_steps, colour,
+    common_notes, flip_step, new_plan, readiness, step,
+};
+use crate::verdict::{Blocker, readiness_blockers};
+
+/// Plans `promote`.
+pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+    let journal = Journal::of(snapshot);
+    let live = snapshot.live_colour.as_str();
+    let idle = snapshot.idle_colour.as_str();
+    let service = snapshot.service.name.as_str();
+    if let Some(to) = options.to.as_deref() {
+        if to != live && to != idle {
+            return Outcome::Refused(Refusal {
+                reason: format!("--to {to}: {to} is not a colour of {service} ({live}, {idle})"),
+                blockers: Vec::new(),
+                hint: Some("name one of the pair's colours, or change --colors".to_string()),
+            });
+        }
+        if to == live && journal.step().is_none() {
+            return Outcome::Nothing {
+                message: format!(
+                    "already promoted: {service} already sends traffic to {live}; nothing to do"
+                ),
+            };
+        }
+    }
+    if let Some(resumed) = resume(snapshot, options, &journal) {
+        return resumed;
+    }
+    let Some(target) = colour(snapshot, idle) else {
+        return Outcome::Refused(Refusal {
+            reason: format!("{idle} is not a colour of {service}"),
+            blockers: Vec::new(),
+            hint: None,
+        });
+    };
+
+    if already_promoted(snapshot, &journal) {
+        let when = journal
+            .flipped_at()
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default();
+        return Outcome::Nothing {
+            message: format!(
+                "already promoted: {service} sends traffic to {live} (promoted from {idle}{when}) \
+                 and {idle} still runs the version it replaced; nothing to do. \
+                 To go back: kubectl bluegreen rollback {service}"
+            ),
+        };
+    }
+
+    let blockers = readiness_blockers(target, &snapshot.observed_at);
+    let fatal: Vec<String> = blockers
+        .iter()
+        .filter(|b| matches!(b, Blocker::Missing { .. } | Blocker::ZeroReplicas { .. }))
+        .map(ToString::to_string)
+        .collect();
+    if !fatal.is_empty() {
+        // Even --force never points the Service at nothing.
+        return Outcome::Refused(Refusal {
+            reason: format!("cannot promote {service} to {idle}: {}", fatal.join("; ")),
+            blockers: fatal,
+            hint: Some(format!(
+                "deploy the new version as {idle}'s Deployment (pods labelled {}) with at least one replica",
+                crate::pair::discover::selector_text(&target.selector)
+            )),
+        });
+    }
+    let problems = readiness(snapshot, target);
+    let mut plan = new_plan(snapshot, Command::Promote, idle);
+    if !problems.is_empty() {
+        if !options.force {
+            return Outcome::Refused(Refusal {
+                reason: format!(
+                    "{idle} is not ready to take {service}'s traffic: {}",
+                    problems.join("; ")
+                ),
+                blockers: problems,
+                hint: Some(
+                    "wait for it with --wait (up to --timeout), or pass --force to skip the readiness checks"
+                        .to_string(),
+                ),
+            });
+        }
+        plan.forced = problems;
+    }
+
+    let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);
+    let flip = flip_step(snapshot, options, idle, policy);
+    let reason = match &flip {
+        Action::Flip {
+            colour_label,
+            resource_version,
+            ..
+        } => format!(
+            "move traffic: {colour_label}: {live} → {colour_label}: {idle} in one request, only if {service} is unchanged since it was read (resourceVersion {})",
+            resource_version.as_deref().unwrap_or("unknown")
+        ),
+        _ => String::new(),
+    };
+    step(&mut plan, flip, reason);
+    verify_and_clean(&mut plan, snapshot, options, idle, live, policy, "Promoted");
+    common_notes(&mut plan, snapshot);
+    for test in &target.test_services {
+        plan.notes.push(format!(
+            "test Service {test} selects {idle}, which becomes the live colour"
+        ));
+    }
+    Outcome::Proceed(plan)
+}
+
+/// Verification, the event and the cleanup of `previous`, as promote and rollback do them.
+pub(crate) fn verify_and_clean(
+    plan: &mut Plan,
+    snapshot: &Snapshot,
+    options: &Options,
+    to: &str,
+    previous: &str,
+    policy: CleanupPolicy,
+    event: &str,
+) {
+    let service = &snapshot.service.name;
+    step(
+        plan,
+        Action::Verify {
+            colour: to.to_string(),
+            previous: previous.to_string(),
+        },
+        format!(
+            "wait until {service}'s EndpointSlices hold {to}'s ready pods and none of {previous}'s; if not within --timeout, flip back to {previous} automatically"
+        ),
+    );
+    if policy != CleanupPolicy::None {
+        step(
+            plan,
+            Action::MarkCleanupPending {
+                colour: previous.to_string(),
+                policy,
+                delay: options.delay,
+            },
+            "record the pending cleanup, so an interrupted wait is finished by `cleanup`",
+        );
+    }
+    step(
+        plan,
+        Action::Event {
+            reason: event.to_string(),
+            message: format!("{service}: {previous} → {to}"),
+        },
+        "record the release on the Service",
+    );
+    cleanup_steps(plan, snapshot, previous, policy, options.delay);
+}
+
+/// Whether the last promote already moved traffic away from the idle colour and the idle colour
+/// still runs what it ran then.
+fn already_promoted(snapshot: &Snapshot, journal: &Journal) -> bool {
+    if journal.action() != Some("promote")
+        || journal.previous_colour() != Some(snapshot.idle_colour.as_str())
+        || journal.step().is_some()
+    {
+        return false;
+    }
+    let Some(idle) = colour(snapshot, &snapshot.idle_colour) else {
+        return true;
+    };
+    match (&idle.deployment, journal.previous_images()) {
+        (None, _) => true,
+        (Some(d), _) if d.desired == 0 => true,
+        (Some(d), Some(images)) => d.images == images,
+        (Some(_), None) => true,
+    }
+}
+
+/// Finishing an interrupted promote or rollback: the journal says a step is in progress.
+pub(crate) fn resume(snapshot: &Snapshot, options: &Options, journal: &Journal) -> Option<Outcome> {
+    let step_in_progress = journal.step()?;
+    let live = snapshot.live_colour.as_str();
+    let previous = journal.previous_colour()?;
+    if previous == live {
+        // The flip was undone by someone; nothing of that release is left to finish.
+        return None;
+    }
+    let action = journal.action().unwrap_or("promote");
+    let when = journal.flipped_at().unwrap_or("an unknown time");
+    let policy = options
+        .policy
+        .or_else(|| {
+            journal
+                .get(journal::CLEANUP_POLICY)
+                .and_then(CleanupPolicy::parse)
+        })
+        .unwrap_or(CleanupPolicy::ScaleDown);
+    let mut plan = new_plan(snapshot, options.command, live);
+    let event = if action == "rollback" {
+        "RolledBack"
+    } else {
+        "Promoted"
+    };
+    match step_in_progress {
+        journal::STEP_VERIFY => {
+            plan.notes.push(format!(
+                "resuming the {action} of {when} ({previous} → {live}): it was interrupted before the endpoints were verified"
+            ));
+            verify_and_clean(&mut plan, snapshot, options, live, previous, policy, event);
+        }
+        journal::STEP_CLEANUP => {
+            plan.notes.push(format!(
+                "resuming the {action} of {when} ({previous} → {live}): traffic moved and was verified; the cleanup of {previous} is pending"
+            ));
+            let remaining = remaining_delay(journal, options);
+            cleanup_steps(&mut plan, snapshot, previous, policy, remaining);
+        }
+        _ => return None,
+    }
+    common_notes(&mut plan, snapshot);
+    Some(Outcome::Proceed(plan))
+}
+
+/// What is left of the delay recorded at the flip, unless `--scale-down-delay` was given.
+pub(crate) fn remaining_delay(journal: &Journal, options: &Options) -> std::time::Duration {
+    if options.delay_given {
+        return options.delay;
+    }
+    let now = options.now;
+    journal
+        .cleanup_after()
+        .map(|after| after.as_millisecond() - now.as_millisecond())
+        .filter(|ms| *ms > 0)
+        .map_or(std::time::Duration::ZERO, |ms| {
+            std::time::Duration::from_millis(ms as u64)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::{actions, classic_snapshot, options};
+    use crate::plan::{Outcome, plan as decide};
+
+    type Case = (&'static str, fn(&mut Snapshot), Expect);
+
+    #[derive(Debug)]
+    enum Expect {
+        Steps(&'static [&'static str]),
+        Refused(&'static str),
+        Nothing(&'static str),
+    }
+
+    fn green(s: &mut Snapshot) -> &mut crate::pair::snapshot::ColourState {
+        &mut s.colours[1]
+    }
+
+    fn journal(s: &mut Snapshot, entries: &[(&str, &str)]) {
+        for (k, v) in entries {
+            s.service.journal.insert(k.to_string(), v.to_string());
+        }
+    }
+
+    /// Blue live after a promote from green, which still runs `nginx:green`.
+    fn promoted_from_green(s: &mut Snapshot) {
+        s.service.selector.insert("app".into(), "blue".into());
+        journal(
+            s,
+            &[
+                ("previous-colour", "green"),
+                ("action", "promote"),
+                ("flipped-at", "2026-01-01T11:00:00Z"),
+                ("previous-images", "[\"nginx:green\"]"),
+            ],
+        );
+    }
+
+    const FULL: &[&str] = &[
+        "flip",
+        "verify",
+        "mark-cleanup",
+        "event",
+        "delay",
+        "scale-down",
+        "mark-done",
+        "event",
+    ];
+
+    #[test]
+    fn promote_table() {
+        let cases: Vec<Case> = vec![
+            ("green ready", |_| {}, Expect::Steps(FULL)),
+            (
+                "green not ready",
+                |s| {
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.ready = 1;
+                        d.available = 1;
+                    }
+                    for p in green(s).pods.iter_mut().skip(1) {
+                        p.ready = false;
+                    }
+                },
+                Expect::Refused("not ready"),
+            ),
+            (
+                "green missing",
+                |s| {
+                    green(s).deployment = None;
+                    green(s).pods.clear();
+                },
+                Expect::Refused("has no Deployment"),
+            ),
+            (
+                "green at 0 replicas",
+                |s| {
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.desired = 0;
+                    }
+                },
+                Expect::Refused("0 replicas"),
+            ),
+            (
+                "generation not observed",
+                |s| {
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.generation = 2;
+                    }
+                },
+                Expect::Refused("generation 2 not yet observed"),
+            ),
+            (
+                "updated below desired",
+                |s| {
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.updated = 2;
+                    }
+                },
+                Expect::Refused("2/3"),
+            ),
+            (
+                "crash-looping pod",
+                |s| {
+                    let p = &mut green(s).pods[0];
+                    p.status = "CrashLoopBackOff".into();
+                    p.restarts = 5;
+                },
+                Expect::Refused("CrashLoopBackOff"),
+            ),
+            (
+                "already promoted",
+                promoted_from_green,
+                Expect::Nothing("already promoted"),
+            ),
+            (
+                "already promoted, old colour scaled down",
+                |s| {
+                    promoted_from_green(s);
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.desired = 0;
+                    }
+                },
+                Expect::Nothing("already promoted"),
+            ),
+            (
+                "a new version deployed into the idle colour after a promote",
+                |s| {
+                    promoted_from_green(s);
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.images = vec!["nginx:green-2".into()];
+                    }
+                },
+                Expect::Steps(FULL),
+            ),
+            (
+                "after a rollback, promoting again is allowed",
+                |s| {
+                    promoted_from_green(s);
+                    journal(s, &[("action", "rollback")]);
+                },
+                Expect::Steps(FULL),
+            ),
+            (
+                "interrupted during verification",
+                |s| {
+                    promoted_from_green(s);
+                    journal(s, &[("step", "verify"), ("cleanup-policy", "delete")]);
+                },
+                Expect::Steps(&[
+                    "verify",
+                    "mark-cleanup",
+                    "event",
+                    "delay",
+                    "delete",
+                    "mark-done",
+                    "event",
+                ]),
+            ),
+            (
+                "interrupted while the cleanup delay ran",
+                |s| {
+                    promoted_from_green(s);
+                    journal(
+                        s,
+                        &[
+                            ("step", "cleanup"),
+                            ("cleanup-policy", "scale-down"),
+                            ("cleanup-after", "2026-01-01T12:00:10Z"),
+                        ],
+                    );
+                },
+                Expect::Steps(&["delay", "scale-down", "mark-done", "event"]),
+            ),
+            (
+                "interrupted after the delay, before scaling",
+                |s| {
+                    promoted_from_green(s);
+                    journal(
+                        s,
+                        &[
+                            ("step", "cleanup"),
+                            ("cleanup-policy", "scale-down"),
+                            ("cleanup-after", "2026-01-01T11:00:30Z"),
+                        ],
+                    );
+                },
+                Expect::Steps(&["scale-down", "mark-done", "event"]),
+            ),
+            (
+                "interrupted after scaling, before the journal said done",
+                |s| {
+                    promoted_from_green(s);
+                    journal(
+                        s,
+                        &[
+                            ("step", "cleanup"),
+                            ("cleanup-policy", "scale-down"),
+                            ("scaled-down-deployment", "greendeploy"),
+                            ("scaled-down-replicas", "3"),
+                        ],
+                    );
+                    if let Some(d) = green(s).deployment.as_mut() {
+                        d.desired = 0;
+                    }
+                },
+                Expect::Steps(&["mark-done"]),
+            ),
+            (
+                "a step left over from a flip someone undid is ignored",
+                |s| {
+                    journal(
+                        s,
+                        &[
+                            ("previous-colour", "blue"),
+                            ("step", "verify"),
+                            ("action", "promote"),
+                        ],
+                    );
+                },
+                Expect::Steps(FULL),
+            ),
+        ];
+        for (name, mutate, expect) in cases {
+            let mut s = classic_snapshot();
+            mutate(&mut s);
+            let outcome = decide(&s, &options(Command::Promote));
+            match (&expect, &outcome) {
+                (Expect::Steps(want), Outcome::Proceed(_)) => {
+                    assert_eq!(actions(&outcome), *want, "{name}");
+                }
+                (Expect::Refused(text), Outcome::Refused(r)) => {
+                    assert!(r.reason.contains(text), "{name}: {}", r.reason);
+                    assert_eq!(outcome.exit_code(), 5, "{name}");
+                }
+                (Expect::Nothing(text), Outcome::Nothing { message }) => {
+                    assert!(message.contains(text), "{name}: {message}");
+                    assert_eq!(outcome.exit_code(), 0, "{name}");
+                }
+                _ => panic!("{name}: expected {expect:?}, got {outcome:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn to_names_the_colour_that_must_end_up_live() {
+        let s = classic_snapshot();
+        let mut o = options(Command::Promote);
+        o.to = Some("blue".into());
+        assert!(
+            matches!(decide(&s, &o), Outcome::Nothing { message } if message.contains("already sends traffic to blue"))
+        );
+        o.to = Some("green".into());
+        assert_eq!(actions(&decide(&s, &o)), FULL);
+        o.to = Some("purple".into());
+        assert!(matches!(decide(&s, &o), Outcome::Refused(_)));
+    }
+
+    #[test]
+    fn the_flip_changes_only_the_colour_key_and_writes_the_journal() {
+        let mut s = classic_snapshot();
+        s.service.selector.insert("tier".into(), "web".into());
+        s.service.resource_version = Some("17".into());
+        let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
+            panic!("expected a plan");
+        };
+        let Some(Action::Flip {
+            selector_before,
+            selector_after,
+            resource_version,
+            journal,
+            ..
+        }) = plan.flip()
+        else {
+            panic!("expected a flip");
+        };
+        assert_eq!(selector_before.get("tier"), Some(&"web".to_string()));
+        assert_eq!(selector_after.get("tier"), Some(&"web".to_string()));
+        assert_eq!(selector_after.get("app"), Some(&"green".to_string()));
+        assert_eq!(resource_version.as_deref(), Some("17"));
+        let get = |k: &str| journal.get(k).cloned().flatten();
+        assert_eq!(get("previous-colour").as_deref(), Some("blue"));
+        assert_eq!(get("previous-deployment").as_deref(), Some("bluedeploy"));
+        assert_eq!(get("previous-images").as_deref(), Some("[\"nginx:blue\"]"));
+        assert_eq!(get("step").as_deref(), Some("verify"));
+        assert_eq!(get("action").as_deref(), Some("promote"));
+        assert_eq!(get("cleanup-policy").as_deref(), Some("scale-down"));
+        assert_eq!(get("flipped-at").as_deref(), Some("2026-01-01T12:00:00Z"));
+    }
+
+    #[test]
+    fn force_skips_readiness_loudly_but_never_flips_to_nothing() {
+        let mut s = classic_snapshot();
+        for p in &mut green(&mut s).pods {
+            p.ready = false;
+        }
+        let mut o = options(Command::Promote);
+        o.force = true;
+        let Outcome::Proceed(plan) = decide(&s, &o) else {
+            panic!("--force should plan");
+        };
+        assert!(
+            plan.forced.iter().any(|f| f.contains("not ready")),
+            "{:?}",
+            plan.forced
+        );
+        let mut s = classic_snapshot();
+        green(&mut s).deployment = None;
+        assert!(matches!(decide(&s, &o), Outcome::Refused(_)));
+    }
+
+    #[test]
+    fn cleanup_policies_shape_the_plan() {
+        let s = classic_snapshot();
+        let mut o = options(Command::Promote);
+        o.policy = Some(CleanupPolicy::None);
+        assert_eq!(
+            actions(&decide(&s, &o)),
+            ["flip", "verify", "event", "mark-done"]
+        );
+        o.policy = Some(CleanupPolicy::Delete);
+        let outcome = decide(&s, &o);
+        assert_eq!(
+            actions(&outcome),
+            [
+                "flip",
+                "verify",
+                "mark-cleanup",
+                "event",
+                "delay",
+                "delete",
+                "mark-done",
+                "event"
+            ]
+        );
+        o.delay = std::time::Duration::ZERO;
+        assert!(!actions(&decide(&s, &o)).contains(&"delay"));
+    }
+
+    #[test]
+    fn scaling_an_autoscaled_colour_to_zero_says_it_disables_the_hpa() {
+        let mut s = classic_snapshot();
+        s.colours[0].hpas.push(crate::pair::snapshot::HpaSummary {
+            name: "blue-hpa".into(),
+            min_replicas: 2,
+            max_replicas: 5,
+            current_replicas: None,
+            desired_replicas: None,
+        });
+        let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
+            panic!("expected a plan");
+        };
+        let scale = plan
+            .steps
+            .iter()
+            .find(|st| matches!(st.action, Action::ScaleDown { .. }))
+            .expect("a scale-down step");
+        assert!(
+            scale
+                .reason
+                .contains("disables HorizontalPodAutoscaler blue-hpa")
+        );
+    }
+}
