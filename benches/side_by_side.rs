@@ -11,26 +11,49 @@
 //! builds for the bench (`CARGO_BIN_EXE_kubectl-bluegreen`, in `target/release/`).
 //!
 //! Environment:
+//! - `BENCH_PLUGIN`: another build of the plugin to measure instead;
 //! - `BENCH_KUBECTL`: the kubectl to compare against (default: the v1.33 build of the Cloud
 //!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
-//! - `BENCH_ITERATIONS` (default 21) and `BENCH_LARGE_ITERATIONS` (default 7);
+//! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 7) and
+//!   `BENCH_FLIP_ITERATIONS` (default 11);
 //! - `BENCH_SKIP_LARGE=1` skips the large namespace.
 
+// The sandbox's store takes closures returning its `ApiError` by value.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use sandbox::resources;
+use sandbox::scenarios::{LARGE_DEPLOYMENTS, LARGE_REPLICAS};
+use sandbox::store::{DeleteOpts, Event, EventType, UpdateOpts};
 use sandbox::{LoggedRequest, Options, Sandbox};
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
-/// The plugin under measurement: the release build made for this bench.
-const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-bluegreen");
+/// The plugin under measurement: the release build made for this bench, unless
+/// `BENCH_PLUGIN` names another build (for comparing two versions with the same bench).
+fn plugin() -> &'static str {
+    static PLUGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PLUGIN.get_or_init(|| {
+        std::env::var("BENCH_PLUGIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kubectl-bluegreen").to_string())
+    })
+}
 
-/// Pods per colour and other pods of the large namespace.
+/// Pods per colour in the large namespace; the sandbox's `large` scenario adds 200 other
+/// Deployments of 100 pods each.
 const LARGE_PER_COLOUR: usize = 5_000;
-const OTHER_DEPLOYMENTS: usize = 10;
-const OTHER_REPLICAS: usize = 1_000;
+/// Pods added to each other Deployment to show that the plugin's memory does not follow them.
+const OTHER_GROWTH: usize = 50;
+
+/// Green's replacement pods turn Ready this long (wall-clock) after they start, while
+/// `promote --wait` is already waiting for them.
+const FLIP_READY_AFTER_MS: u64 = 2_000;
 
 /// Added to every request while round trips are counted, so that concurrent requests overlap
 /// visibly and sequential ones do not.
@@ -40,7 +63,7 @@ fn main() {
     let kubectl = kubectl_binary();
     let iterations = env_usize("BENCH_ITERATIONS", 21);
     let large_iterations = env_usize("BENCH_LARGE_ITERATIONS", 7);
-    let mut report = Report::default();
+    let mut report = Report;
     report.line(&machine(&kubectl));
 
     small_namespace(&kubectl, iterations, &mut report);
@@ -50,6 +73,7 @@ fn main() {
     } else {
         large_namespace(&kubectl, large_iterations, &mut report);
     }
+    flip_latency(env_usize("BENCH_FLIP_ITERATIONS", 11), &mut report);
     report.line(&format!("load average at the end: {}", load_average()));
 }
 
@@ -114,7 +138,7 @@ fn small_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
 
 /// (d): process start and binary size.
 fn startup_and_size(iterations: usize, report: &mut Report) {
-    let help = Run::new(PLUGIN, ["--help"]);
+    let help = Run::new(plugin(), ["--help"]);
     let baseline = Run::new("/bin/true", [] as [&str; 0]);
     let cases = [
         Case::new("plugin --help", || help.run()),
@@ -126,32 +150,39 @@ fn startup_and_size(iterations: usize, report: &mut Report) {
     ));
     report.timings(&cases, &samples);
 
-    let bytes = std::fs::read(PLUGIN).unwrap_or_else(|e| fail(&format!("read {PLUGIN}: {e}")));
+    let bytes =
+        std::fs::read(plugin()).unwrap_or_else(|e| fail(&format!("read {}: {e}", plugin())));
     // A stripped ELF has no symbol table section, so its name is not in the section names.
     let stripped = !bytes.windows(b".symtab".len()).any(|w| w == b".symtab");
     report.line(&format!(
-        "release binary: {PLUGIN}: {:.1} MB ({} bytes), stripped: {}",
+        "release binary: {}: {:.1} MB ({} bytes), stripped: {}",
+        plugin(),
         bytes.len() as f64 / 1e6,
         bytes.len(),
         if stripped { "yes" } else { "no" }
     ));
 }
 
-/// (b): 5,000 pods per colour among others; time, requests and peak RSS, then the same with
-/// twice the other pods to show that memory follows the pair, not the namespace.
+/// (b): 5,000 pods per colour among 20,000 others; time, requests and peak RSS, then the same
+/// with 10,000 more other pods to show that memory follows the pair, not the namespace.
 fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
-    let sb = start_sandbox();
     let started = Instant::now();
-    load_large(&sb, 0..OTHER_DEPLOYMENTS);
+    let sb = start_sandbox();
+    sb.load_scenario("large")
+        .unwrap_or_else(|e| fail(&format!("cannot load the large scenario: {e}")));
+    for colour in ["blue", "green"] {
+        scale(&sb, "large", &format!("{colour}deploy"), LARGE_PER_COLOUR);
+    }
+    settle(&sb);
+    let others = LARGE_DEPLOYMENTS * LARGE_REPLICAS;
     report.section(&format!(
-        "(b) large namespace: {} pods per colour + {} other pods ({} total), \
-         {iterations} alternating iterations (set up in {:.0?})",
-        LARGE_PER_COLOUR,
-        OTHER_DEPLOYMENTS * OTHER_REPLICAS,
-        2 * LARGE_PER_COLOUR + OTHER_DEPLOYMENTS * OTHER_REPLICAS,
+        "(b) large namespace: {LARGE_PER_COLOUR} pods per colour + {others} other pods of \
+         {LARGE_DEPLOYMENTS} Deployments ({} total), {iterations} alternating iterations \
+         (set up in {:.0?})",
+        2 * LARGE_PER_COLOUR + others,
         started.elapsed()
     ));
-    let ctx = Ctx::new(&sb, kubectl, "default");
+    let ctx = Ctx::new(&sb, kubectl, "large");
     ctx.check_plugin_output(LARGE_PER_COLOUR);
 
     let cases = [
@@ -181,32 +212,123 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         ("kubectl get pods (warm cache)", &pods),
     ]);
 
-    let rss_runs = iterations.min(5);
+    let rss_runs = iterations.clamp(1, 5);
     let plugin_rss = median_kb(&ctx.plugin_status(), rss_runs);
+    let sequence_rss = ctx
+        .sequence(ctx.warm_cache.path())
+        .iter()
+        .map(|run| median_kb(run, 1))
+        .fold(0.0, f64::max);
     let kubectl_rss = median_kb(&ctx.kubectl_get_pods(), rss_runs);
-
-    // Twice the other pods: the plugin's memory must not follow them.
-    let started = Instant::now();
-    load_large_others(&sb, OTHER_DEPLOYMENTS..2 * OTHER_DEPLOYMENTS);
-    let setup = started.elapsed();
-    let doubled_rss = median_kb(&ctx.plugin_status(), rss_runs);
-    let doubled = Run::new(PLUGIN, ctx.plugin_args());
-    let doubled_time = median(&(0..rss_runs).map(|_| doubled.run()).collect::<Vec<_>>());
-
     report.line(&format!(
-        "peak RSS (GNU time %M, median of {rss_runs}): plugin {:.1} MB, \
-         kubectl get pods {:.1} MB",
+        "peak RSS (GNU time %M): plugin {:.1} MB (median of {rss_runs}); the largest \
+         command of the kubectl sequence {:.1} MB; kubectl get pods {:.1} MB (median of \
+         {rss_runs})",
         plugin_rss / 1024.0,
+        sequence_rss / 1024.0,
         kubectl_rss / 1024.0
     ));
+
+    // More pods of other Deployments: the plugin's memory must not follow them.
+    let started = Instant::now();
+    for i in 0..LARGE_DEPLOYMENTS {
+        scale(
+            &sb,
+            "large",
+            &format!("app-{i:03}"),
+            LARGE_REPLICAS + OTHER_GROWTH,
+        );
+    }
+    settle(&sb);
+    let setup = started.elapsed();
+    let more = LARGE_DEPLOYMENTS * (LARGE_REPLICAS + OTHER_GROWTH);
+    let grown_rss = median_kb(&ctx.plugin_status(), rss_runs);
+    let status = ctx.plugin_status();
+    let grown_time = median(&(0..rss_runs).map(|_| status.run()).collect::<Vec<_>>());
     report.line(&format!(
-        "with {} other pods ({} total, set up in {setup:.0?}): plugin peak RSS {:.1} MB \
-         ({:+.1} MB), status {} (median of {rss_runs})",
-        2 * OTHER_DEPLOYMENTS * OTHER_REPLICAS,
-        2 * LARGE_PER_COLOUR + 2 * OTHER_DEPLOYMENTS * OTHER_REPLICAS,
-        doubled_rss / 1024.0,
-        (doubled_rss - plugin_rss) / 1024.0,
-        ms(doubled_time)
+        "with {more} other pods ({} total, set up in {setup:.0?}): plugin peak RSS {:.1} MB \
+         ({:+.1} MB for {} more other pods), status {} (median of {rss_runs}, not alternated)",
+        2 * LARGE_PER_COLOUR + more,
+        grown_rss / 1024.0,
+        (grown_rss - plugin_rss) / 1024.0,
+        more - others,
+        ms(grown_time)
+    ));
+}
+
+/// (c): flip latency of `promote --wait --yes`: from the sandbox marking green's last pod
+/// Ready to the flipped Service being stored, both as seen on the store's event stream.
+fn flip_latency(iterations: usize, report: &mut Report) {
+    // Real time: the readiness delay is wall-clock.
+    let sb = Sandbox::start(Options::default())
+        .unwrap_or_else(|e| fail(&format!("cannot start the sandbox: {e}")));
+    let mut yaml = deployment("bluedeploy", "blue", 3, 0);
+    yaml.push_str(&service("blueservice", "blue"));
+    yaml.push_str(&deployment("greendeploy", "green", 3, FLIP_READY_AFTER_MS));
+    yaml.push_str(&service("greenservice", "green"));
+    sb.load_yaml(&yaml)
+        .unwrap_or_else(|e| fail(&format!("cannot load the pair: {e}")));
+    settle(&sb);
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    let promote = Run::new(
+        plugin(),
+        [
+            "promote",
+            "blueservice",
+            "--wait",
+            "--yes",
+            "--cleanup",
+            "none",
+            "--timeout",
+            "60s",
+            "--kubeconfig",
+            &kubeconfig,
+        ],
+    );
+    let mut latencies = Vec::new();
+    let mut idle = Vec::new();
+    let mut waiting = Vec::new();
+    for i in 0..=iterations {
+        select_colour(&sb, "blue");
+        settle(&sb);
+        let mut events = sb.store().subscribe();
+        replace_green_pods(&sb);
+        sb.clear_requests();
+        let done = AtomicBool::new(false);
+        let spawned = Instant::now();
+        let times = std::thread::scope(|s| {
+            let observer = s.spawn(|| observe_flip(&sb, &mut events, &done));
+            promote.run();
+            done.store(true, Ordering::Release);
+            observer.join().unwrap_or_default()
+        });
+        let (Some(last_ready), Some(flipped)) = (times.last_ready, times.flipped) else {
+            fail("promote ended without the sandbox seeing green Ready and then the flip");
+        };
+        if i > 0 {
+            waiting.push(last_ready.saturating_duration_since(spawned));
+            latencies.push(flipped.saturating_duration_since(last_ready));
+            if let Some(next) = times.next_request {
+                idle.push(next.saturating_duration_since(last_ready));
+            }
+        }
+    }
+    report.section(&format!(
+        "(c) flip latency, promote --wait --yes --cleanup none, {iterations} iterations"
+    ));
+    report.line(&format!(
+        "green's last pod Ready -> flipped Service stored: median {}, min {}, max {} \
+         (promote had been waiting a median {} for green)",
+        ms(median(&latencies)),
+        ms(latencies.iter().min().copied().unwrap_or_default()),
+        ms(latencies.iter().max().copied().unwrap_or_default()),
+        ms(median(&waiting))
+    ));
+    report.line(&format!(
+        "of which no request reached the server for: median {} (green Ready -> promote's \
+         next API request), then {} to the flip",
+        ms(median(&idle)),
+        ms(median(&latencies).saturating_sub(median(&idle)))
     ));
 }
 
@@ -219,34 +341,149 @@ fn start_sandbox() -> Sandbox {
         .unwrap_or_else(|e| fail(&format!("cannot start the sandbox: {e}")))
 }
 
-/// The `classic` pair's objects with `per_colour` pods each, then the other Deployments.
-fn load_large(sb: &Sandbox, others: std::ops::Range<usize>) {
-    let mut yaml = String::new();
-    for colour in ["blue", "green"] {
-        yaml.push_str(&deployment(
-            &format!("{colour}deploy"),
-            colour,
-            LARGE_PER_COLOUR,
-        ));
-        yaml.push_str(&service(&format!("{colour}service"), colour));
-    }
-    sb.load_yaml(&yaml)
-        .unwrap_or_else(|e| fail(&format!("cannot load the pair: {e}")));
-    load_large_others(sb, others);
-}
-
-fn load_large_others(sb: &Sandbox, others: std::ops::Range<usize>) {
-    let mut yaml = String::new();
-    for i in others {
-        yaml.push_str(&deployment(&format!("other-{i:02}"), &format!("other-{i:02}"), OTHER_REPLICAS));
-    }
-    sb.load_yaml(&yaml)
-        .unwrap_or_else(|e| fail(&format!("cannot load the other Deployments: {e}")));
+fn settle(sb: &Sandbox) {
     sb.wait_settled(Duration::from_secs(900))
-        .unwrap_or_else(|e| fail(&format!("the large namespace did not settle: {e}")));
+        .unwrap_or_else(|e| fail(&format!("the sandbox did not settle: {e}")));
 }
 
-fn deployment(name: &str, app: &str, replicas: usize) -> String {
+/// Sets a Deployment's replicas, as `kubectl scale` would.
+fn scale(sb: &Sandbox, namespace: &str, name: &str, replicas: usize) {
+    sb.store()
+        .update_with(
+            &resources::DEPLOYMENTS,
+            namespace,
+            name,
+            UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                new["spec"]["replicas"] = replicas.into();
+                Ok(new)
+            },
+        )
+        .unwrap_or_else(|e| fail(&format!("cannot scale {name}: {e}")));
+}
+
+/// Points `blueservice` at `colour` and forgets the plugin's journal on it.
+fn select_colour(sb: &Sandbox, colour: &str) {
+    sb.store()
+        .update_with(
+            &resources::SERVICES,
+            "default",
+            "blueservice",
+            UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                new["spec"]["selector"] = serde_json::json!({ "app": colour });
+                if let Some(a) = new["metadata"]["annotations"].as_object_mut() {
+                    a.retain(|k, _| !k.starts_with("bluegreen.dev/"));
+                }
+                Ok(new)
+            },
+        )
+        .unwrap_or_else(|e| fail(&format!("cannot reset blueservice: {e}")));
+}
+
+/// Deletes green's pods at once; their replacements turn Ready after
+/// [`FLIP_READY_AFTER_MS`]. Returns once green's Deployment no longer reports them ready,
+/// so that `promote --wait` has to wait.
+fn replace_green_pods(sb: &Sandbox) {
+    let store = sb.store();
+    let (pods, _) = store.list(&resources::PODS, Some("default"), |p| {
+        p["metadata"]["labels"]["app"] == "green"
+    });
+    let now = DeleteOpts {
+        grace_period_seconds: Some(0),
+        ..DeleteOpts::default()
+    };
+    for pod in pods {
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        store
+            .delete(&resources::PODS, "default", name, &now)
+            .unwrap_or_else(|e| fail(&format!("cannot delete pod {name}: {e}")));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store
+        .get(&resources::DEPLOYMENTS, "default", "greendeploy")
+        .is_some_and(|d| d["status"]["readyReplicas"].as_u64().unwrap_or(0) >= 3)
+    {
+        if Instant::now() > deadline {
+            fail("greendeploy still reports its deleted pods ready");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// What the sandbox saw of one promotion, in wall-clock time.
+#[derive(Default)]
+struct FlipTimes {
+    /// Green's ready pods (last) reached 3.
+    last_ready: Option<Instant>,
+    /// The first API request after that (promote reading the pair again).
+    next_request: Option<Instant>,
+    /// `blueservice` was stored selecting green.
+    flipped: Option<Instant>,
+}
+
+/// Reads store events, and watches the request log, until the flip or `done`.
+fn observe_flip(
+    sb: &Sandbox,
+    events: &mut broadcast::Receiver<Arc<Event>>,
+    done: &AtomicBool,
+) -> FlipTimes {
+    let mut ready: BTreeMap<String, bool> = BTreeMap::new();
+    let mut times = FlipTimes::default();
+    let mut requests_at_ready = 0;
+    loop {
+        match events.try_recv() {
+            Ok(event) => {
+                let now = Instant::now();
+                let o = &event.object;
+                let name = o["metadata"]["name"].as_str().unwrap_or_default();
+                match event.resource.plural {
+                    "pods" if o["metadata"]["labels"]["app"] == "green" => {
+                        let before = ready.values().filter(|r| **r).count();
+                        let is_ready = event.kind != EventType::Deleted
+                            && o["metadata"].get("deletionTimestamp").is_none()
+                            && o["status"]["conditions"].as_array().is_some_and(|c| {
+                                c.iter()
+                                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                            });
+                        ready.insert(name.to_string(), is_ready);
+                        let after = ready.values().filter(|r| **r).count();
+                        if before < 3 && after >= 3 {
+                            times.last_ready = Some(now);
+                            times.next_request = None;
+                            requests_at_ready = sb.requests().len();
+                        }
+                    }
+                    "services"
+                        if name == "blueservice" && o["spec"]["selector"]["app"] == "green" =>
+                    {
+                        times.flipped = Some(now);
+                        return times;
+                    }
+                    _ => {}
+                }
+            }
+            Err(TryRecvError::Empty) => {
+                if done.load(Ordering::Acquire) {
+                    return times;
+                }
+                if times.last_ready.is_some()
+                    && times.next_request.is_none()
+                    && sb.requests().len() > requests_at_ready
+                {
+                    times.next_request = Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(TryRecvError::Lagged(_)) => {}
+            Err(TryRecvError::Closed) => return times,
+        }
+    }
+}
+
+fn deployment(name: &str, app: &str, replicas: usize, ready_after_ms: u64) -> String {
     format!(
         "---
 apiVersion: apps/v1
@@ -258,7 +495,7 @@ spec:
   template:
     metadata:
       labels: {{app: {app}}}
-      annotations: {{\"{ready}\": \"0\"}}
+      annotations: {{\"{ready}\": \"{ready_after_ms}\"}}
     spec:
       containers: [{{name: web, image: \"registry.example/{app}:v1\", ports: [{{containerPort: 8080}}]}}]
 ",
@@ -311,7 +548,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn plugin_status(&self) -> Run {
-        Run::new(PLUGIN, self.plugin_args())
+        Run::new(plugin(), self.plugin_args())
     }
 
     fn kubectl(&self, cache: &Path, args: &[&str]) -> Run {
@@ -364,10 +601,10 @@ impl<'a> Ctx<'a> {
 
     /// The plugin answers, and with the pods it should.
     fn check_plugin_output(&self, per_colour: usize) {
-        let out = Command::new(PLUGIN)
+        let out = Command::new(plugin())
             .args(self.plugin_args())
             .output()
-            .unwrap_or_else(|e| fail(&format!("cannot run {PLUGIN}: {e}")));
+            .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", plugin())));
         if !out.status.success() {
             fail(&format!(
                 "status failed: {}",
@@ -611,7 +848,6 @@ fn describe(r: &LoggedRequest) -> String {
 // ---------------------------------------------------------------------------------------------
 // The report
 
-#[derive(Default)]
 struct Report;
 
 impl Report {
@@ -724,8 +960,9 @@ fn machine(kubectl: &Path) -> String {
         .unwrap_or_default();
     format!(
         "# kubectl-bluegreen side by side\n\nmachine: {cores} cores, {cpu}; load average at the \
-         start: {}\nplugin: {PLUGIN}\nkubectl: {} ({version})",
+         start: {}\nplugin: {}\nkubectl: {} ({version})",
         load_average(),
+        plugin(),
         kubectl.display()
     )
 }
