@@ -14,7 +14,7 @@
 //! - `BENCH_PLUGIN`: another build of the plugin to measure instead;
 //! - `BENCH_KUBECTL`: the kubectl to compare against (default: the v1.33 build of the Cloud
 //!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
-//! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 7) and
+//! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 3) and
 //!   `BENCH_FLIP_ITERATIONS` (default 11);
 //! - `BENCH_SKIP_LARGE=1` skips the large namespace.
 
@@ -62,7 +62,7 @@ const PROBE_LATENCY: Duration = Duration::from_millis(40);
 fn main() {
     let kubectl = kubectl_binary();
     let iterations = env_usize("BENCH_ITERATIONS", 21);
-    let large_iterations = env_usize("BENCH_LARGE_ITERATIONS", 7);
+    let large_iterations = env_usize("BENCH_LARGE_ITERATIONS", 3);
     let mut report = Report;
     report.line(&machine(&kubectl));
 
@@ -212,21 +212,27 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         ("kubectl get pods (warm cache)", &pods),
     ]);
 
+    report.line(&format!(
+        "plugin requests in flight (as observed, each including the {} ms added):",
+        PROBE_LATENCY.as_millis()
+    ));
+    for (r, (start, end)) in plugin.requests.iter().zip(&plugin.intervals) {
+        let took = end.map_or("unanswered".to_string(), |e| ms(e.saturating_sub(*start)));
+        report.line(&format!("  {took:>10}  {}", describe(r)));
+    }
+
     let rss_runs = iterations.clamp(1, 5);
-    let plugin_rss = median_kb(&ctx.plugin_status(), rss_runs);
+    let (plugin_rss, plugin_cpu) = median_usage(&ctx.plugin_status(), rss_runs);
     let sequence_rss = ctx
         .sequence(ctx.warm_cache.path())
         .iter()
-        .map(|run| median_kb(run, 1))
+        .map(|run| median_usage(run, 1).0)
         .fold(0.0, f64::max);
-    let kubectl_rss = median_kb(&ctx.kubectl_get_pods(), rss_runs);
+    let (kubectl_rss, _) = median_usage(&ctx.kubectl_get_pods(), rss_runs);
     report.line(&format!(
-        "peak RSS (GNU time %M): plugin {:.1} MB (median of {rss_runs}); the largest \
-         command of the kubectl sequence {:.1} MB; kubectl get pods {:.1} MB (median of \
-         {rss_runs})",
-        plugin_rss / 1024.0,
-        sequence_rss / 1024.0,
-        kubectl_rss / 1024.0
+        "peak RSS (GNU time %M): plugin {plugin_rss:.1} MB (median of {rss_runs}; CPU time \
+         user+system {plugin_cpu:.2} s); the largest command of the kubectl sequence \
+         {sequence_rss:.1} MB; kubectl get pods {kubectl_rss:.1} MB (median of {rss_runs})"
     ));
 
     // More pods of other Deployments: the plugin's memory must not follow them.
@@ -242,15 +248,15 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
     settle(&sb);
     let setup = started.elapsed();
     let more = LARGE_DEPLOYMENTS * (LARGE_REPLICAS + OTHER_GROWTH);
-    let grown_rss = median_kb(&ctx.plugin_status(), rss_runs);
+    let (grown_rss, _) = median_usage(&ctx.plugin_status(), rss_runs);
     let status = ctx.plugin_status();
     let grown_time = median(&(0..rss_runs).map(|_| status.run()).collect::<Vec<_>>());
     report.line(&format!(
         "with {more} other pods ({} total, set up in {setup:.0?}): plugin peak RSS {:.1} MB \
          ({:+.1} MB for {} more other pods), status {} (median of {rss_runs}, not alternated)",
         2 * LARGE_PER_COLOUR + more,
-        grown_rss / 1024.0,
-        (grown_rss - plugin_rss) / 1024.0,
+        grown_rss,
+        grown_rss - plugin_rss,
         more - others,
         ms(grown_time)
     ));
@@ -662,15 +668,15 @@ impl Run {
         elapsed
     }
 
-    /// Peak resident memory in KiB, as GNU time reports it.
-    fn max_rss_kb(&self) -> Option<f64> {
+    /// Peak resident memory (KiB) and CPU time (user + system), as GNU time reports them.
+    fn usage(&self) -> Option<Usage> {
         let time = Path::new("/usr/bin/time");
         if !time.exists() {
             return None;
         }
         let file = tempfile::NamedTempFile::new().ok()?;
         let out = Command::new(time)
-            .args(["-f", "%M", "-o"])
+            .args(["-f", "%M %U %S", "-o"])
             .arg(file.path())
             .arg(&self.program)
             .args(&self.args)
@@ -679,11 +685,18 @@ impl Run {
             .stderr(Stdio::piped())
             .output();
         self.check(out);
-        std::fs::read_to_string(file.path())
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        let text = std::fs::read_to_string(file.path()).ok()?;
+        let fields: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        match fields[..] {
+            [kb, user, system] => Some(Usage {
+                max_rss_kb: kb,
+                cpu_s: user + system,
+            }),
+            _ => None,
+        }
     }
 
     fn check(&self, out: std::io::Result<std::process::Output>) {
@@ -701,13 +714,23 @@ impl Run {
     }
 }
 
-fn median_kb(run: &Run, runs: usize) -> f64 {
-    let mut kb: Vec<f64> = (0..runs).filter_map(|_| run.max_rss_kb()).collect();
-    if kb.is_empty() {
-        return f64::NAN;
-    }
-    kb.sort_by(f64::total_cmp);
-    kb[kb.len() / 2]
+/// What GNU time reports of one run.
+struct Usage {
+    max_rss_kb: f64,
+    cpu_s: f64,
+}
+
+/// Medians over `runs` runs: peak RSS in MB and CPU seconds.
+fn median_usage(run: &Run, runs: usize) -> (f64, f64) {
+    let usages: Vec<Usage> = (0..runs).filter_map(|_| run.usage()).collect();
+    let middle = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    (
+        middle(usages.iter().map(|u| u.max_rss_kb / 1024.0).collect()),
+        middle(usages.iter().map(|u| u.cpu_s).collect()),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
