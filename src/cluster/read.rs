@@ -8,8 +8,9 @@ use std::future::Future;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams};
 use kube::core::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
@@ -95,6 +96,22 @@ impl Connection {
             + DeserializeOwned
             + Debug,
     {
+        self.list_trimmed(label_selector, |_| {}).await
+    }
+
+    /// [`Connection::list`], passing each item through `trim` as its page arrives, so that a
+    /// long list is held only with the fields the caller reads.
+    pub async fn list_trimmed<K>(
+        &self,
+        label_selector: Option<&str>,
+        trim: impl Fn(&mut K),
+    ) -> Result<Vec<K>>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.target.namespace);
         let desc = RequestDesc {
             verb: "list",
@@ -107,7 +124,8 @@ impl Connection {
         }
         let mut items = Vec::new();
         loop {
-            let page = self.call(&desc, api.list(&params)).await?;
+            let mut page = self.call(&desc, api.list(&params)).await?;
+            page.items.iter_mut().for_each(&trim);
             items.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -207,8 +225,8 @@ impl Connection {
         let (deployments, services, first_pods, second_pods, endpoint_slices, hpas) = tokio::try_join!(
             self.list::<Deployment>(None),
             self.list::<Service>(None),
-            self.list::<Pod>(Some(&colour_selectors[0])),
-            self.list::<Pod>(Some(&colour_selectors[1])),
+            self.list_trimmed::<Pod>(Some(&colour_selectors[0]), trim_pod),
+            self.list_trimmed::<Pod>(Some(&colour_selectors[1]), trim_pod),
             self.list::<EndpointSlice>(Some(&slice_selector)),
             self.optional_hpas(),
         )?;
@@ -233,6 +251,43 @@ impl Connection {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Keeps only what the snapshot reads of a pod (name, namespace, labels, creation and deletion
+/// times; the number of containers and the node; phase, reason, conditions, container statuses
+/// and IP). A namespace may hold thousands of pods of a colour: held whole, they would be most
+/// of the plugin's memory.
+pub fn trim_pod(pod: &mut Pod) {
+    let meta = std::mem::take(&mut pod.metadata);
+    pod.metadata = ObjectMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        labels: meta.labels,
+        creation_timestamp: meta.creation_timestamp,
+        deletion_timestamp: meta.deletion_timestamp,
+        ..ObjectMeta::default()
+    };
+    pod.spec = pod.spec.take().map(|spec| PodSpec {
+        containers: spec
+            .containers
+            .into_iter()
+            .map(|c| Container {
+                name: c.name,
+                ..Container::default()
+            })
+            .collect(),
+        node_name: spec.node_name,
+        ..PodSpec::default()
+    });
+    pod.status = pod.status.take().map(|status| PodStatus {
+        phase: status.phase,
+        reason: status.reason,
+        conditions: status.conditions,
+        container_statuses: status.container_statuses,
+        init_container_statuses: status.init_container_statuses,
+        pod_ip: status.pod_ip,
+        ..PodStatus::default()
+    });
 }
 
 fn classify_transport(
@@ -308,6 +363,63 @@ mod tests {
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Pod;
     use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+    #[test]
+    fn a_trimmed_pod_summarises_as_the_whole_pod() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "greendeploy-7d9f-abcde", "namespace": "default",
+                "labels": {"app": "green", "pod-template-hash": "7d9f"},
+                "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"},
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+                "deletionTimestamp": "2026-01-01T00:10:00Z",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "greendeploy-7d9f", "uid": "u1", "controller": true}],
+            },
+            "spec": {
+                "nodeName": "node-1",
+                "containers": [
+                    {"name": "web", "image": "nginx:green", "env": [{"name": "A", "value": "1"}]},
+                    {"name": "sidecar", "image": "envoy"},
+                ],
+                "tolerations": [{"key": "k", "operator": "Exists"}],
+            },
+            "status": {
+                "phase": "Running",
+                "podIP": "10.0.0.7",
+                "podIPs": [{"ip": "10.0.0.7"}],
+                "hostIP": "192.168.0.1",
+                "conditions": [{"type": "Ready", "status": "False"}],
+                "initContainerStatuses": [{"name": "init", "ready": true, "restartCount": 0,
+                    "image": "busybox", "imageID": "",
+                    "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}],
+                "containerStatuses": [
+                    {"name": "web", "ready": false, "restartCount": 4, "image": "nginx:green",
+                     "imageID": "", "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                     "lastState": {"terminated": {"exitCode": 1,
+                         "finishedAt": "2026-01-01T00:05:00Z"}}},
+                    {"name": "sidecar", "ready": true, "restartCount": 0, "image": "envoy",
+                     "imageID": "", "state": {"running": {}}},
+                ],
+            },
+        }))
+        .expect("a valid pod");
+        let mut trimmed = pod.clone();
+        trim_pod(&mut trimmed);
+        let now = "2026-01-01T01:00:00Z".parse().expect("a timestamp");
+        assert_eq!(
+            crate::pair::snapshot::pod_summary(&trimmed, now),
+            crate::pair::snapshot::pod_summary(&pod, now)
+        );
+        assert_eq!(trimmed.labels(), pod.labels());
+        assert!(trimmed.metadata.owner_references.is_none());
+        assert!(
+            trimmed
+                .spec
+                .as_ref()
+                .is_some_and(|s| s.tolerations.is_none())
+        );
+    }
 
     #[test]
     fn resources_are_named_as_rbac_names_them() {
