@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::cli::{DryRun, GlobalArgs, ReleaseArgs};
 use crate::cluster::{Connection, connect};
@@ -161,15 +161,9 @@ async fn wait_until_ready(
                 return Err(Error::Internal("the watch ended".into()));
             },
         }
-        // Let a burst of changes settle before reading again.
-        let settle = tokio::time::sleep(std::time::Duration::from_millis(100));
-        tokio::pin!(settle);
-        loop {
-            tokio::select! {
-                () = &mut settle => break,
-                more = changes.next() => if more.is_none() { break },
-            }
-        }
+        // Fold the changes already queued into this re-read, but do not wait for more: the
+        // flip should follow green's last pod becoming Ready by one read, not by an interval.
+        while let Some(Some(_)) = changes.next().now_or_never() {}
         snapshot = pair::load(conn, &ask.args.service, spec).await?;
         outcome = plan::plan(&snapshot, &ask.options());
     }
