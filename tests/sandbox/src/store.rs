@@ -345,7 +345,7 @@ impl Store {
         opts: CreateOpts,
     ) -> ApiResult<Value> {
         self.create_shared(rt, namespace, obj, opts)
-            .map(|o| Arc::unwrap_or_clone(o))
+            .map(Arc::unwrap_or_clone)
     }
 
     /// [`Store::create`], answering with the stored object itself (no copy).
