@@ -146,18 +146,19 @@ fn load_large(store: &Store) -> Result<(), String> {
             "observedGeneration": 1,
         });
         let rs = store
-            .create(&resources::REPLICASETS, ns, rs, keep)
+            .create_shared(&resources::REPLICASETS, ns, rs, keep)
             .map_err(err)?;
         let rs_name = rs["metadata"]["name"].as_str().unwrap_or("").to_string();
+        let template = controllers::pod_for(&rs);
         for j in 0..LARGE_REPLICAS {
-            let mut pod = controllers::pod_for(&rs);
             loop {
+                let mut pod = template.clone();
                 pod["metadata"]["name"] =
                     json!(format!("{rs_name}-{}", crate::store::random_suffix(5)));
                 let (node, status) = controllers::running_status(&pod, j, ip, &now);
                 pod["spec"]["nodeName"] = json!(node);
                 pod["status"] = status;
-                match store.create(&resources::PODS, ns, pod.clone(), keep) {
+                match store.create_shared(&resources::PODS, ns, pod, keep) {
                     Ok(_) => break,
                     Err(e) if e.code == 409 => continue,
                     Err(e) => return Err(err(e)),

@@ -5,7 +5,7 @@
 //! Objects are kept as JSON values, exactly as they are served. The HTTP layer and the
 //! controllers both go through this type, so they see the same rules.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::error::{ApiError, ApiResult};
 use crate::resources::{self, ResourceType};
+use crate::selector::{LabelSelector, Requirement};
 use crate::validate;
 
 /// ADDED / MODIFIED / DELETED, as watch events name them.
@@ -124,6 +125,61 @@ struct Inner {
     history_limit: usize,
     /// Lowest resourceVersion a watch may still resume from.
     compacted: u64,
+    /// Per resource: label `(key, value)` -> the objects carrying it. Equality-based label
+    /// selectors are answered from here instead of a scan of every object.
+    labels: HashMap<&'static str, HashMap<(String, String), BTreeSet<ObjKey>>>,
+}
+
+impl Inner {
+    /// Stores (or replaces) an object and keeps the label index up to date.
+    fn put(&mut self, rt: &ResourceType, key: ObjKey, obj: Arc<Value>) {
+        let old = self
+            .objects
+            .entry(rt.plural)
+            .or_default()
+            .insert(key.clone(), obj.clone());
+        let index = self.labels.entry(rt.plural).or_default();
+        if let Some(old) = old {
+            if old["metadata"]["labels"] == obj["metadata"]["labels"] {
+                return;
+            }
+            unindex(index, &key, &old);
+        }
+        for (k, v) in label_pairs(&obj) {
+            index
+                .entry((k.to_string(), v.to_string()))
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+
+    /// Removes an object and its label index entries.
+    fn take(&mut self, rt: &ResourceType, key: &ObjKey) {
+        let old = self.objects.get_mut(rt.plural).and_then(|m| m.remove(key));
+        if let (Some(old), Some(index)) = (old, self.labels.get_mut(rt.plural)) {
+            unindex(index, key, &old);
+        }
+    }
+}
+
+fn label_pairs(obj: &Value) -> impl Iterator<Item = (&str, &str)> {
+    obj["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+}
+
+fn unindex(index: &mut HashMap<(String, String), BTreeSet<ObjKey>>, key: &ObjKey, obj: &Value) {
+    for (k, v) in label_pairs(obj) {
+        let pair = (k.to_string(), v.to_string());
+        if let Some(set) = index.get_mut(&pair) {
+            set.remove(key);
+            if set.is_empty() {
+                index.remove(&pair);
+            }
+        }
+    }
 }
 
 /// The store. Cheap to share (`Arc<Store>`).
@@ -147,6 +203,7 @@ impl Store {
                 history: VecDeque::new(),
                 history_limit: history_limit.max(1),
                 compacted: 1,
+                labels: HashMap::new(),
             }),
             tx,
         })
@@ -212,15 +269,93 @@ impl Store {
         (items, inner.rv)
     }
 
+    /// [`Store::list`] of the objects `selector` selects (and `filter` accepts). An
+    /// equality requirement (`k=v`, or `k in (...)`) is answered from the label index, so
+    /// the cost follows the number of matching objects, not the number stored.
+    pub fn list_selected(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        selector: &LabelSelector,
+        filter: impl Fn(&Value) -> bool,
+    ) -> (Vec<Arc<Value>>, u64) {
+        let inner = self.lock();
+        let Some(map) = inner.objects.get(rt.plural) else {
+            return (Vec::new(), inner.rv);
+        };
+        let empty = HashMap::new();
+        let index = inner.labels.get(rt.plural).unwrap_or(&empty);
+        // The candidates of each indexable requirement; the smallest set is scanned.
+        let mut best: Option<Vec<&BTreeSet<ObjKey>>> = None;
+        let size = |sets: &Vec<&BTreeSet<ObjKey>>| sets.iter().map(|s| s.len()).sum::<usize>();
+        for req in &selector.requirements {
+            let values: Vec<&String> = match req {
+                Requirement::Equals(_, v) => vec![v],
+                Requirement::In(_, vs) => vs.iter().collect(),
+                _ => continue,
+            };
+            let (Requirement::Equals(k, _) | Requirement::In(k, _)) = req else {
+                continue;
+            };
+            let sets: Vec<&BTreeSet<ObjKey>> = values
+                .into_iter()
+                .filter_map(|v| index.get(&(k.clone(), v.clone())))
+                .collect();
+            if best.as_ref().is_none_or(|b| size(&sets) < size(b)) {
+                best = Some(sets);
+            }
+        }
+        let Some(sets) = best else {
+            drop(inner);
+            return self.list(rt, namespace, |o| selector.matches_object(o) && filter(o));
+        };
+        let ns = match namespace {
+            Some(ns) if rt.namespaced => Some(ns),
+            _ => None,
+        };
+        let mut keys: Vec<&ObjKey> = sets
+            .into_iter()
+            .flat_map(|set| match ns {
+                Some(ns) => {
+                    let from = (ns.to_string(), String::new());
+                    Box::new(set.range(from..).take_while(move |(n, _)| n == ns))
+                        as Box<dyn Iterator<Item = &ObjKey>>
+                }
+                None => Box::new(set.iter()),
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let items = keys
+            .into_iter()
+            .filter_map(|k| map.get(k))
+            .filter(|o| selector.matches_object(o) && filter(o))
+            .cloned()
+            .collect();
+        (items, inner.rv)
+    }
+
     /// Creates an object. Fills in name (from generateName), namespace, uid,
     /// creationTimestamp, resourceVersion and generation.
     pub fn create(
         &self,
         rt: &'static ResourceType,
         namespace: &str,
-        mut obj: Value,
+        obj: Value,
         opts: CreateOpts,
     ) -> ApiResult<Value> {
+        self.create_shared(rt, namespace, obj, opts)
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Store::create`], answering with the stored object itself (no copy).
+    pub fn create_shared(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        mut obj: Value,
+        opts: CreateOpts,
+    ) -> ApiResult<Arc<Value>> {
         if !obj.is_object() {
             return Err(ApiError::bad_request("the object is not a JSON object"));
         }
@@ -310,18 +445,14 @@ impl Store {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
         if opts.dry_run {
-            return Ok(obj);
+            return Ok(Arc::new(obj));
         }
         let rv = inner.rv + 1;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         let obj = Arc::new(obj);
-        inner
-            .objects
-            .entry(rt.plural)
-            .or_default()
-            .insert(key, obj.clone());
+        inner.put(rt, key, obj.clone());
         self.record(&mut inner, rt, EventType::Added, obj.clone(), None);
-        Ok((*obj).clone())
+        Ok(obj)
     }
 
     /// Replaces an object (PUT). A non-empty `metadata.resourceVersion` in `obj` must equal
@@ -453,9 +584,7 @@ impl Store {
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
         let new = Arc::new(new);
         if finishes_deletion && rt.plural != resources::PODS.plural {
-            if let Some(m) = inner.objects.get_mut(rt.plural) {
-                m.remove(&key);
-            }
+            inner.take(rt, &key);
             self.record(
                 &mut inner,
                 rt,
@@ -464,11 +593,7 @@ impl Store {
                 Some(old.clone()),
             );
         } else {
-            inner
-                .objects
-                .entry(rt.plural)
-                .or_default()
-                .insert(key, new.clone());
+            inner.put(rt, key, new.clone());
             self.record(
                 &mut inner,
                 rt,
@@ -565,9 +690,7 @@ impl Store {
                 obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             }
             let obj = Arc::new(obj);
-            if let Some(m) = inner.objects.get_mut(rt.plural) {
-                m.remove(&key);
-            }
+            inner.take(rt, &key);
             self.record(
                 &mut inner,
                 rt,
@@ -597,11 +720,7 @@ impl Store {
         }
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         let obj = Arc::new(obj);
-        inner
-            .objects
-            .entry(rt.plural)
-            .or_default()
-            .insert(key, obj.clone());
+        inner.put(rt, key, obj.clone());
         self.record(
             &mut inner,
             rt,
@@ -635,11 +754,7 @@ impl Store {
         obj["status"]["phase"] = json!("Terminating");
         obj["metadata"]["resourceVersion"] = json!((inner.rv + 1).to_string());
         let obj = Arc::new(obj);
-        inner
-            .objects
-            .entry(rt.plural)
-            .or_default()
-            .insert(key, obj.clone());
+        inner.put(rt, key, obj.clone());
         self.record(&mut inner, rt, EventType::Modified, obj.clone(), Some(old));
         Ok((*obj).clone())
     }

@@ -308,7 +308,7 @@ impl Ctx {
         ns: &str,
         obj: Value,
     ) -> ApiResult<Arc<Value>> {
-        let v = Arc::new(self.store.create(
+        let v = self.store.create_shared(
             rt,
             ns,
             obj,
@@ -316,7 +316,7 @@ impl Ctx {
                 dry_run: false,
                 keep_status: true,
             },
-        )?);
+        )?;
         self.cache.remember(rt, v.clone(), false);
         Ok(v)
     }

@@ -114,9 +114,11 @@ pub(super) fn delete(state: &State, req: &ApiRequest, res: &ResourceRoute) -> An
 pub(super) fn delete_collection(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
     let opts = delete_options(req)?;
     let (labels, fields) = selectors(req, res.rt)?;
-    let (items, _) = state.store.list(res.rt, res.namespace.as_deref(), |o| {
-        labels.matches_object(o) && fields.matches(o)
-    });
+    let (items, _) = state
+        .store
+        .list_selected(res.rt, res.namespace.as_deref(), &labels, |o| {
+            fields.matches(o)
+        });
     let mut deleted = Vec::new();
     for o in items {
         let ns = o["metadata"]["namespace"].as_str().unwrap_or("");

@@ -252,9 +252,9 @@ fn list(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
             "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
         ));
     }
-    let (items, rv) = state.store.list(rt, res.namespace.as_deref(), |o| {
-        labels.matches_object(o) && fields.matches(o)
-    });
+    let (items, rv) = state
+        .store
+        .list_selected(rt, res.namespace.as_deref(), &labels, |o| fields.matches(o));
     let list_rv = cont.as_ref().map_or(rv, |c| c.rv);
     let key = |o: &Value| {
         (
