@@ -9,12 +9,13 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
 use crate::cluster::{Connection, connect};
 use crate::cmd::{connect_options, print};
 use crate::error::Result;
+use crate::execute::watch::changes;
 use crate::pair::{self, PairSpec, Snapshot};
 use crate::render::{self, Palette, View, style};
 use crate::verdict;
@@ -144,26 +145,6 @@ fn change_streams(screen: &Screen<'_>, first: &Snapshot) -> Vec<Changes> {
             watcher::Config::default().labels(&slice_selector),
         ),
     ]
-}
-
-/// A stream that yields once per change of a watched kind; failures are retried with backoff.
-fn changes<K>(api: Api<K>, config: watcher::Config) -> Changes
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
-    Box::pin(
-        watcher(api, config)
-            .default_backoff()
-            .filter_map(|event| async move {
-                match event {
-                    Ok(_) => Some(()),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "watch failed; retrying");
-                        None
-                    }
-                }
-            }),
-    )
 }
 
 /// Successive screens: redrawn in place on a terminal, appended otherwise.
