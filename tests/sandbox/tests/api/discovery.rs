@@ -1,6 +1,6 @@
 //! Discovery (legacy and aggregated), /version, OpenAPI v3, and Table responses.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

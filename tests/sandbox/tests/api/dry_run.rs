@@ -1,6 +1,6 @@
 //! `dryRun=All` on every mutation: validated and answered, nothing stored.
 
-mod common;
+use crate::common;
 
 use sandbox::resources::DEPLOYMENTS;
 use serde_json::json;

@@ -1,8 +1,6 @@
 //! Garbage collection through owner references, for each propagation policy.
 
-mod controllers_support;
-
-use controllers_support::*;
+use crate::support::*;
 use sandbox::resources;
 use sandbox::store::{DeleteOpts, Propagation};
 use serde_json::json;

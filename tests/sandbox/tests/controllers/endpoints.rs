@@ -1,11 +1,9 @@
 //! Endpoints and EndpointSlices: readiness, selector changes, the propagation delay, the
 //! pause fault, terminating pods and cleanup.
 
-mod controllers_support;
-
 use std::time::{Duration, Instant};
 
-use controllers_support::*;
+use crate::support::*;
 use sandbox::controllers::ControllerConfig;
 use sandbox::resources;
 use sandbox::store::{DeleteOpts, UpdateScope};

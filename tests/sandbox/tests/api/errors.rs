@@ -1,6 +1,6 @@
 //! Errors are `Status` objects with the real server's code, reason and details.
 
-mod common;
+use crate::common;
 
 use sandbox::{FaultAction, FaultRule};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Delete: preconditions, propagation policies as far as the store goes (finalizers), the
 //! answer (Status or object), and delete collection.
 
-mod common;
+use crate::common;
 
 use sandbox::resources::{DEPLOYMENTS, PODS};
 use serde_json::json;

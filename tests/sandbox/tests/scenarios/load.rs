@@ -1,8 +1,6 @@
 //! Every built-in scenario loads and settles, with the contents the plugin's tests rely on.
 
-mod controllers_support;
-
-use controllers_support::*;
+use crate::support::*;
 use sandbox::resources;
 use sandbox::scenarios;
 

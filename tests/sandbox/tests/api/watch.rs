@@ -1,7 +1,7 @@
 //! Watches: resume from a resourceVersion, 410 Gone after compaction, bookmarks, selector
 //! transitions, timeouts and the legacy `/watch/` path.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The `scale` subresource (autoscaling/v1 Scale) and the `status` subresource.
 
-mod common;
+use crate::common;
 
 use sandbox::resources::DEPLOYMENTS;
 use serde_json::json;

@@ -1,12 +1,10 @@
 //! The Deployment and ReplicaSet controllers: ReplicaSets per template, scaling, rolling
 //! updates within maxSurge/maxUnavailable, Recreate, revisions, status and conditions.
 
-mod controllers_support;
-
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use controllers_support::*;
+use crate::support::*;
 use sandbox::resources;
 use sandbox::store::{EventType, UpdateScope};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! `events.k8s.io/v1` Events are the core/v1 Events in another shape, as on a real server:
 //! kube-rs' event recorder writes them, kubectl and core clients read them.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Unknown fields: dropped with a warning by default, rejected with `fieldValidation=Strict`,
 //! dropped silently with `Ignore` — never stored.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

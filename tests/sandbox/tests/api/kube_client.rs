@@ -1,7 +1,7 @@
 //! A typed kube-rs client, configured from the written kubeconfig, works against the sandbox:
 //! get, list, watch, patch, replace, and a stale replace is a 409 Conflict.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

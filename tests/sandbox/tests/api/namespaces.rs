@@ -1,6 +1,6 @@
 //! Namespace deletion: Terminating, no new content, contents removed, then gone.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

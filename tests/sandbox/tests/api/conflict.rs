@@ -1,7 +1,7 @@
 //! Optimistic concurrency and uniqueness: a PUT with a stale resourceVersion is 409
 //! Conflict; creating an existing name is 409 AlreadyExists; generateName makes names.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

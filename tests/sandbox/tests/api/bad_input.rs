@@ -1,6 +1,6 @@
 //! Malformed requests get a 4xx Status, never a server error or a dropped connection.
 
-mod common;
+use crate::common;
 
 #[tokio::test]
 async fn malformed_requests_are_client_errors() {

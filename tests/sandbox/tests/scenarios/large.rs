@@ -1,11 +1,9 @@
 //! The `large` scenario: 20,000 pods loaded in their settled state, which the controllers
 //! must accept as is (no rewrite of what they would have written themselves).
 
-mod controllers_support;
-
 use std::time::Instant;
 
-use controllers_support::*;
+use crate::support::*;
 use sandbox::resources;
 use sandbox::scenarios;
 

@@ -1,6 +1,6 @@
 //! Fault injection and the request log.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

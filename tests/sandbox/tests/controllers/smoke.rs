@@ -1,8 +1,6 @@
 //! The classic pair comes up: Deployments, ReplicaSets, Running Ready pods, Endpoints.
 
-mod controllers_support;
-
-use controllers_support::*;
+use crate::support::*;
 use sandbox::resources;
 
 #[test]

@@ -1,11 +1,9 @@
 //! The kubelet stand-in: scheduling, addresses, readiness and the behaviour annotations.
 
-mod controllers_support;
-
 use std::collections::HashSet;
 use std::time::Instant;
 
-use controllers_support::*;
+use crate::support::*;
 use sandbox::resources;
 use sandbox::store::DeleteOpts;
 use serde_json::json;

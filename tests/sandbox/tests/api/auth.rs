@@ -1,6 +1,6 @@
 //! Bearer-token authentication: a missing or wrong token is 401 with a Status body.
 
-mod common;
+use crate::common;
 
 #[tokio::test]
 async fn missing_or_wrong_token_is_401() {

@@ -1,6 +1,6 @@
 //! Label selector operators and field selectors, over HTTP.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

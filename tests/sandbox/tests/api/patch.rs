@@ -1,7 +1,7 @@
 //! The patch types: merge, JSON (with `test`), strategic (keyed lists and directives),
 //! server-side apply (create and merge), and 415 for anything else.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

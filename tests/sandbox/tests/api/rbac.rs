@@ -1,7 +1,7 @@
 //! The settable authorization policy: 403 outside it, worded like the real server, and
 //! SelfSubjectAccessReviews answered from the same policy.
 
-mod common;
+use crate::common;
 
 use sandbox::{Policy, PolicyRule};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The handle the plugin's tests use: scenarios loaded and settled, endpoint controls, and
 //! the selector flip as a client sees it over HTTP.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

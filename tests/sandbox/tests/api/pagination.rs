@@ -1,6 +1,6 @@
 //! `limit`/`continue` pagination, and 410 for a continue token older than the compaction.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 
