@@ -108,6 +108,7 @@ impl<'a> Executor<'a> {
                 self.record(format!("scaled {deployment} to {replicas} replicas{dry}"));
             }
             Action::Recreate { deployment, .. } => self.recreate(deployment).await?,
+            Action::RecreateServices { services, .. } => self.recreate_services(services).await?,
             Action::WaitAvailable {
                 deployment, colour, ..
             } => {

@@ -232,6 +232,7 @@ impl Plan {
                         add(core("create", "services", None));
                     }
                 }
+                Action::RecreateServices { .. } => add(core("create", "services", None)),
                 Action::Delete {
                     deployment,
                     services,
@@ -334,6 +335,14 @@ pub enum Action {
         /// The Deployment.
         deployment: String,
         /// Its colour.
+        colour: String,
+        /// The test Services.
+        services: Vec<String>,
+    },
+    /// Re-create test Services that `--cleanup delete` removed, from the journal, when their
+    /// colour's Deployment exists again (a rollback stopped between the two re-creations).
+    RecreateServices {
+        /// Their colour.
         colour: String,
         /// The test Services.
         services: Vec<String>,
@@ -733,6 +742,7 @@ pub(crate) mod tests {
             .map(|s| match s.action {
                 Action::ScaleUp { .. } => "scale-up",
                 Action::Recreate { .. } => "recreate",
+                Action::RecreateServices { .. } => "recreate-services",
                 Action::WaitAvailable { .. } => "wait-available",
                 Action::Flip { .. } => "flip",
                 Action::Verify { .. } => "verify",

@@ -10,14 +10,15 @@ pub enum FaultAction {
     /// Answer with this HTTP status and a `Status` body with the matching reason
     /// (429 also carries `Retry-After: 1`).
     Fail(u16),
-    /// Wait this long (wall-clock), then handle the request normally.
+    /// Wait this long (wall-clock), or until [`Faults::release_hangs`], then handle the
+    /// request normally.
     Hang(Duration),
     /// Close the connection without answering.
     Close,
 }
 
-/// A rule: the next `times` requests matching every given field get `action`. A field left
-/// `None` matches anything.
+/// A rule: the next `times` requests matching every given field get `action`, after the first
+/// `skip` matching ones have gone through untouched. A field left `None` matches anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
     /// Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection.
@@ -27,6 +28,9 @@ pub struct FaultRule {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub times: usize,
+    /// Matching requests let through before the rule applies (and not counted in `times`);
+    /// later rules may still apply to them.
+    pub skip: usize,
     pub action: FaultAction,
 }
 
@@ -39,6 +43,7 @@ impl FaultRule {
             name: None,
             namespace: None,
             times: 1,
+            skip: 0,
             action,
         }
     }
@@ -60,6 +65,12 @@ impl FaultRule {
     }
     pub fn times(mut self, times: usize) -> Self {
         self.times = times;
+        self
+    }
+    /// Lets the first `n` matching requests through before the rule applies: "the third PATCH
+    /// of this Service hangs".
+    pub fn skip(mut self, n: usize) -> Self {
+        self.skip = n;
         self
     }
 
@@ -94,6 +105,8 @@ pub struct Faults {
     latency: Mutex<Duration>,
     /// Bumped by [`Faults::drop_watches`]; every watch stream ends when it changes.
     watch_generation: tokio::sync::watch::Sender<u64>,
+    /// Bumped by [`Faults::release_hangs`]; every hanging request goes on when it changes.
+    hang_generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Faults {
@@ -102,6 +115,7 @@ impl Default for Faults {
             rules: Mutex::new(Vec::new()),
             latency: Mutex::new(Duration::ZERO),
             watch_generation: tokio::sync::watch::Sender::new(0),
+            hang_generation: tokio::sync::watch::Sender::new(0),
         }
     }
 }
@@ -124,6 +138,23 @@ impl Faults {
         self.watch_generation.send_modify(|g| *g += 1);
     }
 
+    /// Ends every hang now: the requests waiting in a [`FaultAction::Hang`] are handled at
+    /// once, in the order the server gets to them (for holding several clients at one step
+    /// and letting them go together).
+    pub fn release_hangs(&self) {
+        self.hang_generation.send_modify(|g| *g += 1);
+    }
+
+    /// Waits `d` (wall-clock), or less if [`Faults::release_hangs`] is called meanwhile.
+    pub async fn hang(&self, d: Duration) {
+        let mut released = self.hang_generation.subscribe();
+        released.mark_unchanged();
+        tokio::select! {
+            () = tokio::time::sleep(d) => {}
+            _ = released.changed() => {}
+        }
+    }
+
     /// Adds this delay (wall-clock) before every request is handled.
     pub fn set_latency(&self, d: Duration) {
         *lock(&self.latency) = d;
@@ -141,7 +172,19 @@ impl Faults {
     /// The action for a request, consuming one use of the first matching rule.
     pub fn take(&self, target: &FaultTarget<'_>) -> Option<FaultAction> {
         let mut rules = lock(&self.rules);
-        let i = rules.iter().position(|r| r.matches(target))?;
+        let mut found = None;
+        for (i, rule) in rules.iter_mut().enumerate() {
+            if !rule.matches(target) {
+                continue;
+            }
+            if rule.skip > 0 {
+                rule.skip -= 1;
+                continue;
+            }
+            found = Some(i);
+            break;
+        }
+        let i = found?;
         let action = rules[i].action.clone();
         rules[i].times = rules[i].times.saturating_sub(1);
         if rules[i].times == 0 {
@@ -200,5 +243,54 @@ mod tests {
             f.take(&target("patch", "deployments", Some("scale"))),
             Some(FaultAction::Close)
         );
+    }
+
+    #[test]
+    fn skipped_requests_go_through_and_later_rules_still_see_them() {
+        let f = Faults::default();
+        f.add(
+            FaultRule::new(FaultAction::Fail(500))
+                .verb("patch")
+                .resource("services")
+                .skip(2),
+        );
+        f.add(FaultRule::new(FaultAction::Close).verb("patch"));
+        // The first skipped PATCH meets the second rule; the next goes through untouched.
+        assert_eq!(
+            f.take(&target("patch", "services", None)),
+            Some(FaultAction::Close)
+        );
+        assert_eq!(f.take(&target("patch", "services", None)), None);
+        assert_eq!(
+            f.take(&target("patch", "services", None)),
+            Some(FaultAction::Fail(500))
+        );
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn released_hangs_end_at_once_and_later_ones_still_wait() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let f = std::sync::Arc::new(Faults::default());
+            let hung = {
+                let f = f.clone();
+                tokio::spawn(async move { f.hang(Duration::from_secs(600)).await })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!hung.is_finished());
+            f.release_hangs();
+            tokio::time::timeout(Duration::from_secs(5), hung)
+                .await
+                .expect("the hang ends when released")
+                .expect("the task");
+            // A release applies to the hangs waiting then, not to later ones.
+            let started = std::time::Instant::now();
+            f.hang(Duration::from_millis(50)).await;
+            assert!(started.elapsed() >= Duration::from_millis(50));
+        });
     }
 }

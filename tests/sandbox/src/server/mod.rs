@@ -225,7 +225,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
     match state.faults.take(&target) {
         None => {}
         Some(FaultAction::Close) => return Err(CloseConnection),
-        Some(FaultAction::Hang(d)) => tokio::time::sleep(d).await,
+        Some(FaultAction::Hang(d)) => state.faults.hang(d).await,
         Some(FaultAction::Fail(code)) => return Ok(error(&ApiError::for_code(code))),
     }
 
