@@ -109,9 +109,7 @@ fn winner_and_loser(a: Ended, b: Ended) -> (Ended, Ended) {
         "{loser:?}"
     );
     assert!(
-        loser
-            .stderr
-            .contains("nothing was changed by this command"),
+        loser.stderr.contains("nothing was changed by this command"),
         "{loser:?}"
     );
     (winner, loser)
@@ -483,10 +481,7 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
             let r = ended(rollback.wait_with_output().expect("rollback ends"));
             panic!("rollback ended ({status}) before flipping back: {r:?}");
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no flip back"
-        );
+        assert!(started.elapsed() < Duration::from_secs(60), "no flip back");
         std::thread::sleep(Duration::from_millis(20));
     }
     sb.pause_endpoints(false);
@@ -506,5 +501,75 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
         Some("rollback")
     );
     assert_eq!(replicas(&sb, "bluedeploy"), Some(3));
+    consistent(&sb);
+}
+
+#[test]
+fn a_promote_started_after_another_flipped_finishes_that_release_without_a_second_flip() {
+    let sb = settled_scenario("classic");
+    // The endpoints stand still: the first promote flips, then waits in verification.
+    sb.pause_endpoints(true);
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let args = [
+        "promote",
+        "blueservice",
+        "--yes",
+        "--scale-down-delay",
+        "0",
+        "--timeout",
+        "60s",
+    ];
+    let mut first = spawn(&sb, &args, home.path());
+    let started = Instant::now();
+    while journal(&sb, "blueservice", "step").as_deref() != Some("verify") {
+        if let Ok(Some(status)) = first.try_wait() {
+            panic!("promote ended ({status}) before verifying");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no flip");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The second reads the pair after the flip: the journal says the release is verifying.
+    let mut second = spawn(&sb, &args, home.path());
+    let watches = || {
+        sb.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/endpointslices") && r.query_param("watch").is_some())
+            .count()
+    };
+    let started = Instant::now();
+    while watches() < 2 {
+        if let Ok(Some(status)) = second.try_wait() {
+            let s = ended(second.wait_with_output().expect("promote ends"));
+            panic!("the second promote ended ({status}) before verifying: {s:?}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the second promote does not verify"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sb.pause_endpoints(false);
+    let first = ended(first.wait_with_output().expect("promote ends"));
+    let second = ended(second.wait_with_output().expect("promote ends"));
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first.stdout.contains("Promoted blueservice: blue → green."),
+        "{first:?}"
+    );
+    // It finishes the same release: verification and cleanup, no flip of its own.
+    assert_eq!(second.code, 0, "{second:?}");
+    assert!(
+        second.stdout.contains("resuming the promote of"),
+        "{second:?}"
+    );
+    assert!(!second.stdout.contains("flipped blueservice"), "{second:?}");
+    assert_eq!(stored_flips(&sb), 1, "exactly one flip was stored");
+    assert_eq!(selected(&sb, "blueservice", "app"), "green");
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(0));
+    assert_eq!(
+        journal(&sb, "blueservice", "scaled-down-replicas").as_deref(),
+        Some("3"),
+        "the count remembered is blue's real one, not the 0 one of them left"
+    );
     consistent(&sb);
 }

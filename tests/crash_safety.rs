@@ -100,6 +100,9 @@ struct CrashPoint {
     trigger: Trigger,
     after_kill: AfterKill,
     finish: Finish,
+    /// Whether the killed run's verification fails (the sandbox holds the endpoints still and
+    /// the run has a short `--timeout`), so that it flips back.
+    verify_fails: bool,
 }
 
 const fn hang(
@@ -147,8 +150,20 @@ fn crash_points() -> Vec<CrashPoint> {
         trigger,
         after_kill,
         finish,
+        verify_fails: false,
     };
     vec![
+        CrashPoint {
+            verify_fails: true,
+            ..point(
+                "promote: verification failed, before the automatic flip back",
+                Fresh,
+                Promote,
+                hang("patch", "services", SVC, 1),
+                state("green", Some("verify"), Some(3), true),
+                Same,
+            )
+        },
         point(
             "promote: before the flip",
             Fresh,
@@ -230,6 +245,14 @@ fn crash_points() -> Vec<CrashPoint> {
             Same,
         ),
         point(
+            "promote --cleanup delete: before saving the manifests",
+            Fresh,
+            PromoteDelete,
+            hang("patch", "services", SVC, 2),
+            state("green", Some("cleanup"), Some(3), true),
+            Same,
+        ),
+        point(
             "promote --cleanup delete: after saving the manifests, before the delete",
             Fresh,
             PromoteDelete,
@@ -286,12 +309,36 @@ fn crash_points() -> Vec<CrashPoint> {
             Same,
         ),
         point(
+            "rollback: after verification, before recording the pending cleanup",
+            PromotedScaledDown,
+            Rollback,
+            hang("patch", "services", SVC, 1),
+            state("blue", Some("verify"), Some(3), true),
+            Same,
+        ),
+        point(
             "rollback: during the scale-down delay",
             PromotedScaledDown,
             Rollback,
             Trigger::Delay,
             state("blue", Some("cleanup"), Some(3), true),
             Recommended,
+        ),
+        point(
+            "rollback: before remembering the replica count of the colour it left",
+            PromotedScaledDown,
+            Rollback,
+            hang("patch", "services", SVC, 2),
+            state("blue", Some("cleanup"), Some(3), true),
+            Same,
+        ),
+        point(
+            "rollback: after remembering it, before scaling the colour it left down",
+            PromotedScaledDown,
+            Rollback,
+            hang("patch", "deployments/scale", Some("greendeploy"), 0),
+            state("blue", Some("cleanup"), Some(3), true),
+            Same,
         ),
         point(
             "rollback: after scaling the colour it left down, before the done mark",
@@ -328,8 +375,11 @@ fn crash_points() -> Vec<CrashPoint> {
     ]
 }
 
-/// Flags every run gets: no question, a bound on every wait.
-const COMMON: &[&str] = &["--yes", "--timeout", "60s"];
+/// Flags every run gets: no question.
+const COMMON: &[&str] = &["--yes"];
+
+/// The bound on every wait of a run that should succeed.
+const TIMEOUT: [&str; 2] = ["--timeout", "60s"];
 
 fn sandbox() -> Sandbox {
     let sb = Sandbox::start(Options::default().scenario("classic").speed(40.0))
@@ -341,6 +391,7 @@ fn sandbox() -> Sandbox {
 fn run_cmd(sb: &Sandbox, args: &[&str], extra: &[&str]) -> Run {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(COMMON);
+    all.extend(TIMEOUT);
     all.extend(extra);
     run_against(sb, &all)
 }
@@ -472,7 +523,8 @@ fn try_point(p: &CrashPoint) -> String {
         Trigger::Delay => "600s",
         _ => "0",
     };
-    let delay_flag = ["--scale-down-delay", delay];
+    let timeout = if p.verify_fails { "2s" } else { "60s" };
+    let flags = ["--scale-down-delay", delay, "--timeout", timeout];
     if let Trigger::Hang {
         verb,
         resource,
@@ -490,11 +542,11 @@ fn try_point(p: &CrashPoint) -> String {
         }
         sb.faults().add(rule);
     }
-    if matches!(p.trigger, Trigger::Verifying) {
+    if matches!(p.trigger, Trigger::Verifying) || p.verify_fails {
         sb.pause_endpoints(true);
     }
     sb.clear_requests();
-    let mut child = spawn(&sb, &p.cmd.args(), &delay_flag, home.path());
+    let mut child = spawn(&sb, &p.cmd.args(), &flags, home.path());
     match p.trigger {
         Trigger::Hang {
             verb,
@@ -513,6 +565,15 @@ fn try_point(p: &CrashPoint) -> String {
         Trigger::Delay => wait_for(&mut child, "the cleanup is pending", || {
             journal(&sb, "blueservice", "step").as_deref() == Some("cleanup")
         }),
+    }
+    if p.verify_fails {
+        assert!(
+            sb.requests()
+                .iter()
+                .any(|r| r.method == "PATCH" && r.status == 0 && r.body.contains("last-failure")),
+            "{}: the held request is the flip back",
+            p.name
+        );
     }
     // SIGKILL: no handler runs, nothing is tidied up.
     child.kill().expect("the process is killed");
@@ -690,7 +751,11 @@ fn rollback_restores_blue(sb: &Sandbox, name: &str) {
     )
     .expect_code(0);
     assert_eq!(selected(sb, "blueservice", "app"), "blue", "{name}");
-    assert_eq!(replicas(sb, "bluedeploy"), Some(3), "{name}: no lost replica");
+    assert_eq!(
+        replicas(sb, "bluedeploy"),
+        Some(3),
+        "{name}: no lost replica"
+    );
     assert_eq!(serving_pods(sb, "blue"), 3, "{name}");
 }
 
@@ -713,15 +778,14 @@ fn a_release_killed_at_any_step_is_explained_and_finished_by_running_it_again() 
                     let Some(p) = points.get(i) else {
                         return;
                     };
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        try_point(p)
-                    }))
-                    .map_err(|e| {
-                        e.downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "panicked".to_string())
-                    });
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| try_point(p)))
+                            .map_err(|e| {
+                                e.downcast_ref::<String>()
+                                    .cloned()
+                                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                                    .unwrap_or_else(|| "panicked".to_string())
+                            });
                     results.lock().expect("the results").push((i, outcome));
                 }
             });
