@@ -348,6 +348,7 @@ fn consistent(sb: &Sandbox) {
 /// Green live after a promote that kept blue running, then a new version deployed into blue:
 /// `promote` (to the new version) and `rollback` (to the previous colour) both move traffic to
 /// blue.
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
 fn promoted_then_new_blue(sb: &Sandbox) {
     run_against(
         sb,
