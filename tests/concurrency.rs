@@ -449,10 +449,11 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
             "--scale-down-delay",
             "0",
             "--timeout",
-            "20s",
+            "120s",
         ],
         home.path(),
     );
+    let promote_started = Instant::now();
     let started = Instant::now();
     while journal(&sb, "blueservice", "step").as_deref() != Some("verify") {
         if let Ok(Some(status)) = promote.try_wait() {
@@ -493,9 +494,19 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
         r.stdout.contains("Rolled back blueservice: green → blue."),
         "{r:?}"
     );
-    // The promote's endpoints never showed green; it must not flip over the rollback.
+    // The promote sees the Service flipped under it and stops at once (not after its
+    // --timeout), without flipping over the rollback.
     assert_eq!(p.code, CONFLICT, "{p:?}");
-    assert!(p.stderr.contains("NOT flipped back"), "{p:?}");
+    assert!(
+        p.stderr.contains(
+            "blueservice was flipped from green to blue by someone else while its endpoints were being verified"
+        ) && p.stderr.contains("does NOT flip it back"),
+        "{p:?}"
+    );
+    assert!(
+        promote_started.elapsed() < Duration::from_secs(90),
+        "the promote stopped before its timeout"
+    );
     assert_eq!(selected(&sb, "blueservice", "app"), "blue");
     assert_eq!(
         journal(&sb, "blueservice", "action").as_deref(),
