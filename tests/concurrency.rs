@@ -585,3 +585,67 @@ fn a_promote_started_after_another_flipped_finishes_that_release_without_a_secon
     );
     consistent(&sb);
 }
+
+#[test]
+fn a_rollback_during_the_grace_period_stops_the_waiting_promote_at_once() {
+    let sb = settled_scenario("classic");
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut promote = spawn(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--scale-down-delay",
+            "600s",
+            "--timeout",
+            "60s",
+        ],
+        home.path(),
+    );
+    let started = Instant::now();
+    while journal(&sb, "blueservice", "step").as_deref() != Some("cleanup") {
+        if let Ok(Some(status)) = promote.try_wait() {
+            panic!("promote ended ({status}) before its grace period");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no grace period"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run_against(
+        &sb,
+        &[
+            "rollback",
+            "blueservice",
+            "--yes",
+            "--cleanup",
+            "none",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .expect_code(0);
+    let rolled_back = Instant::now();
+    let p = ended(promote.wait_with_output().expect("promote ends"));
+    assert!(
+        rolled_back.elapsed() < Duration::from_secs(60),
+        "the promote stopped long before its 600s wait was over"
+    );
+    assert_eq!(p.code, CONFLICT, "{p:?}");
+    assert!(
+        p.stderr
+            .contains("blueservice was flipped from green to blue by someone else")
+            && p.stderr.contains("blue is live and will not be touched"),
+        "{p:?}"
+    );
+    assert_eq!(selected(&sb, "blueservice", "app"), "blue");
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(3));
+    assert_eq!(replicas(&sb, "greendeploy"), Some(3), "--cleanup none");
+    assert_eq!(
+        journal(&sb, "blueservice", "action").as_deref(),
+        Some("rollback")
+    );
+    consistent(&sb);
+}

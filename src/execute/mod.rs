@@ -179,7 +179,21 @@ impl<'a> Executor<'a> {
                 if self.dry_run {
                     return Ok(());
                 }
-                self.delay(*duration).await;
+                // A colleague's rollback during the wait ends it at once: the colour about to
+                // be cleaned up is live again.
+                let conn = self.conn;
+                let name = self.snapshot.service.name.clone();
+                let label = self.snapshot.service.colour_label.clone();
+                tokio::select! {
+                    () = self.delay(*duration) => {}
+                    now = selector_moved_away(conn, &name, &label, &plan.target) => {
+                        self.progress.done("stopped waiting: the Service was flipped by someone else");
+                        let waiting = format!(
+                            "during the wait before the cleanup; {now} is live and will not be touched"
+                        );
+                        return Err(moved_by_someone_else(&name, &plan.target, &now, &waiting));
+                    }
+                }
             }
             Action::ScaleDown {
                 deployment, colour, ..

@@ -104,7 +104,10 @@ async fn skip_lets_the_first_matches_through_and_release_ends_the_hangs() {
         .iter()
         .any(|r| r.method == "PATCH" && r.status == 0)
     {
-        assert!(t.elapsed() < Duration::from_secs(10), "the third PATCH arrives");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the third PATCH arrives"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(
