@@ -794,20 +794,23 @@ fn a_release_killed_at_any_step_is_explained_and_finished_by_running_it_again() 
     let mut results = results.into_inner().expect("the results");
     results.sort_by_key(|(i, _)| *i);
     let mut failed = 0;
-    println!("crash points tried: {}", results.len());
+    let mut report = format!("crash points tried: {}\n", results.len());
     for (i, outcome) in &results {
         match outcome {
-            Ok(line) => println!("  ok    {}: {line}", points[*i].name),
+            Ok(line) => report.push_str(&format!("  ok    {}: {line}\n", points[*i].name)),
             Err(e) => {
                 failed += 1;
-                println!("  FAIL  {}: {e}", points[*i].name);
+                report.push_str(&format!("  FAIL  {}: {e}\n", points[*i].name));
             }
         }
     }
-    println!(
-        "crash points: {} converged, {failed} failed",
+    report.push_str(&format!(
+        "crash points: {} converged, {failed} failed\n",
         results.len() - failed
-    );
+    ));
+    // Straight to stderr, not through the test harness's capture: the list belongs in every
+    // run's log, not only in a failing one.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), report.as_bytes());
     assert_eq!(results.len(), points.len());
     assert_eq!(failed, 0, "some crash points did not converge (see above)");
 }
