@@ -78,6 +78,8 @@ enum Finish {
     Same,
     /// The command `status` recommends (its `verdict.nextCommand`).
     Recommended,
+    /// `rollback`, which the verdict of an interrupted release offers as the other way out.
+    ByRollback,
 }
 
 /// The state right after the kill, as the store holds it.
@@ -181,6 +183,14 @@ fn crash_points() -> Vec<CrashPoint> {
             Same,
         ),
         point(
+            "promote: after the flip, during verification, undone by rollback",
+            Fresh,
+            Promote,
+            Trigger::Verifying,
+            state("green", Some("verify"), Some(3), true),
+            ByRollback,
+        ),
+        point(
             "promote: after verification, before recording the pending cleanup",
             Fresh,
             Promote,
@@ -229,6 +239,22 @@ fn crash_points() -> Vec<CrashPoint> {
             Same,
         ),
         point(
+            "promote: after remembering the replica count, undone by rollback",
+            Fresh,
+            Promote,
+            hang("patch", "deployments/scale", BLUE, 0),
+            state("green", Some("cleanup"), Some(3), true),
+            ByRollback,
+        ),
+        point(
+            "promote: after the scale-down, before the journal's done mark, undone by rollback",
+            Fresh,
+            Promote,
+            hang("patch", "services", SVC, 3),
+            state("green", Some("cleanup"), Some(0), true),
+            ByRollback,
+        ),
+        point(
             "promote: after the scale-down, before the journal's done mark",
             Fresh,
             Promote,
@@ -267,6 +293,14 @@ fn crash_points() -> Vec<CrashPoint> {
             hang("delete", "services", Some("greenservice"), 0),
             state("green", Some("cleanup"), None, true),
             Same,
+        ),
+        point(
+            "promote --cleanup delete: after deleting the Deployment, undone by rollback",
+            Fresh,
+            PromoteDelete,
+            hang("delete", "services", Some("greenservice"), 0),
+            state("green", Some("cleanup"), None, true),
+            ByRollback,
         ),
         point(
             "promote --cleanup delete: after the deletes, before the journal's done mark",
@@ -666,6 +700,14 @@ fn try_point(p: &CrashPoint) -> String {
     // Finish it.
     let finish_args: Vec<String> = match p.finish {
         Finish::Same => p.cmd.args().iter().map(|s| s.to_string()).collect(),
+        Finish::ByRollback => {
+            assert!(
+                summary.contains("`kubectl bluegreen rollback blueservice` would move blueservice back from green to blue"),
+                "{}: status offers rollback: {summary}",
+                p.name
+            );
+            vec!["rollback".to_string(), "blueservice".to_string()]
+        }
         Finish::Recommended => {
             let next = verdict["nextCommand"].as_str().unwrap_or_default();
             next.strip_prefix("kubectl bluegreen ")
@@ -684,8 +726,33 @@ fn try_point(p: &CrashPoint) -> String {
         "{}: nothing is left in progress",
         p.name
     );
-    let end = match p.cmd {
-        Cmd::Promote => {
+    let end = match (p.cmd, p.finish) {
+        (Cmd::Promote | Cmd::PromoteDelete, Finish::ByRollback) => {
+            assert_eq!(selected(&sb, "blueservice", "app"), "blue", "{}", p.name);
+            assert_eq!(
+                replicas(&sb, "bluedeploy"),
+                Some(3),
+                "{}: no lost replica",
+                p.name
+            );
+            assert_eq!(serving_pods(&sb, "blue"), 3, "{}", p.name);
+            assert_eq!(replicas(&sb, "greendeploy"), Some(0), "{}", p.name);
+            assert_eq!(
+                journal(&sb, "blueservice", "scaled-down-replicas").as_deref(),
+                Some("3"),
+                "{}: green's replica count is remembered",
+                p.name
+            );
+            if p.cmd == Cmd::PromoteDelete {
+                assert!(
+                    test_service_exists(&sb),
+                    "{}: the test Service is back",
+                    p.name
+                );
+            }
+            "rolled back: blue live with 3, green at 0 with 3 remembered"
+        }
+        (Cmd::Promote, _) => {
             assert_eq!(selected(&sb, "blueservice", "app"), "green", "{}", p.name);
             assert_eq!(replicas(&sb, "greendeploy"), Some(3), "{}", p.name);
             assert_eq!(replicas(&sb, "bluedeploy"), Some(0), "{}", p.name);
@@ -699,7 +766,7 @@ fn try_point(p: &CrashPoint) -> String {
             rollback_restores_blue(&sb, p.name);
             "green live, blue at 0 with 3 remembered; rollback restored 3"
         }
-        Cmd::PromoteDelete => {
+        (Cmd::PromoteDelete, _) => {
             assert_eq!(selected(&sb, "blueservice", "app"), "green", "{}", p.name);
             assert_eq!(replicas(&sb, "bluedeploy"), None, "{}", p.name);
             assert!(!test_service_exists(&sb), "{}", p.name);
@@ -715,7 +782,7 @@ fn try_point(p: &CrashPoint) -> String {
             );
             "green live, blue deleted and saved; rollback re-created it with 3"
         }
-        Cmd::Rollback => {
+        (Cmd::Rollback, _) => {
             assert_eq!(selected(&sb, "blueservice", "app"), "blue", "{}", p.name);
             assert_eq!(replicas(&sb, "bluedeploy"), Some(3), "{}", p.name);
             assert_eq!(replicas(&sb, "greendeploy"), Some(0), "{}", p.name);
