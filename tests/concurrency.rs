@@ -649,3 +649,54 @@ fn a_rollback_during_the_grace_period_stops_the_waiting_promote_at_once() {
     );
     consistent(&sb);
 }
+
+#[test]
+fn two_rollbacks_at_once_flip_exactly_once() {
+    let sb = settled_scenario("classic");
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--scale-down-delay",
+            "0",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(0));
+    wait_settled(&sb);
+    sb.clear_requests();
+    hold_flips(&sb, 2);
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let args = [
+        "rollback",
+        "blueservice",
+        "--yes",
+        "--scale-down-delay",
+        "0",
+        "--timeout",
+        "60s",
+    ];
+    let mut a = spawn(&sb, &args, home.path());
+    let mut b = spawn(&sb, &args, home.path());
+    // Both scale blue back up (the same count: idempotent), wait for it, and reach the flip.
+    wait_held(&sb, 2, &mut [&mut a, &mut b]);
+    sb.faults().release_hangs();
+    let a = ended(a.wait_with_output().expect("rollback ends"));
+    let b = ended(b.wait_with_output().expect("rollback ends"));
+    let (winner, _) = winner_and_loser(a, b);
+    assert!(
+        winner
+            .stdout
+            .contains("Rolled back blueservice: green → blue."),
+        "{winner:?}"
+    );
+    assert_eq!(stored_flips(&sb), 1, "exactly one flip was stored");
+    assert_eq!(selected(&sb, "blueservice", "app"), "blue");
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(3), "the remembered count");
+    assert_eq!(replicas(&sb, "greendeploy"), Some(0));
+    consistent(&sb);
+}
