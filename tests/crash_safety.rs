@@ -459,8 +459,10 @@ fn prepare(sb: &Sandbox, setup: Setup) {
     wait_settled(sb);
 }
 
-/// Whether a request matching the hang is waiting in the sandbox now.
-fn hung(sb: &Sandbox, verb: &str, resource: &str, name: Option<&str>) -> bool {
+/// Whether the request the hang rule holds is waiting in the sandbox now: the matching request
+/// after the `skip` let through has arrived and is not answered. (An earlier match may be
+/// unanswered for a moment too, while the server handles it; that one is not the hung one.)
+fn hung(sb: &Sandbox, verb: &str, resource: &str, name: Option<&str>, skip: usize) -> bool {
     let method = match verb {
         "get" | "list" | "watch" => "GET",
         "create" => "POST",
@@ -472,24 +474,30 @@ fn hung(sb: &Sandbox, verb: &str, resource: &str, name: Option<&str>) -> bool {
         Some((p, s)) => (p, Some(s)),
         None => (resource, None),
     };
-    sb.requests().iter().any(|r| {
-        if r.status != 0 || r.method != method {
-            return false;
-        }
-        let mut parts: Vec<&str> = r.path.trim_end_matches('/').split('/').collect();
-        if let Some(s) = sub {
-            if parts.last() != Some(&s) {
+    let matching: Vec<u16> = sb
+        .requests()
+        .iter()
+        .filter(|r| {
+            if r.method != method {
                 return false;
             }
-            parts.pop();
-        }
-        match name {
-            Some(n) => {
-                parts.last() == Some(&n) && parts.len() >= 2 && parts[parts.len() - 2] == plural
+            let mut parts: Vec<&str> = r.path.trim_end_matches('/').split('/').collect();
+            if let Some(s) = sub {
+                if parts.last() != Some(&s) {
+                    return false;
+                }
+                parts.pop();
             }
-            None => parts.last() == Some(&plural),
-        }
-    })
+            match name {
+                Some(n) => {
+                    parts.last() == Some(&n) && parts.len() >= 2 && parts[parts.len() - 2] == plural
+                }
+                None => parts.last() == Some(&plural),
+            }
+        })
+        .map(|r| r.status)
+        .collect();
+    matching.get(skip) == Some(&0)
 }
 
 /// Waits until `check` holds; fails with the child's output after `limit`.
@@ -586,9 +594,9 @@ fn try_point(p: &CrashPoint) -> String {
             verb,
             resource,
             name,
-            ..
+            skip,
         } => wait_for(&mut child, "the chosen request hangs", || {
-            hung(&sb, verb, resource, name)
+            hung(&sb, verb, resource, name, skip)
         }),
         Trigger::Verifying => wait_for(&mut child, "verification watches the endpoints", || {
             journal(&sb, "blueservice", "step").as_deref() == Some("verify")
