@@ -5,6 +5,8 @@
 
 pub mod cleanup;
 pub mod promote;
+#[cfg(test)]
+mod properties;
 pub mod readiness;
 pub mod rollback;
 
@@ -191,6 +193,8 @@ impl Plan {
         let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
             Permission::new(verb, "apps", "deployments", sub, name)
         };
+        let hpas =
+            || Permission::new("list", "autoscaling", "horizontalpodautoscalers", None, None);
         for step in &self.steps {
             match &step.action {
                 Action::Flip { .. } => add(core("patch", "services", Some(service))),
@@ -210,9 +214,13 @@ impl Plan {
                     add(core("patch", "services", Some(service)));
                 }
                 Action::ScaleUp { deployment, .. } => {
+                    // The count restored must be one its HorizontalPodAutoscaler accepts.
+                    add(hpas());
                     add(apps("patch", Some("scale"), Some(deployment)));
                 }
                 Action::ScaleDown { deployment, .. } => {
+                    // Scaling to 0 turns off an autoscaler the plan must be able to see.
+                    add(hpas());
                     // Re-read the Service (never the live colour) and the Deployment (its
                     // replica count), record the count, then scale.
                     add(core("get", "services", Some(service)));
