@@ -169,46 +169,46 @@ metadata: {name: s23456789-123456789-123456789-123456789-123456789-123456789-123
 spec:
   selector:
     app.kubernetes.io/name: web
-    bluegreen.example.com/track: v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
+    bluegreen.example.com/track: v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
   ports: [{port: 80, targetPort: 8080}]
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web.blue-1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.dddddddddddddddddddddddddddddddddddddddddddddd}
+metadata: {name: web.blue-1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ddddddddddddddddddddddddddddddddddddd}
 spec:
   replicas: 2
   selector:
     matchLabels:
       app.kubernetes.io/name: web
-      bluegreen.example.com/track: v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
+      bluegreen.example.com/track: v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
   template:
     metadata:
       labels:
         app.kubernetes.io/name: web
-        bluegreen.example.com/track: v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
+        bluegreen.example.com/track: v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
     spec:
       containers: [{name: web, image: "nginx:1.27"}]
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web.green-2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.ddddddddddddddddddddddddddddddddddddddddddddd}
+metadata: {name: web.green-2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.dddddddddddddddddddddddddddddddddddd}
 spec:
   replicas: 2
   selector:
     matchLabels:
       app.kubernetes.io/name: web
-      bluegreen.example.com/track: v1.2.4-rc_2.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9
+      bluegreen.example.com/track: v1.2.4-rc_2.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9
   template:
     metadata:
       labels:
         app.kubernetes.io/name: web
-        bluegreen.example.com/track: v1.2.4-rc_2.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9
+        bluegreen.example.com/track: v1.2.4-rc_2.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9
     spec:
       containers: [{name: web, image: "nginx:1.28"}]
 "#;
 
 const UNUSUAL_SERVICE: &str = "s23456789-123456789-123456789-123456789-123456789-123456789-123";
-const UNUSUAL_COLOURS: &str = "v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,v1.2.4-rc_2.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9";
+const UNUSUAL_COLOURS: &str = "v1.2.3-rc_1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,v1.2.4-rc_2.zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz9";
 
 const MALFORMED: &str =
     "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: TOPSECRET-abc\n  [oops\n";
@@ -578,7 +578,7 @@ const CATALOGUE: &[Row] = &[
                 &["--timeout", "\"soon\" is not a duration"],
             ),
             exits(
-                &["promote", "blueservice", "--timeout", "-5s", "--yes"],
+                &["promote", "blueservice", "--timeout=-5s", "--yes"],
                 2,
                 &["cannot be negative"],
             ),

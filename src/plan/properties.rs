@@ -119,7 +119,7 @@ fn pod_gen() -> impl Strategy<Value = PodGen> {
 
 fn colour_gen() -> impl Strategy<Value = ColourGen> {
     (
-        prop::option::weighted(0.85, deployment_gen()),
+        prop::option::weighted(0.75, deployment_gen()),
         prop::collection::vec(pod_gen(), 0..5),
         any::<bool>(),
         prop::option::weighted(0.2, 1..4i32),
@@ -147,7 +147,7 @@ fn journal_gen() -> impl Strategy<Value = JournalGen> {
             "later",
         ])),
         prop::option::of((0..2usize, -1..5i32)),
-        prop::option::weighted(0.3, 0..2usize),
+        prop::option::weighted(0.6, 0..2usize),
         any::<bool>(),
     )
         .prop_map(
