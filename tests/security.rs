@@ -505,14 +505,47 @@ fn staged(stage: &Stage) -> Sandbox {
     sb
 }
 
+/// Runs the binary against the sandbox, killing it after `limit` (a command that should stop
+/// must not hang the test).
+fn bounded(sb: &Sandbox, args: &[&str], limit: Duration) -> Run {
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let mut child = command(home.path())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig_path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("the output");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_secret_free(sb, &run);
+    run
+}
+
 #[test]
 fn the_readme_release_role_runs_the_whole_workflow_and_every_rule_is_needed() {
     let grants = readme_role("bluegreen-release");
     let status_grants = readme_role("bluegreen-status");
+    for g in &status_grants {
+        assert!(grants.contains(g), "the release Role includes status's {g}");
+    }
 
-    // With exactly the Role, every command of the workflow succeeds, and together they use
-    // every rule of it (with `status --watch`).
-    let mut needed: Vec<Grant> = Vec::new();
+    // With exactly the Role, every command of the workflow succeeds; what each one used is
+    // recorded. `status --watch` comes last.
+    let mut used_by: Vec<(Vec<&str>, Vec<Grant>)> = Vec::new();
     for stage in WORKFLOW {
         let sb = staged(stage);
         sb.set_policy(policy(&grants));
@@ -524,71 +557,71 @@ fn the_readme_release_role_runs_the_whole_workflow_and_every_rule_is_needed() {
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
         assert!(refused.is_empty(), "{:?}: refused {refused:?}", stage.command);
-        needed.extend(used(&sb));
-        sb.clear_requests();
-        bluegreen(&sb, &["status", "blueservice"]).expect_code(0);
-        needed.extend(used(&sb));
-        needed.extend(watches_of_status(&sb));
+        used_by.push((stage.command.to_vec(), used(&sb)));
     }
+    let sb = settled_scenario("classic");
+    sb.set_policy(policy(&grants));
+    used_by.push((
+        vec!["status", "blueservice", "--watch"],
+        watches_of_status(&sb),
+    ));
+    let mut needed: Vec<Grant> = used_by.iter().flat_map(|(_, g)| g.clone()).collect();
     needed.sort();
     needed.dedup();
     assert_eq!(
         grants, needed,
         "the release Role must be exactly what the workflow uses"
     );
-    for g in &status_grants {
-        assert!(grants.contains(g), "the release Role includes status's {g}");
-    }
 
-    // Without any one rule, some command of the workflow stops before its first change and
-    // names the missing permission.
-    let mut shown = Vec::new();
-    for missing in &grants {
+    // Without any one rule, the first command of the workflow that uses it stops before its
+    // first change, with exit 9, naming the missing permission.
+    let check = |missing: &Grant| -> String {
         let fewer: Vec<Grant> = grants.iter().filter(|g| *g != missing).cloned().collect();
-        let mut stopped = None;
-        for stage in WORKFLOW {
-            let sb = staged(stage);
-            sb.set_policy(policy(&fewer));
-            let run = bluegreen(&sb, stage.command);
-            if run.code == 0 {
-                continue;
+        let index = used_by
+            .iter()
+            .position(|(_, used)| used.contains(missing))
+            .expect("every rule is used");
+        let (command, _) = &used_by[index];
+        let sb = match WORKFLOW.get(index) {
+            Some(stage) => staged(stage),
+            None => settled_scenario("classic"),
+        };
+        sb.set_policy(policy(&fewer));
+        let run = bounded(&sb, command, Duration::from_secs(60));
+        assert_eq!(
+            run.code, 9,
+            "without {missing}: `{}` exits 9\n{}",
+            command.join(" "),
+            run.stderr
+        );
+        assert_no_mutation(&sb);
+        let (verb, resource) = (&missing.verb, &missing.resource);
+        // As the messages name it: `list deployments.apps`, `patch deployments.apps/scale`.
+        let named = match resource.split_once('/') {
+            Some((res, sub)) => format!("{verb} {res}.apps/{sub}"),
+            None => format!("{verb} {resource}"),
+        };
+        assert!(
+            run.stderr.contains(&named),
+            "without {missing}: `{}` must name {named:?}\n{}",
+            command.join(" "),
+            run.stderr
+        );
+        format!("without {missing}: `{}` stops", command.join(" "))
+    };
+    let shown: Vec<String> = std::thread::scope(|scope| {
+        let mut shown = Vec::new();
+        for pair in grants.chunks(2) {
+            let handles: Vec<_> = pair.iter().map(|g| scope.spawn(move || check(g))).collect();
+            for handle in handles {
+                match handle.join() {
+                    Ok(line) => shown.push(line),
+                    Err(e) => std::panic::resume_unwind(e),
+                }
             }
-            assert_eq!(
-                run.code,
-                9,
-                "without {missing}: {:?} exits 9\n{}",
-                stage.command,
-                run.stderr
-            );
-            assert_no_mutation(&sb);
-            let (verb, resource) = (&missing.verb, &missing.resource);
-            // As the messages name it: `list deployments.apps`, `patch deployments.apps/scale`.
-            let named = match resource.split_once('/') {
-                Some((res, sub)) => format!("{verb} {res}.apps/{sub}"),
-                None => format!("{verb} {resource}"),
-            };
-            assert!(
-                run.stderr.contains(&named),
-                "without {missing}: {:?} must name it\n{}",
-                stage.command,
-                run.stderr
-            );
-            stopped = Some(stage.command.join(" "));
-            break;
         }
-        match stopped {
-            Some(command) => shown.push(format!("{missing}: `{command}` stops")),
-            None if missing.verb == "watch" => {
-                // Watches serve `status --watch`; it stops too.
-                let sb = settled_scenario("classic");
-                sb.set_policy(policy(&fewer));
-                let run = bluegreen(&sb, &["status", "blueservice", "--watch"]);
-                assert_eq!(run.code, 9, "without {missing}: status --watch\n{}", run.stderr);
-                assert!(run.stderr.contains("may not watch"), "{}", run.stderr);
-                shown.push(format!("{missing}: `status --watch` stops"));
-            }
-            None => panic!("without {missing}, every command of the workflow still succeeds"),
-        }
-    }
+        shown
+    });
+    assert_eq!(shown.len(), grants.len());
     eprintln!("{}", shown.join("\n"));
 }

@@ -246,6 +246,8 @@ impl Plan {
                     services,
                     ..
                 } => {
+                    // An autoscaler of the deleted Deployment is left without a target.
+                    add(hpas());
                     add(core("get", "services", Some(service)));
                     add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
