@@ -262,7 +262,10 @@ const CATALOGUE: &[Row] = &[
         runs: &[exits(
             &["status", "blueservice"],
             3,
-            &["context \"sandbox\"", "names cluster \"gone\", which is not defined"],
+            &[
+                "context \"sandbox\"",
+                "names cluster \"gone\", which is not defined",
+            ],
         )],
     },
     Row {
@@ -274,7 +277,10 @@ const CATALOGUE: &[Row] = &[
         runs: &[exits(
             &["status", "blueservice"],
             3,
-            &["context \"sandbox\"", "names user \"ghost\", which is not defined"],
+            &[
+                "context \"sandbox\"",
+                "names user \"ghost\", which is not defined",
+            ],
         )],
     },
     Row {
@@ -311,7 +317,10 @@ const CATALOGUE: &[Row] = &[
             exits(
                 &["status", "blueservice"],
                 8,
-                &["TLS verification of the API server", "certificate-authority"],
+                &[
+                    "TLS verification of the API server",
+                    "certificate-authority",
+                ],
             ),
             exits(
                 &["promote", "blueservice", "--yes"],
@@ -332,7 +341,10 @@ const CATALOGUE: &[Row] = &[
         runs: &[exits(
             &["status", "blueservice"],
             8,
-            &["cannot reach the API server https://127.0.0.1:", "context \"sandbox\""],
+            &[
+                "cannot reach the API server https://127.0.0.1:",
+                "context \"sandbox\"",
+            ],
         )],
     },
     Row {
@@ -452,7 +464,10 @@ const CATALOGUE: &[Row] = &[
             exits(
                 &["promote", "blueservice", "--yes"],
                 5,
-                &["cannot promote blueservice to green", "greendeploy has 0 replicas"],
+                &[
+                    "cannot promote blueservice to green",
+                    "greendeploy has 0 replicas",
+                ],
             ),
         ],
     },
@@ -464,7 +479,11 @@ const CATALOGUE: &[Row] = &[
             exits(
                 &["status", "database"],
                 4,
-                &["Service \"database\"", "type ExternalName", "db.example.com"],
+                &[
+                    "Service \"database\"",
+                    "type ExternalName",
+                    "db.example.com",
+                ],
             ),
             exits(&["promote", "database", "--yes"], 4, &["type ExternalName"]),
         ],
@@ -477,7 +496,10 @@ const CATALOGUE: &[Row] = &[
             exits(
                 &["status", "headless"],
                 0,
-                &["Service:   headless", "promote would move headless from blue to green: safe"],
+                &[
+                    "Service:   headless",
+                    "promote would move headless from blue to green: safe",
+                ],
             ),
             exits(
                 &["promote", "headless", "--dry-run"],
@@ -514,7 +536,10 @@ const CATALOGUE: &[Row] = &[
                     "--dry-run",
                 ],
                 0,
-                &["Plan: promote s23456789", "bluegreen.example.com/track=v1.2.3-rc_1.a"],
+                &[
+                    "Plan: promote s23456789",
+                    "bluegreen.example.com/track=v1.2.3-rc_1.a",
+                ],
             ),
         ],
     },
@@ -534,7 +559,13 @@ const CATALOGUE: &[Row] = &[
                 &["the two colours must differ"],
             ),
             exits(
-                &["promote", "blueservice", "--colors", "Blue Sky,green", "--yes"],
+                &[
+                    "promote",
+                    "blueservice",
+                    "--colors",
+                    "Blue Sky,green",
+                    "--yes",
+                ],
                 2,
                 &["\"Blue Sky\" is not a valid label value"],
             ),
@@ -699,7 +730,9 @@ fn check(row: &Row) -> Vec<String> {
                 .map(|r| format!("{} {}", r.method, r.path))
                 .collect();
             if !mutating.is_empty() {
-                wrong.push(format!("mutating requests were sent: {mutating:?}; {shown}"));
+                wrong.push(format!(
+                    "mutating requests were sent: {mutating:?}; {shown}"
+                ));
             }
             if expect.code == 2 && !sb.requests().is_empty() {
                 wrong.push(format!("a usage error sent requests; {shown}"));

@@ -16,8 +16,7 @@ const COMPLETE_BIN: &str = env!("CARGO_BIN_EXE_kubectl_complete-bluegreen");
 
 /// Standard base64 with padding, as kubeconfig `*-data` fields hold it.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let b = [
@@ -89,11 +88,7 @@ fn kubeconfig_with_key(sb: &Sandbox, dir: &Path, identity: &ClientIdentity) -> P
     })
 }
 
-fn edit_kubeconfig(
-    sb: &Sandbox,
-    dir: &Path,
-    edit: impl FnOnce(&mut serde_yaml::Value),
-) -> PathBuf {
+fn edit_kubeconfig(sb: &Sandbox, dir: &Path, edit: impl FnOnce(&mut serde_yaml::Value)) -> PathBuf {
     let text = std::fs::read_to_string(sb.kubeconfig_path()).expect("the kubeconfig");
     let mut config: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
     edit(&mut config);
@@ -129,10 +124,7 @@ fn no_command_prints_the_token_or_the_client_key() {
         (&["status", "blueservice", "-o", "wide"], 0),
         (&["promote", "blueservice", "--dry-run"], 0),
         (&["promote", "blueservice", "--dry-run=server"], 0),
-        (
-            &["promote", "blueservice", "--yes", "--cleanup", "none"],
-            0,
-        ),
+        (&["promote", "blueservice", "--yes", "--cleanup", "none"], 0),
         (
             &["rollback", "blueservice", "--yes", "--cleanup", "none"],
             0,
@@ -229,7 +221,10 @@ fn tls_verification_is_on_unless_the_kubeconfig_turns_it_off() {
         &path.display().to_string(),
     ])
     .expect_code(8)
-    .stderr_has(&["TLS verification of the API server", "certificate-authority"]);
+    .stderr_has(&[
+        "TLS verification of the API server",
+        "certificate-authority",
+    ]);
     if let Some(kubectl) = &kubectl {
         assert!(!kubectl_succeeds(kubectl, &path), "kubectl refuses it too");
     }
@@ -332,7 +327,9 @@ fn used(sb: &Sandbox) -> Vec<Grant> {
                 [res] | [res, _] => res.to_string(),
                 [res, _, sub, ..] => format!("{res}/{sub}"),
             };
-            let watch = r.query_param("watch").is_some_and(|w| w == "true" || w == "1");
+            let watch = r
+                .query_param("watch")
+                .is_some_and(|w| w == "true" || w == "1");
             let verb = match (r.method.as_str(), rest.len()) {
                 ("GET", 1) if watch => "watch",
                 ("GET", 1) => "list",
@@ -402,7 +399,10 @@ fn watches_of_status(sb: &Sandbox) -> Vec<Grant> {
         let watching = sb
             .requests()
             .iter()
-            .filter(|r| r.query_param("watch").is_some_and(|w| w == "true" || w == "1"))
+            .filter(|r| {
+                r.query_param("watch")
+                    .is_some_and(|w| w == "true" || w == "1")
+            })
             .count();
         if watching >= 4 || started.elapsed() > Duration::from_secs(20) {
             break;
@@ -448,42 +448,18 @@ const WORKFLOW: &[Stage] = &[
             "--scale-down-delay",
             "0",
         ]],
-        command: &[
-            "rollback",
-            "blueservice",
-            "--yes",
-            "--cleanup",
-            "none",
-        ],
+        command: &["rollback", "blueservice", "--yes", "--cleanup", "none"],
     },
     Stage {
         setup: &[],
-        command: &[
-            "promote",
-            "blueservice",
-            "--yes",
-            "--scale-down-delay",
-            "0",
-        ],
+        command: &["promote", "blueservice", "--yes", "--scale-down-delay", "0"],
     },
     Stage {
         setup: &[&["promote", "blueservice", "--yes", "--cleanup", "none"]],
-        command: &[
-            "cleanup",
-            "blueservice",
-            "--yes",
-            "--scale-down-delay",
-            "0",
-        ],
+        command: &["cleanup", "blueservice", "--yes", "--scale-down-delay", "0"],
     },
     Stage {
-        setup: &[&[
-            "promote",
-            "blueservice",
-            "--yes",
-            "--scale-down-delay",
-            "0",
-        ]],
+        setup: &[&["promote", "blueservice", "--yes", "--scale-down-delay", "0"]],
         command: &[
             "rollback",
             "blueservice",
@@ -556,7 +532,11 @@ fn the_readme_release_role_runs_the_whole_workflow_and_every_rule_is_needed() {
             .filter(|r| r.status == 403)
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
-        assert!(refused.is_empty(), "{:?}: refused {refused:?}", stage.command);
+        assert!(
+            refused.is_empty(),
+            "{:?}: refused {refused:?}",
+            stage.command
+        );
         used_by.push((stage.command.to_vec(), used(&sb)));
     }
     let sb = settled_scenario("classic");
@@ -589,7 +569,8 @@ fn the_readme_release_role_runs_the_whole_workflow_and_every_rule_is_needed() {
         sb.set_policy(policy(&fewer));
         let run = bounded(&sb, command, Duration::from_secs(60));
         assert_eq!(
-            run.code, 9,
+            run.code,
+            9,
             "without {missing}: `{}` exits 9\n{}",
             command.join(" "),
             run.stderr

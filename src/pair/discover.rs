@@ -554,7 +554,11 @@ pub(crate) mod tests {
         // label values, and prefixed keys are ordinary keys.
         let key = prop::sample::select(vec!["app", "color", "tier", "bluegreen.dev/track", "a"]);
         let value = prop::sample::select(vec!["blue", "green", "", "web", "v1.2-x"]);
-        prop::collection::btree_map(key.prop_map(str::to_string), value.prop_map(str::to_string), 0..5)
+        prop::collection::btree_map(
+            key.prop_map(str::to_string),
+            value.prop_map(str::to_string),
+            0..5,
+        )
     }
 
     proptest::proptest! {
@@ -613,7 +617,11 @@ pub(crate) mod tests {
         let blue = deployment("b", &[("app", "blue"), ("tier", "web")]);
         let green = deployment(
             "g",
-            &[("app", "green"), ("tier", "web"), ("pod-template-hash", "x")],
+            &[
+                ("app", "green"),
+                ("tier", "web"),
+                ("pod-template-hash", "x"),
+            ],
         );
         assert!(same_template("app", &blue, &green));
         let other = deployment("g", &[("app", "green"), ("tier", "api")]);

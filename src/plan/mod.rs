@@ -193,8 +193,15 @@ impl Plan {
         let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
             Permission::new(verb, "apps", "deployments", sub, name)
         };
-        let hpas =
-            || Permission::new("list", "autoscaling", "horizontalpodautoscalers", None, None);
+        let hpas = || {
+            Permission::new(
+                "list",
+                "autoscaling",
+                "horizontalpodautoscalers",
+                None,
+                None,
+            )
+        };
         for step in &self.steps {
             match &step.action {
                 Action::Flip { .. } => add(core("patch", "services", Some(service))),

@@ -103,7 +103,8 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                 )),
             });
         }
-        plan.forced.push(format!("{same}: traffic moves to the same version"));
+        plan.forced
+            .push(format!("{same}: traffic moves to the same version"));
     }
     let problems = readiness(snapshot, target);
     if !problems.is_empty() {
@@ -591,7 +592,9 @@ mod tests {
             panic!("expected a refusal");
         };
         assert!(
-            refusal.reason.contains("greendeploy (green) runs the same pod template as bluedeploy (blue)"),
+            refusal
+                .reason
+                .contains("greendeploy (green) runs the same pod template as bluedeploy (blue)"),
             "{refusal:?}"
         );
         let mut o = options(Command::Promote);
@@ -599,7 +602,11 @@ mod tests {
         let Outcome::Proceed(plan) = decide(&s, &o) else {
             panic!("--force should plan");
         };
-        assert!(plan.forced.iter().any(|f| f.contains("same version")), "{:?}", plan.forced);
+        assert!(
+            plan.forced.iter().any(|f| f.contains("same version")),
+            "{:?}",
+            plan.forced
+        );
     }
 
     #[test]

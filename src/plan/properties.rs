@@ -197,7 +197,11 @@ fn snapshot_of(live: usize, colours: &[ColourGen; 2], journal: &JournalGen) -> S
     for (index, generated) in colours.iter().enumerate() {
         let name = NAMES[index];
         let state = &mut s.colours[index];
-        state.role = if index == live { Role::Live } else { Role::Idle };
+        state.role = if index == live {
+            Role::Live
+        } else {
+            Role::Idle
+        };
         state.deployment = generated.deployment.as_ref().map(|d| DeploymentSummary {
             name: format!("{name}deploy"),
             images: vec![if d.same_image {
@@ -273,7 +277,10 @@ fn snapshot_of(live: usize, colours: &[ColourGen; 2], journal: &JournalGen) -> S
     };
     if let Some(previous) = journal.previous {
         set("previous-colour", NAMES[previous].to_string());
-        set("previous-images", format!("[\"nginx:{}\"]", NAMES[previous]));
+        set(
+            "previous-images",
+            format!("[\"nginx:{}\"]", NAMES[previous]),
+        );
         set("flipped-at", "2026-01-01T11:00:00Z".to_string());
     }
     if let Some(action) = journal.action {
@@ -382,10 +389,11 @@ fn violations(snapshot: &Snapshot, options: &Options, plan: &Plan) -> Vec<String
         let prepared = |wanted: fn(&Action, &str) -> bool| {
             before.iter().any(|s| wanted(&s.action, to.as_str()))
         };
-        let waited = prepared(|a, to| matches!(a, Action::WaitAvailable { colour, .. } if colour == to));
-        let brought_back = prepared(|a, to| {
-            matches!(a, Action::Recreate { colour, .. } | Action::ScaleUp { colour, .. } if colour == to)
-        });
+        let waited =
+            prepared(|a, to| matches!(a, Action::WaitAvailable { colour, .. } if colour == to));
+        let brought_back = prepared(
+            |a, to| matches!(a, Action::Recreate { colour, .. } | Action::ScaleUp { colour, .. } if colour == to),
+        );
         match colour(snapshot, to) {
             None => wrong.push(format!("flips to {to}, which is not a colour of the pair")),
             Some(target) => {
@@ -468,7 +476,10 @@ fn the_generated_snapshots_reach_every_kind_of_plan() {
             .new_tree(&mut runner)
             .expect("a generated pair")
             .current();
-        let outcome = crate::plan::plan(&snapshot_of(live, &colours, &journal), &options_of(&generated));
+        let outcome = crate::plan::plan(
+            &snapshot_of(live, &colours, &journal),
+            &options_of(&generated),
+        );
         let kind = match &outcome {
             Outcome::Proceed(_) => "proceed",
             Outcome::Nothing { .. } => "nothing",
