@@ -419,7 +419,7 @@ pub enum Error {
 
     /// The pre-flight SelfSubjectAccessReviews found requests the user may not make.
     #[error(
-        "context {context:?} is missing permissions the plan needs in namespace {namespace:?}: {}; \
+        "context {context:?} is missing permissions this command needs in namespace {namespace:?}: {}; \
          nothing was changed. Ask for a Role granting them (see the README's RBAC section)",
         missing.join(", ")
     )]
