@@ -716,8 +716,13 @@ fn check(row: &Row) -> Vec<String> {
                 wrong.push(format!("panicked; {shown}"));
             }
         }
-        if got.stderr.contains("TOPSECRET") || got.stdout.contains("TOPSECRET") {
-            wrong.push(format!("the kubeconfig's content leaked; {shown}"));
+        if got.code == 101 {
+            wrong.push(format!("exit 101 is a panic; {shown}"));
+        }
+        for secret in ["TOPSECRET", "expired-token-0000"] {
+            if got.stderr.contains(secret) || got.stdout.contains(secret) {
+                wrong.push(format!("a credential from the kubeconfig leaked; {shown}"));
+            }
         }
         if let Some(sb) = &sandbox {
             if got.stdout.contains(sb.token()) || got.stderr.contains(sb.token()) {
