@@ -96,11 +96,13 @@ pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, St
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// A Service's selector; empty when it has none.
+/// A Service's selector as Kubernetes applies it; empty when it has none, and for an
+/// ExternalName Service, whose selector Kubernetes ignores (it keeps no endpoints for it).
 pub fn service_selector(service: &Service) -> BTreeMap<String, String> {
     service
         .spec
         .as_ref()
+        .filter(|s| s.type_.as_deref() != Some("ExternalName"))
         .and_then(|s| s.selector.clone())
         .unwrap_or_default()
 }
@@ -610,6 +612,15 @@ pub(crate) mod tests {
             spec.cluster_ip = Some("None".into());
         }
         assert!(identify(&headless, "default", &spec()).is_ok());
+
+        // Nor is it a test Service: it selects no pods, and cleanup must never delete it.
+        let id = identify(&service("web", &[("app", "blue")]), "default", &spec()).expect("a pair");
+        let services = vec![alias, service("blue-test", &[("app", "blue")])];
+        let names: Vec<String> = test_services(&id, "blue", &services)
+            .iter()
+            .map(|s| s.name_any())
+            .collect();
+        assert_eq!(names, vec!["blue-test"]);
     }
 
     #[test]
