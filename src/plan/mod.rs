@@ -216,6 +216,9 @@ impl Plan {
                         ));
                     }
                     add(core("list", "pods", None));
+                    // A colleague flipping the Service meanwhile ends the wait with a conflict.
+                    add(core("list", "services", None));
+                    add(core("watch", "services", None));
                 }
                 Action::MarkCleanupPending { .. } | Action::MarkDone => {
                     add(core("patch", "services", Some(service)));
@@ -266,7 +269,11 @@ impl Plan {
                         add(core("delete", "services", Some(s)));
                     }
                 }
-                Action::Delay { .. } => {}
+                Action::Delay { .. } => {
+                    // The grace period also ends with a conflict if the Service is flipped.
+                    add(core("list", "services", None));
+                    add(core("watch", "services", None));
+                }
                 Action::Event { .. } => add(core("create", "events", None)),
             }
         }
