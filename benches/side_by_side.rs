@@ -16,7 +16,10 @@
 //!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
 //! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 3) and
 //!   `BENCH_FLIP_ITERATIONS` (default 11);
-//! - `BENCH_SKIP_LARGE=1` skips the large namespace.
+//! - `BENCH_SKIP_LARGE=1` skips the large namespace;
+//! - `BENCH_ONLY`: a comma-separated subset of `small`, `startup`, `large` and `flip` to run;
+//! - `BENCH_SERVE_LARGE=1`: sets up the large namespace, prints the plugin's command line for
+//!   it and serves until standard input closes, for profiling the plugin against it by hand.
 
 // The sandbox's store takes closures returning its `ApiError` by value.
 #![allow(clippy::result_large_err)]
@@ -63,17 +66,27 @@ fn main() {
     let kubectl = kubectl_binary();
     let iterations = env_usize("BENCH_ITERATIONS", 21);
     let large_iterations = env_usize("BENCH_LARGE_ITERATIONS", 3);
+    if std::env::var("BENCH_SERVE_LARGE").is_ok_and(|v| v == "1") {
+        serve_large();
+        return;
+    }
     let mut report = Report;
     report.line(&machine(&kubectl));
 
-    small_namespace(&kubectl, iterations, &mut report);
-    startup_and_size(iterations.max(31), &mut report);
+    if selected("small") {
+        small_namespace(&kubectl, iterations, &mut report);
+    }
+    if selected("startup") {
+        startup_and_size(iterations.max(31), &mut report);
+    }
     if std::env::var("BENCH_SKIP_LARGE").is_ok_and(|v| v == "1") {
         report.line("large namespace: skipped (BENCH_SKIP_LARGE=1)");
-    } else {
+    } else if selected("large") {
         large_namespace(&kubectl, large_iterations, &mut report);
     }
-    flip_latency(env_usize("BENCH_FLIP_ITERATIONS", 11), &mut report);
+    if selected("flip") {
+        flip_latency(env_usize("BENCH_FLIP_ITERATIONS", 11), &mut report);
+    }
     report.line(&format!("load average at the end: {}", load_average()));
 }
 
@@ -163,10 +176,15 @@ fn startup_and_size(iterations: usize, report: &mut Report) {
     ));
 }
 
-/// (b): 5,000 pods per colour among 20,000 others; time, requests and peak RSS, then the same
-/// with 10,000 more other pods to show that memory follows the pair, not the namespace.
-fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
-    let started = Instant::now();
+/// Whether `BENCH_ONLY` (all when unset) names the section.
+fn selected(section: &str) -> bool {
+    std::env::var("BENCH_ONLY")
+        .map(|only| only.split(',').any(|s| s.trim() == section))
+        .unwrap_or(true)
+}
+
+/// The sandbox with the large namespace of (b).
+fn large_sandbox() -> Sandbox {
     let sb = start_sandbox();
     sb.load_scenario("large")
         .unwrap_or_else(|e| fail(&format!("cannot load the large scenario: {e}")));
@@ -174,6 +192,26 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         scale(&sb, "large", &format!("{colour}deploy"), LARGE_PER_COLOUR);
     }
     settle(&sb);
+    sb
+}
+
+/// `BENCH_SERVE_LARGE=1`: the large namespace of (b), served until standard input closes.
+fn serve_large() {
+    let sb = large_sandbox();
+    let mut args = vec![plugin().to_string()];
+    args.extend(strings(&["status", "blueservice", "-o", "json", "-n", "large"]));
+    args.push("--kubeconfig".into());
+    args.push(sb.kubeconfig_path().display().to_string());
+    println!("{}", args.join(" "));
+    eprintln!("serving the large namespace; close standard input to stop");
+    let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+}
+
+/// (b): 5,000 pods per colour among 20,000 others; time, requests and peak RSS, then the same
+/// with 10,000 more other pods to show that memory follows the pair, not the namespace.
+fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
+    let started = Instant::now();
+    let sb = large_sandbox();
     let others = LARGE_DEPLOYMENTS * LARGE_REPLICAS;
     report.section(&format!(
         "(b) large namespace: {LARGE_PER_COLOUR} pods per colour + {others} other pods of \
