@@ -12,6 +12,8 @@
 //!
 //! Environment:
 //! - `BENCH_PLUGIN`: another build of the plugin to measure instead;
+//! - `BENCH_BASELINE`: another build of the plugin (an earlier version) to measure alongside
+//!   it on the large namespace, alternating with it, time and peak RSS;
 //! - `BENCH_KUBECTL`: the kubectl to compare against (default: the v1.33 build of the Cloud
 //!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
 //! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 3) and
@@ -199,7 +201,14 @@ fn large_sandbox() -> Sandbox {
 fn serve_large() {
     let sb = large_sandbox();
     let mut args = vec![plugin().to_string()];
-    args.extend(strings(&["status", "blueservice", "-o", "json", "-n", "large"]));
+    args.extend(strings(&[
+        "status",
+        "blueservice",
+        "-o",
+        "json",
+        "-n",
+        "large",
+    ]));
     args.push("--kubeconfig".into());
     args.push(sb.kubeconfig_path().display().to_string());
     println!("{}", args.join(" "));
@@ -223,7 +232,14 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
     let ctx = Ctx::new(&sb, kubectl, "large");
     ctx.check_plugin_output(LARGE_PER_COLOUR);
 
-    let cases = [
+    let baseline = std::env::var("BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .map(|b| Run::new(b, ctx.plugin_args()));
+    if let Some(b) = &baseline {
+        report.line(&format!("baseline plugin: {}", b.program.display()));
+    }
+    let mut cases = vec![
         Case::new("plugin: status -o json", || ctx.plugin_status().run()),
         Case::new("kubectl sequence (5 commands, warm cache)", || {
             ctx.sequence_warm()
@@ -232,6 +248,9 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
             ctx.kubectl_get_pods().run()
         }),
     ];
+    if let Some(b) = &baseline {
+        cases.push(Case::new("baseline plugin: status -o json", || b.run()));
+    }
     let samples = alternate(&cases, iterations, 1);
     report.timings(&cases, &samples);
 
@@ -267,6 +286,13 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         .map(|run| median_usage(run, 1).0)
         .fold(0.0, f64::max);
     let (kubectl_rss, _) = median_usage(&ctx.kubectl_get_pods(), rss_runs);
+    if let Some(b) = &baseline {
+        let (rss, cpu) = median_usage(b, rss_runs);
+        report.line(&format!(
+            "peak RSS (GNU time %M): baseline plugin {rss:.1} MB (median of {rss_runs}; CPU time \
+             user+system {cpu:.2} s)"
+        ));
+    }
     report.line(&format!(
         "peak RSS (GNU time %M): plugin {plugin_rss:.1} MB (median of {rss_runs}; CPU time \
          user+system {plugin_cpu:.2} s); the largest command of the kubectl sequence \

@@ -603,15 +603,15 @@ mod tests {
         let slim: SlimPod = serde_json::from_value(json).expect("a valid slim pod");
         let now = "2026-01-01T01:00:00Z".parse().expect("a timestamp");
         let summary = crate::pair::snapshot::pod_summary(&pod, now);
-        assert_eq!(
-            crate::pair::snapshot::slim_pod_summary(&slim, now),
-            summary
-        );
+        assert_eq!(crate::pair::snapshot::slim_pod_summary(&slim, now), summary);
         assert_eq!(SlimPod::from(&pod), slim);
-        assert_eq!(summary.status, "CrashLoopBackOff");
+        assert_eq!(summary.status, "Terminating");
         assert_eq!(summary.restarts, 4);
         assert_eq!((summary.ready_containers, summary.total_containers), (1, 2));
-        assert_eq!(summary.last_restart.as_deref(), Some("2026-01-01T00:05:00Z"));
+        assert_eq!(
+            summary.last_restart.as_deref(),
+            Some("2026-01-01T00:05:00Z")
+        );
         assert_eq!(summary.ip.as_deref(), Some("10.0.0.7"));
         assert_eq!(slim.labels(), pod.labels());
         assert_eq!(summary.node.as_deref(), Some("node-1"));
@@ -634,9 +634,15 @@ mod tests {
         assert_eq!(page.metadata.continue_.as_deref(), Some("next"));
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items[0].name(), "a");
-        assert_eq!(page.items[0].spec.as_ref().map(|s| s.containers.len()), Some(1));
         assert_eq!(
-            page.items[1].status.as_ref().and_then(|s| s.phase.as_deref()),
+            page.items[0].spec.as_ref().map(|s| s.containers.len()),
+            Some(1)
+        );
+        assert_eq!(
+            page.items[1]
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.as_deref()),
             Some("Pending")
         );
     }

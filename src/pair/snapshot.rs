@@ -523,7 +523,14 @@ pub fn slim_pod_summary(pod: &SlimPod, now: jiff::Timestamp) -> PodSummary {
         .sum();
     let last_restart = containers
         .iter()
-        .filter_map(|c| c.last_state.as_ref()?.terminated.as_ref()?.finished_at.as_ref())
+        .filter_map(|c| {
+            c.last_state
+                .as_ref()?
+                .terminated
+                .as_ref()?
+                .finished_at
+                .as_ref()
+        })
         .map(|t| t.0)
         .max();
     let terminating = pod.metadata.deletion_timestamp.is_some();

@@ -113,6 +113,17 @@ pub struct DeleteOpts {
 
 type ObjKey = (String, String);
 
+/// Which page [`Store::list_page`] reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageOpts<'a> {
+    /// The `(namespace, name)` key the page follows (from the continue token).
+    pub after: Option<(&'a str, &'a str)>,
+    /// At most this many objects; 0: no limit.
+    pub limit: usize,
+    /// Also count the matching objects after the page (for `remainingItemCount`).
+    pub count_rest: bool,
+}
+
 /// One page of a list: see [`Store::list_page`].
 #[derive(Debug, Clone)]
 pub struct ListPage {
@@ -392,22 +403,24 @@ impl Store {
         (items, inner.rv)
     }
 
-    /// One page of [`Store::list_selected`]: at most `limit` objects (0: no limit) that come
-    /// after the `(namespace, name)` key `after`, in the same order. Like a real API server
+    /// One page of [`Store::list_selected`]: at most `opts.limit` objects (0: no limit) that
+    /// come after the `(namespace, name)` key `opts.after`, in the same order. Like a real API server
     /// serving a page from its watch cache, it starts at the continue key in the ordered store
     /// (or in the label index) and stops one object past the page, so a page costs what it
-    /// returns, not what the whole list holds. `count_rest` also counts the matching objects
-    /// after the page (for `remainingItemCount`).
+    /// returns, not what the whole list holds.
     pub fn list_page(
         &self,
         rt: &ResourceType,
         namespace: Option<&str>,
         selector: &LabelSelector,
         filter: impl Fn(&Value) -> bool,
-        after: Option<(&str, &str)>,
-        limit: usize,
-        count_rest: bool,
+        opts: PageOpts<'_>,
     ) -> ListPage {
+        let PageOpts {
+            after,
+            limit,
+            count_rest,
+        } = opts;
         let inner = self.lock();
         let mut page = ListPage {
             items: Vec::new(),
@@ -1130,6 +1143,11 @@ mod tests {
     fn store_with_pods() -> Arc<Store> {
         let store = Store::new(100);
         for ns in ["a", "b"] {
+            let namespace =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+            store
+                .create(&resources::NAMESPACES, "", namespace, CreateOpts::default())
+                .expect("a namespace");
             for i in 0..23 {
                 let app = ["blue", "green", "other"][i % 3];
                 let pod = json!({
@@ -1169,9 +1187,11 @@ mod tests {
                 namespace,
                 &selector,
                 |o| o["metadata"]["name"] != "p07",
-                after.as_ref().map(|(n, name)| (n.as_str(), name.as_str())),
-                limit,
-                true,
+                PageOpts {
+                    after: after.as_ref().map(|(n, name)| (n.as_str(), name.as_str())),
+                    limit,
+                    count_rest: true,
+                },
             );
             assert!(page.items.len() <= limit);
             seen.extend(page.items.iter().map(|o| key(o)));
@@ -1190,12 +1210,12 @@ mod tests {
     fn pages_resumed_from_the_continue_key_cover_the_list_once_in_order() {
         let store = store_with_pods();
         for (namespace, selector) in [
-            (Some("a"), "app=green"),             // one index set
-            (Some("b"), "app in (blue,green)"),   // two index sets, merged
-            (Some("a"), "app!=blue"),             // not indexable: the ordered store
-            (Some("b"), ""),                      // everything in the namespace
-            (None, "app=blue"),                   // every namespace, from the index
-            (None, ""),                           // every namespace, from the store
+            (Some("a"), "app=green"),              // one index set
+            (Some("b"), "app in (blue,green)"),    // two index sets, merged
+            (Some("a"), "app!=blue"),              // not indexable: the ordered store
+            (Some("b"), ""),                       // everything in the namespace
+            (None, "app=blue"),                    // every namespace, from the index
+            (None, ""),                            // every namespace, from the store
             (Some("a"), "app=green,n in (1,4,5)"), // the smallest indexable requirement
         ] {
             let parsed = LabelSelector::parse(selector).expect("a selector");
@@ -1223,9 +1243,11 @@ mod tests {
             Some("a"),
             &LabelSelector::parse("app=blue").expect("a selector"),
             |_| true,
-            Some(("a", "p03")),
-            0,
-            true,
+            PageOpts {
+                after: Some(("a", "p03")),
+                limit: 0,
+                count_rest: true,
+            },
         );
         let names: Vec<_> = page.items.iter().map(|o| key(o).1).collect();
         assert_eq!(names, ["p06", "p09", "p12", "p15", "p18", "p21"]);
@@ -1235,10 +1257,15 @@ mod tests {
             Some("a"),
             &LabelSelector::parse("app=blue").expect("a selector"),
             |_| true,
-            Some(("b", "")),
-            0,
-            true,
+            PageOpts {
+                after: Some(("b", "")),
+                limit: 0,
+                count_rest: true,
+            },
         );
-        assert!(none.items.is_empty(), "a key past the namespace ends the list");
+        assert!(
+            none.items.is_empty(),
+            "a key past the namespace ends the list"
+        );
     }
 }

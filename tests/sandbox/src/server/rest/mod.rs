@@ -14,7 +14,7 @@ use crate::rbac::Attributes;
 use crate::resources::{self, ResourceType};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::route::ResourceRoute;
-use crate::store::{CreateOpts, DeleteOpts, Propagation, UpdateOpts, UpdateScope};
+use crate::store::{CreateOpts, DeleteOpts, PageOpts, Propagation, UpdateOpts, UpdateScope};
 use crate::{fields, table};
 
 mod access_review;
@@ -258,9 +258,11 @@ fn list(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         res.namespace.as_deref(),
         &labels,
         |o| fields.matches(o),
-        cont.as_ref().map(|c| (c.ns.as_str(), c.name.as_str())),
-        limit,
-        unselected,
+        PageOpts {
+            after: cont.as_ref().map(|c| (c.ns.as_str(), c.name.as_str())),
+            limit,
+            count_rest: unselected,
+        },
     );
     let list_rv = cont.as_ref().map_or(page.rv, |c| c.rv);
     let key = |o: &Value| {
