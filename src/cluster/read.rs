@@ -122,7 +122,8 @@ impl Connection {
     }
 
     /// The pods `label_selector` selects, page by page, each page decoded straight into
-    /// [`SlimPod`]s: a list of thousands of pods is never held whole, not even one page.
+    /// [`SlimPod`]s: thousands of pods are never held as whole `Pod` values, not even one
+    /// page of them.
     pub async fn list_pods(&self, label_selector: &str) -> Result<Vec<SlimPod>> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.target.namespace);
         let request = kube::core::Request::new(api.resource_url());
