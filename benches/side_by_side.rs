@@ -12,11 +12,16 @@
 //!
 //! Environment:
 //! - `BENCH_PLUGIN`: another build of the plugin to measure instead;
+//! - `BENCH_BASELINE`: another build of the plugin (an earlier version) to measure alongside
+//!   it on the large namespace, alternating with it, time and peak RSS;
 //! - `BENCH_KUBECTL`: the kubectl to compare against (default: the v1.33 build of the Cloud
 //!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
 //! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 3) and
 //!   `BENCH_FLIP_ITERATIONS` (default 11);
-//! - `BENCH_SKIP_LARGE=1` skips the large namespace.
+//! - `BENCH_SKIP_LARGE=1` skips the large namespace;
+//! - `BENCH_ONLY`: a comma-separated subset of `small`, `startup`, `large` and `flip` to run;
+//! - `BENCH_SERVE_LARGE=1`: sets up the large namespace, prints the plugin's command line for
+//!   it and serves until standard input closes, for profiling the plugin against it by hand.
 
 // The sandbox's store takes closures returning its `ApiError` by value.
 #![allow(clippy::result_large_err)]
@@ -63,17 +68,27 @@ fn main() {
     let kubectl = kubectl_binary();
     let iterations = env_usize("BENCH_ITERATIONS", 21);
     let large_iterations = env_usize("BENCH_LARGE_ITERATIONS", 3);
+    if std::env::var("BENCH_SERVE_LARGE").is_ok_and(|v| v == "1") {
+        serve_large();
+        return;
+    }
     let mut report = Report;
     report.line(&machine(&kubectl));
 
-    small_namespace(&kubectl, iterations, &mut report);
-    startup_and_size(iterations.max(31), &mut report);
+    if selected("small") {
+        small_namespace(&kubectl, iterations, &mut report);
+    }
+    if selected("startup") {
+        startup_and_size(iterations.max(31), &mut report);
+    }
     if std::env::var("BENCH_SKIP_LARGE").is_ok_and(|v| v == "1") {
         report.line("large namespace: skipped (BENCH_SKIP_LARGE=1)");
-    } else {
+    } else if selected("large") {
         large_namespace(&kubectl, large_iterations, &mut report);
     }
-    flip_latency(env_usize("BENCH_FLIP_ITERATIONS", 11), &mut report);
+    if selected("flip") {
+        flip_latency(env_usize("BENCH_FLIP_ITERATIONS", 11), &mut report);
+    }
     report.line(&format!("load average at the end: {}", load_average()));
 }
 
@@ -163,10 +178,15 @@ fn startup_and_size(iterations: usize, report: &mut Report) {
     ));
 }
 
-/// (b): 5,000 pods per colour among 20,000 others; time, requests and peak RSS, then the same
-/// with 10,000 more other pods to show that memory follows the pair, not the namespace.
-fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
-    let started = Instant::now();
+/// Whether `BENCH_ONLY` (all when unset) names the section.
+fn selected(section: &str) -> bool {
+    std::env::var("BENCH_ONLY")
+        .map(|only| only.split(',').any(|s| s.trim() == section))
+        .unwrap_or(true)
+}
+
+/// The sandbox with the large namespace of (b).
+fn large_sandbox() -> Sandbox {
     let sb = start_sandbox();
     sb.load_scenario("large")
         .unwrap_or_else(|e| fail(&format!("cannot load the large scenario: {e}")));
@@ -174,6 +194,33 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         scale(&sb, "large", &format!("{colour}deploy"), LARGE_PER_COLOUR);
     }
     settle(&sb);
+    sb
+}
+
+/// `BENCH_SERVE_LARGE=1`: the large namespace of (b), served until standard input closes.
+fn serve_large() {
+    let sb = large_sandbox();
+    let mut args = vec![plugin().to_string()];
+    args.extend(strings(&[
+        "status",
+        "blueservice",
+        "-o",
+        "json",
+        "-n",
+        "large",
+    ]));
+    args.push("--kubeconfig".into());
+    args.push(sb.kubeconfig_path().display().to_string());
+    println!("{}", args.join(" "));
+    eprintln!("serving the large namespace; close standard input to stop");
+    let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+}
+
+/// (b): 5,000 pods per colour among 20,000 others; time, requests and peak RSS, then the same
+/// with 10,000 more other pods to show that memory follows the pair, not the namespace.
+fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
+    let started = Instant::now();
+    let sb = large_sandbox();
     let others = LARGE_DEPLOYMENTS * LARGE_REPLICAS;
     report.section(&format!(
         "(b) large namespace: {LARGE_PER_COLOUR} pods per colour + {others} other pods of \
@@ -185,7 +232,14 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
     let ctx = Ctx::new(&sb, kubectl, "large");
     ctx.check_plugin_output(LARGE_PER_COLOUR);
 
-    let cases = [
+    let baseline = std::env::var("BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .map(|b| Run::new(b, ctx.plugin_args()));
+    if let Some(b) = &baseline {
+        report.line(&format!("baseline plugin: {}", b.program.display()));
+    }
+    let mut cases = vec![
         Case::new("plugin: status -o json", || ctx.plugin_status().run()),
         Case::new("kubectl sequence (5 commands, warm cache)", || {
             ctx.sequence_warm()
@@ -194,6 +248,9 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
             ctx.kubectl_get_pods().run()
         }),
     ];
+    if let Some(b) = &baseline {
+        cases.push(Case::new("baseline plugin: status -o json", || b.run()));
+    }
     let samples = alternate(&cases, iterations, 1);
     report.timings(&cases, &samples);
 
@@ -229,6 +286,13 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         .map(|run| median_usage(run, 1).0)
         .fold(0.0, f64::max);
     let (kubectl_rss, _) = median_usage(&ctx.kubectl_get_pods(), rss_runs);
+    if let Some(b) = &baseline {
+        let (rss, cpu) = median_usage(b, rss_runs);
+        report.line(&format!(
+            "peak RSS (GNU time %M): baseline plugin {rss:.1} MB (median of {rss_runs}; CPU time \
+             user+system {cpu:.2} s)"
+        ));
+    }
     report.line(&format!(
         "peak RSS (GNU time %M): plugin {plugin_rss:.1} MB (median of {rss_runs}; CPU time \
          user+system {plugin_cpu:.2} s); the largest command of the kubectl sequence \

@@ -2,19 +2,21 @@
 //! runs independent reads concurrently and turns failures into errors that name the request,
 //! the server and what to try.
 
+use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::fmt::Debug;
 use std::future::Future;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus, Service};
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, Time};
 use kube::api::{Api, ListParams};
 use kube::core::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::cluster::Connection;
 use crate::cluster::connect::chain_text;
@@ -96,22 +98,6 @@ impl Connection {
             + DeserializeOwned
             + Debug,
     {
-        self.list_trimmed(label_selector, |_| {}).await
-    }
-
-    /// [`Connection::list`], passing each item through `trim` as its page arrives, so that a
-    /// long list is held only with the fields the caller reads.
-    pub async fn list_trimmed<K>(
-        &self,
-        label_selector: Option<&str>,
-        trim: impl Fn(&mut K),
-    ) -> Result<Vec<K>>
-    where
-        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug,
-    {
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.target.namespace);
         let desc = RequestDesc {
             verb: "list",
@@ -124,8 +110,7 @@ impl Connection {
         }
         let mut items = Vec::new();
         loop {
-            let mut page = self.call(&desc, api.list(&params)).await?;
-            page.items.iter_mut().for_each(&trim);
+            let page = self.call(&desc, api.list(&params)).await?;
             items.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -133,6 +118,39 @@ impl Connection {
             }
         }
         items.sort_by_key(|o: &K| o.name_any());
+        Ok(items)
+    }
+
+    /// The pods `label_selector` selects, page by page, each page decoded straight into
+    /// [`SlimPod`]s: thousands of pods are never held as whole `Pod` values, not even one
+    /// page of them.
+    pub async fn list_pods(&self, label_selector: &str) -> Result<Vec<SlimPod>> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.target.namespace);
+        let request = kube::core::Request::new(api.resource_url());
+        let desc = RequestDesc {
+            verb: "list",
+            resource: resource_name::<Pod>(),
+            name: None,
+        };
+        let mut params = ListParams::default()
+            .limit(PAGE_SIZE)
+            .labels(label_selector);
+        let mut items = Vec::new();
+        loop {
+            let page: SlimPodList = self
+                .call(&desc, async {
+                    let mut page = request.list(&params).map_err(kube::Error::BuildRequest)?;
+                    page.extensions_mut().insert("list");
+                    self.client.request(page).await
+                })
+                .await?;
+            items.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+        items.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(items)
     }
 
@@ -203,8 +221,9 @@ pub struct PairObjects {
     pub deployments: Vec<Deployment>,
     /// Every Service of the namespace.
     pub services: Vec<Service>,
-    /// Pods of each colour, in `--colors` order (label-selected by the server).
-    pub pods: [Vec<Pod>; 2],
+    /// Pods of each colour, in `--colors` order (label-selected by the server), as much of
+    /// them as the snapshot reads.
+    pub pods: [Vec<SlimPod>; 2],
     /// The production Service's EndpointSlices.
     pub endpoint_slices: Vec<EndpointSlice>,
     /// The namespace's HorizontalPodAutoscalers; `None` if they could not be read.
@@ -225,8 +244,8 @@ impl Connection {
         let (deployments, services, first_pods, second_pods, endpoint_slices, hpas) = tokio::try_join!(
             self.list::<Deployment>(None),
             self.list::<Service>(None),
-            self.list_trimmed::<Pod>(Some(&colour_selectors[0]), trim_pod),
-            self.list_trimmed::<Pod>(Some(&colour_selectors[1]), trim_pod),
+            self.list_pods(&colour_selectors[0]),
+            self.list_pods(&colour_selectors[1]),
             self.list::<EndpointSlice>(Some(&slice_selector)),
             self.optional_hpas(),
         )?;
@@ -253,41 +272,219 @@ impl Connection {
     }
 }
 
-/// Keeps only what the snapshot reads of a pod (name, namespace, labels, creation and deletion
-/// times; the number of containers and the node; phase, reason, conditions, container statuses
-/// and IP). A namespace may hold thousands of pods of a colour: held whole, they would be most
-/// of the plugin's memory.
-pub fn trim_pod(pod: &mut Pod) {
-    let meta = std::mem::take(&mut pod.metadata);
-    pod.metadata = ObjectMeta {
-        name: meta.name,
-        namespace: meta.namespace,
-        labels: meta.labels,
-        creation_timestamp: meta.creation_timestamp,
-        deletion_timestamp: meta.deletion_timestamp,
-        ..ObjectMeta::default()
-    };
-    pod.spec = pod.spec.take().map(|spec| PodSpec {
-        containers: spec
-            .containers
-            .into_iter()
-            .map(|c| Container {
-                name: c.name,
-                ..Container::default()
+/// What the snapshot reads of a pod, in the pod's own JSON shape so that it decodes straight
+/// from a list page: every other field is skipped while decoding and never allocated. A
+/// namespace may hold thousands of pods of a colour; held as whole `Pod`s (whose spec alone is
+/// several kilobytes even when empty), they were most of the plugin's memory.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SlimPod {
+    /// `metadata`: name, labels, creation and deletion times.
+    #[serde(default)]
+    pub metadata: SlimPodMeta,
+    /// `spec`: the number of containers and the node.
+    #[serde(default)]
+    pub spec: Option<SlimPodSpec>,
+    /// `status`.
+    #[serde(default)]
+    pub status: Option<SlimPodStatus>,
+}
+
+/// [`SlimPod::metadata`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimPodMeta {
+    /// `metadata.name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `metadata.labels` (other Services of the pair are found by them).
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `metadata.creationTimestamp`.
+    #[serde(default)]
+    pub creation_timestamp: Option<Time>,
+    /// `metadata.deletionTimestamp`.
+    #[serde(default)]
+    pub deletion_timestamp: Option<Time>,
+}
+
+/// [`SlimPod::spec`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimPodSpec {
+    /// `spec.containers`, counted only (the elements take no memory).
+    #[serde(default)]
+    pub containers: Vec<IgnoredAny>,
+    /// `spec.nodeName`.
+    #[serde(default)]
+    pub node_name: Option<String>,
+}
+
+/// [`SlimPod::status`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimPodStatus {
+    /// `status.phase`.
+    #[serde(default)]
+    pub phase: Option<String>,
+    /// `status.reason` (e.g. `Evicted`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `status.conditions`: type and status.
+    #[serde(default)]
+    pub conditions: Option<Vec<SlimPodCondition>>,
+    /// `status.containerStatuses`.
+    #[serde(default)]
+    pub container_statuses: Option<Vec<SlimContainerStatus>>,
+    /// `status.initContainerStatuses`.
+    #[serde(default)]
+    pub init_container_statuses: Option<Vec<SlimContainerStatus>>,
+    /// `status.podIP`.
+    #[serde(default, rename = "podIP")]
+    pub pod_ip: Option<String>,
+}
+
+/// A pod condition: type and status.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SlimPodCondition {
+    /// `type`, e.g. `Ready`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+}
+
+/// A container status: readiness, restarts, and its current and last state.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimContainerStatus {
+    /// `ready`.
+    #[serde(default)]
+    pub ready: bool,
+    /// `restartCount`.
+    #[serde(default)]
+    pub restart_count: i32,
+    /// `state`.
+    #[serde(default)]
+    pub state: Option<SlimContainerState>,
+    /// `lastState`.
+    #[serde(default)]
+    pub last_state: Option<SlimContainerState>,
+}
+
+/// A container state: waiting or terminated (running needs nothing more).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SlimContainerState {
+    /// `waiting`.
+    #[serde(default)]
+    pub waiting: Option<SlimWaiting>,
+    /// `terminated`.
+    #[serde(default)]
+    pub terminated: Option<SlimTerminated>,
+}
+
+/// `state.waiting`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SlimWaiting {
+    /// `reason`, e.g. `CrashLoopBackOff`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `state.terminated`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimTerminated {
+    /// `reason`, e.g. `Error`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `exitCode`.
+    #[serde(default)]
+    pub exit_code: i32,
+    /// `finishedAt`.
+    #[serde(default)]
+    pub finished_at: Option<Time>,
+}
+
+impl SlimPod {
+    /// The pod's name (empty if it has none).
+    pub fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// The pod's labels.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        self.metadata.labels.as_ref().unwrap_or(&NONE)
+    }
+}
+
+impl From<&Pod> for SlimPod {
+    fn from(pod: &Pod) -> SlimPod {
+        let state = |s: &ContainerState| SlimContainerState {
+            waiting: s.waiting.as_ref().map(|w| SlimWaiting {
+                reason: w.reason.clone(),
+            }),
+            terminated: s.terminated.as_ref().map(|t| SlimTerminated {
+                reason: t.reason.clone(),
+                exit_code: t.exit_code,
+                finished_at: t.finished_at.clone(),
+            }),
+        };
+        let containers = |list: &Option<Vec<ContainerStatus>>| {
+            list.as_ref().map(|list| {
+                list.iter()
+                    .map(|c| SlimContainerStatus {
+                        ready: c.ready,
+                        restart_count: c.restart_count,
+                        state: c.state.as_ref().map(state),
+                        last_state: c.last_state.as_ref().map(state),
+                    })
+                    .collect()
             })
-            .collect(),
-        node_name: spec.node_name,
-        ..PodSpec::default()
-    });
-    pod.status = pod.status.take().map(|status| PodStatus {
-        phase: status.phase,
-        reason: status.reason,
-        conditions: status.conditions,
-        container_statuses: status.container_statuses,
-        init_container_statuses: status.init_container_statuses,
-        pod_ip: status.pod_ip,
-        ..PodStatus::default()
-    });
+        };
+        SlimPod {
+            metadata: SlimPodMeta {
+                name: pod.metadata.name.clone(),
+                labels: pod.metadata.labels.clone(),
+                creation_timestamp: pod.metadata.creation_timestamp.clone(),
+                deletion_timestamp: pod.metadata.deletion_timestamp.clone(),
+            },
+            spec: pod.spec.as_ref().map(|spec| SlimPodSpec {
+                containers: vec![IgnoredAny; spec.containers.len()],
+                node_name: spec.node_name.clone(),
+            }),
+            status: pod.status.as_ref().map(|status| SlimPodStatus {
+                phase: status.phase.clone(),
+                reason: status.reason.clone(),
+                conditions: status.conditions.as_ref().map(|list| {
+                    list.iter()
+                        .map(|c| SlimPodCondition {
+                            type_: c.type_.clone(),
+                            status: c.status.clone(),
+                        })
+                        .collect()
+                }),
+                container_statuses: containers(&status.container_statuses),
+                init_container_statuses: containers(&status.init_container_statuses),
+                pod_ip: status.pod_ip.clone(),
+            }),
+        }
+    }
+}
+
+impl From<Pod> for SlimPod {
+    fn from(pod: Pod) -> SlimPod {
+        SlimPod::from(&pod)
+    }
+}
+
+/// One page of a pod list, decoded into [`SlimPod`]s.
+#[derive(Deserialize)]
+struct SlimPodList {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<SlimPod>,
 }
 
 fn classify_transport(
@@ -365,8 +562,8 @@ mod tests {
     use k8s_openapi::api::discovery::v1::EndpointSlice;
 
     #[test]
-    fn a_trimmed_pod_summarises_as_the_whole_pod() {
-        let pod: Pod = serde_json::from_value(serde_json::json!({
+    fn a_slim_pod_summarises_as_the_whole_pod() {
+        let json = serde_json::json!({
             "metadata": {
                 "name": "greendeploy-7d9f-abcde", "namespace": "default",
                 "labels": {"app": "green", "pod-template-hash": "7d9f"},
@@ -402,22 +599,52 @@ mod tests {
                      "imageID": "", "state": {"running": {}}},
                 ],
             },
-        }))
-        .expect("a valid pod");
-        let mut trimmed = pod.clone();
-        trim_pod(&mut trimmed);
+        });
+        let pod: Pod = serde_json::from_value(json.clone()).expect("a valid pod");
+        let slim: SlimPod = serde_json::from_value(json).expect("a valid slim pod");
         let now = "2026-01-01T01:00:00Z".parse().expect("a timestamp");
+        let summary = crate::pair::snapshot::pod_summary(&pod, now);
+        assert_eq!(crate::pair::snapshot::slim_pod_summary(&slim, now), summary);
+        assert_eq!(SlimPod::from(&pod), slim);
+        assert_eq!(summary.status, "Terminating");
+        assert_eq!(summary.restarts, 4);
+        assert_eq!((summary.ready_containers, summary.total_containers), (1, 2));
         assert_eq!(
-            crate::pair::snapshot::pod_summary(&trimmed, now),
-            crate::pair::snapshot::pod_summary(&pod, now)
+            summary.last_restart.as_deref(),
+            Some("2026-01-01T00:05:00Z")
         );
-        assert_eq!(trimmed.labels(), pod.labels());
-        assert!(trimmed.metadata.owner_references.is_none());
-        assert!(
-            trimmed
-                .spec
+        assert_eq!(summary.ip.as_deref(), Some("10.0.0.7"));
+        assert_eq!(slim.labels(), pod.labels());
+        assert_eq!(summary.node.as_deref(), Some("node-1"));
+        assert!(summary.terminating);
+    }
+
+    #[test]
+    fn a_pod_list_page_decodes_into_slim_pods() {
+        let page: SlimPodList = serde_json::from_value(serde_json::json!({
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": "42", "continue": "next"},
+            "items": [
+                {"metadata": {"name": "a", "labels": {"app": "green"}}, "spec": {"containers":
+                    [{"name": "web", "image": "nginx"}]}},
+                {"metadata": {"name": "b"}, "status": {"phase": "Pending"}},
+            ],
+        }))
+        .expect("a valid list");
+        assert_eq!(page.metadata.continue_.as_deref(), Some("next"));
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].name(), "a");
+        assert_eq!(
+            page.items[0].spec.as_ref().map(|s| s.containers.len()),
+            Some(1)
+        );
+        assert_eq!(
+            page.items[1]
+                .status
                 .as_ref()
-                .is_some_and(|s| s.tolerations.is_none())
+                .and_then(|s| s.phase.as_deref()),
+            Some("Pending")
         );
     }
 

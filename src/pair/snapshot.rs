@@ -1,7 +1,7 @@
 //! A plain value describing the whole pair at one moment, built from API objects by a pure
 //! function. Everything else (verdict, plans, rendering) works from this value.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -10,7 +10,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::read::PairObjects;
+use crate::cluster::read::{PairObjects, SlimContainerState, SlimPod, SlimPodStatus};
 use crate::error::Result;
 use crate::pair::JOURNAL_PREFIX;
 use crate::pair::discover::{self, Identity};
@@ -274,7 +274,7 @@ pub fn build(
         let pods = objects.pods[index]
             .iter()
             .map(|p| {
-                let mut summary = pod_summary(p, now);
+                let mut summary = slim_pod_summary(p, now);
                 let held = summary
                     .ip
                     .as_deref()
@@ -347,23 +347,24 @@ fn endpoint_state(e: &EndpointAddress) -> EndpointState {
 fn endpoint_addresses(
     slices: &[EndpointSlice],
     identity: &Identity,
-    pods: &[Vec<Pod>; 2],
+    pods: &[Vec<SlimPod>; 2],
 ) -> Vec<EndpointAddress> {
-    let colour_of_pod: HashMap<String, &str> = pods
+    let colour_of_pod: HashMap<&str, &str> = pods
         .iter()
         .zip(identity.colours.iter())
-        .flat_map(|(pods, colour)| pods.iter().map(move |p| (p.name_any(), colour.as_str())))
+        .flat_map(|(pods, colour)| pods.iter().map(move |p| (p.name(), colour.as_str())))
         .collect();
-    let colour_of_ip: HashMap<String, &str> = pods
+    let colour_of_ip: HashMap<&str, &str> = pods
         .iter()
         .zip(identity.colours.iter())
         .flat_map(|(pods, colour)| {
             pods.iter()
-                .filter_map(|p| p.status.as_ref().and_then(|s| s.pod_ip.clone()))
+                .filter_map(|p| p.status.as_ref().and_then(|s| s.pod_ip.as_deref()))
                 .map(move |ip| (ip, colour.as_str()))
         })
         .collect();
     let mut addresses: Vec<EndpointAddress> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for endpoint in slices.iter().flat_map(|s| s.endpoints.iter()) {
         let conditions = endpoint.conditions.clone().unwrap_or_default();
         let ready = conditions.ready.unwrap_or(true);
@@ -373,13 +374,13 @@ fn endpoint_addresses(
             .filter(|r| r.kind.as_deref().is_none_or(|k| k == "Pod"))
             .and_then(|r| r.name.clone());
         for ip in &endpoint.addresses {
-            if addresses.iter().any(|a| &a.ip == ip) {
+            if !seen.insert(ip.as_str()) {
                 continue; // the same address can appear in several slices during updates
             }
             let colour = pod
-                .as_ref()
+                .as_deref()
                 .and_then(|p| colour_of_pod.get(p))
-                .or_else(|| colour_of_ip.get(ip))
+                .or_else(|| colour_of_ip.get(ip.as_str()))
                 .map(|c| c.to_string());
             addresses.push(EndpointAddress {
                 ip: ip.clone(),
@@ -506,12 +507,18 @@ pub fn deployment_summary(deployment: &Deployment) -> DeploymentSummary {
 
 /// Summarises a pod the way kubectl's STATUS, READY and RESTARTS columns do; pure.
 pub fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
-    let status = pod.status.clone().unwrap_or_default();
+    slim_pod_summary(&SlimPod::from(pod), now)
+}
+
+/// [`pod_summary`] of a pod as the snapshot reads it from a list.
+pub fn slim_pod_summary(pod: &SlimPod, now: jiff::Timestamp) -> PodSummary {
+    let none = SlimPodStatus::default();
+    let status = pod.status.as_ref().unwrap_or(&none);
     let phase = status
         .phase
         .clone()
         .unwrap_or_else(|| "Unknown".to_string());
-    let containers = status.container_statuses.clone().unwrap_or_default();
+    let containers = status.container_statuses.as_deref().unwrap_or_default();
     let total_containers = pod
         .spec
         .as_ref()
@@ -530,7 +537,7 @@ pub fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
                 .terminated
                 .as_ref()?
                 .finished_at
-                .clone()
+                .as_ref()
         })
         .map(|t| t.0)
         .max();
@@ -541,14 +548,17 @@ pub fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
         .flatten()
         .any(|c| c.type_ == "Ready" && c.status == "True");
 
+    let waiting_reason = |state: &Option<SlimContainerState>| {
+        state
+            .as_ref()
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref())
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+    };
     let mut shown = status.reason.clone().unwrap_or_else(|| phase.clone());
     for init in status.init_container_statuses.iter().flatten() {
-        let state = init.state.clone().unwrap_or_default();
-        if let Some(waiting) = state
-            .waiting
-            .and_then(|w| w.reason)
-            .filter(|r| !r.is_empty())
-        {
+        if let Some(waiting) = waiting_reason(&init.state) {
             if waiting != "PodInitializing" {
                 shown = format!("Init:{waiting}");
             }
@@ -556,18 +566,14 @@ pub fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
         }
     }
     for container in containers.iter().rev() {
-        let state = container.state.clone().unwrap_or_default();
-        if let Some(reason) = state
-            .waiting
-            .and_then(|w| w.reason)
-            .filter(|r| !r.is_empty())
-        {
+        if let Some(reason) = waiting_reason(&container.state) {
             shown = reason;
             break;
         }
-        if let Some(terminated) = state.terminated {
+        if let Some(terminated) = container.state.as_ref().and_then(|s| s.terminated.as_ref()) {
             shown = terminated
                 .reason
+                .clone()
                 .unwrap_or_else(|| format!("ExitCode:{}", terminated.exit_code));
             break;
         }
@@ -578,7 +584,7 @@ pub fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
 
     let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
     PodSummary {
-        name: pod.name_any(),
+        name: pod.name().to_string(),
         phase,
         status: shown,
         ready,
@@ -734,6 +740,7 @@ pub(crate) mod tests {
                             true,
                         )
                     })
+                    .map(SlimPod::from)
                     .collect(),
                 (1..=3)
                     .map(|i| {
@@ -744,6 +751,7 @@ pub(crate) mod tests {
                             true,
                         )
                     })
+                    .map(SlimPod::from)
                     .collect(),
             ],
             endpoint_slices: vec![slice(

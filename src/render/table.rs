@@ -438,10 +438,9 @@ mod tests {
                 {
                     c.ready = false;
                     c.restart_count = 4;
-                    c.state = Some(k8s_openapi::api::core::v1::ContainerState {
-                        waiting: Some(k8s_openapi::api::core::v1::ContainerStateWaiting {
+                    c.state = Some(crate::cluster::read::SlimContainerState {
+                        waiting: Some(crate::cluster::read::SlimWaiting {
                             reason: Some("CrashLoopBackOff".into()),
-                            message: None,
                         }),
                         ..Default::default()
                     });

@@ -6,6 +6,7 @@
 //! controllers both go through this type, so they see the same rules.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
@@ -112,6 +113,30 @@ pub struct DeleteOpts {
 
 type ObjKey = (String, String);
 
+/// Which page [`Store::list_page`] reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageOpts<'a> {
+    /// The `(namespace, name)` key the page follows (from the continue token).
+    pub after: Option<(&'a str, &'a str)>,
+    /// At most this many objects; 0: no limit.
+    pub limit: usize,
+    /// Also count the matching objects after the page (for `remainingItemCount`).
+    pub count_rest: bool,
+}
+
+/// One page of a list: see [`Store::list_page`].
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// The page's objects, in `(namespace, name)` order.
+    pub items: Vec<Arc<Value>>,
+    /// Whether more matching objects follow the page.
+    pub more: bool,
+    /// How many matching objects follow the page (counted only when asked; else 0 or 1).
+    pub remaining: usize,
+    /// The store's resourceVersion when the page was read.
+    pub rv: u64,
+}
+
 /// The backlog of a watch and the receiver of what follows it.
 pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 
@@ -158,6 +183,71 @@ impl Inner {
         let old = self.objects.get_mut(rt.plural).and_then(|m| m.remove(key));
         if let (Some(old), Some(index)) = (old, self.labels.get_mut(rt.plural)) {
             unindex(index, key, &old);
+        }
+    }
+}
+
+/// The label index's candidates for `selector`: the sets of the indexable requirement
+/// (`k=v`, `k in (...)`) with the fewest objects; `None` if no requirement is indexable.
+fn index_sets<'a>(
+    inner: &'a Inner,
+    rt: &ResourceType,
+    selector: &LabelSelector,
+) -> Option<Vec<&'a BTreeSet<ObjKey>>> {
+    let index = inner.labels.get(rt.plural);
+    let mut best: Option<Vec<&BTreeSet<ObjKey>>> = None;
+    let size = |sets: &Vec<&BTreeSet<ObjKey>>| sets.iter().map(|s| s.len()).sum::<usize>();
+    for req in &selector.requirements {
+        let (k, values): (&String, Vec<&String>) = match req {
+            Requirement::Equals(k, v) => (k, vec![v]),
+            Requirement::In(k, vs) => (k, vs.iter().collect()),
+            _ => continue,
+        };
+        let sets: Vec<&BTreeSet<ObjKey>> = values
+            .into_iter()
+            .filter_map(|v| index?.get(&(k.clone(), v.clone())))
+            .collect();
+        if best.as_ref().is_none_or(|b| size(&sets) < size(b)) {
+            best = Some(sets);
+        }
+    }
+    best
+}
+
+/// Keys of several ordered sets, merged in order without duplicates.
+struct MergedKeys<'a, I: Iterator<Item = &'a ObjKey>> {
+    sources: Vec<std::iter::Peekable<I>>,
+    last: Option<&'a ObjKey>,
+}
+
+impl<'a, I: Iterator<Item = &'a ObjKey>> MergedKeys<'a, I> {
+    fn new(sources: Vec<I>) -> Self {
+        MergedKeys {
+            sources: sources.into_iter().map(Iterator::peekable).collect(),
+            last: None,
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = &'a ObjKey>> Iterator for MergedKeys<'a, I> {
+    type Item = &'a ObjKey;
+
+    fn next(&mut self) -> Option<&'a ObjKey> {
+        loop {
+            let mut smallest: Option<(usize, &'a ObjKey)> = None;
+            for (i, source) in self.sources.iter_mut().enumerate() {
+                if let Some(&key) = source.peek()
+                    && smallest.is_none_or(|(_, s)| key < s)
+                {
+                    smallest = Some((i, key));
+                }
+            }
+            let (i, key) = smallest?;
+            self.sources[i].next();
+            if self.last != Some(key) {
+                self.last = Some(key);
+                return Some(key);
+            }
         }
     }
 }
@@ -283,29 +373,7 @@ impl Store {
         let Some(map) = inner.objects.get(rt.plural) else {
             return (Vec::new(), inner.rv);
         };
-        let empty = HashMap::new();
-        let index = inner.labels.get(rt.plural).unwrap_or(&empty);
-        // The candidates of each indexable requirement; the smallest set is scanned.
-        let mut best: Option<Vec<&BTreeSet<ObjKey>>> = None;
-        let size = |sets: &Vec<&BTreeSet<ObjKey>>| sets.iter().map(|s| s.len()).sum::<usize>();
-        for req in &selector.requirements {
-            let values: Vec<&String> = match req {
-                Requirement::Equals(_, v) => vec![v],
-                Requirement::In(_, vs) => vs.iter().collect(),
-                _ => continue,
-            };
-            let (Requirement::Equals(k, _) | Requirement::In(k, _)) = req else {
-                continue;
-            };
-            let sets: Vec<&BTreeSet<ObjKey>> = values
-                .into_iter()
-                .filter_map(|v| index.get(&(k.clone(), v.clone())))
-                .collect();
-            if best.as_ref().is_none_or(|b| size(&sets) < size(b)) {
-                best = Some(sets);
-            }
-        }
-        let Some(sets) = best else {
+        let Some(sets) = index_sets(&inner, rt, selector) else {
             drop(inner);
             return self.list(rt, namespace, |o| selector.matches_object(o) && filter(o));
         };
@@ -333,6 +401,72 @@ impl Store {
             .cloned()
             .collect();
         (items, inner.rv)
+    }
+
+    /// One page of [`Store::list_selected`]: at most `opts.limit` objects (0: no limit) that
+    /// come after the `(namespace, name)` key `opts.after`, in the same order. Like a real API server
+    /// serving a page from its watch cache, it starts at the continue key in the ordered store
+    /// (or in the label index) and stops one object past the page, so a page costs what it
+    /// returns, not what the whole list holds.
+    pub fn list_page(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        selector: &LabelSelector,
+        filter: impl Fn(&Value) -> bool,
+        opts: PageOpts<'_>,
+    ) -> ListPage {
+        let PageOpts {
+            after,
+            limit,
+            count_rest,
+        } = opts;
+        let inner = self.lock();
+        let mut page = ListPage {
+            items: Vec::new(),
+            more: false,
+            remaining: 0,
+            rv: inner.rv,
+        };
+        let Some(map) = inner.objects.get(rt.plural) else {
+            return page;
+        };
+        let ns = match namespace {
+            Some(ns) if rt.namespaced => Some(ns),
+            _ => None,
+        };
+        let after: Option<ObjKey> = after.map(|(n, name)| (n.to_string(), name.to_string()));
+        let start = match (&after, ns) {
+            (Some(key), Some(ns)) if key.0.as_str() >= ns => Bound::Excluded(key.clone()),
+            (Some(key), None) => Bound::Excluded(key.clone()),
+            (_, Some(ns)) => Bound::Included((ns.to_string(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        let range = (start, Bound::Unbounded);
+        let in_namespace = move |key: &&ObjKey| ns.is_none_or(|ns| key.0 == ns);
+        let keys: Box<dyn Iterator<Item = &ObjKey>> = match index_sets(&inner, rt, selector) {
+            None => Box::new(map.range(range).map(|(k, _)| k).take_while(in_namespace)),
+            Some(sets) => Box::new(MergedKeys::new(
+                sets.into_iter()
+                    .map(|set| set.range(range.clone()).take_while(in_namespace))
+                    .collect(),
+            )),
+        };
+        let mut matching = keys
+            .filter_map(|k| map.get(k))
+            .filter(|o| selector.matches_object(o) && filter(o));
+        for object in matching.by_ref() {
+            if limit > 0 && page.items.len() == limit {
+                page.more = true;
+                page.remaining = 1;
+                break;
+            }
+            page.items.push(object.clone());
+        }
+        if page.more && count_rest {
+            page.remaining += matching.count();
+        }
+        page
     }
 
     /// Creates an object. Fills in name (from generateName), namespace, uid,
@@ -1005,4 +1139,139 @@ fn new_uid() -> String {
         b[14],
         b[15]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::PODS;
+
+    fn store_with_pods() -> Arc<Store> {
+        let store = Store::new(100);
+        for ns in ["a", "b"] {
+            let namespace =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+            store
+                .create(&resources::NAMESPACES, "", namespace, CreateOpts::default())
+                .expect("a namespace");
+            for i in 0..23 {
+                let app = ["blue", "green", "other"][i % 3];
+                let pod = json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("p{i:02}"), "labels": {"app": app, "n": i.to_string()}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]},
+                });
+                store
+                    .create(&PODS, ns, pod, CreateOpts::default())
+                    .expect("a stored pod");
+            }
+        }
+        store
+    }
+
+    fn key(o: &Value) -> (String, String) {
+        let m = &o["metadata"];
+        (
+            m["namespace"].as_str().unwrap_or("").to_string(),
+            m["name"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// Every page in turn, resumed after the last key of the page before, as a client does.
+    fn paged(
+        store: &Store,
+        namespace: Option<&str>,
+        selector: &str,
+        limit: usize,
+    ) -> (Vec<(String, String)>, Vec<usize>) {
+        let selector = LabelSelector::parse(selector).expect("a selector");
+        let (mut seen, mut remaining) = (Vec::new(), Vec::new());
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page = store.list_page(
+                &PODS,
+                namespace,
+                &selector,
+                |o| o["metadata"]["name"] != "p07",
+                PageOpts {
+                    after: after.as_ref().map(|(n, name)| (n.as_str(), name.as_str())),
+                    limit,
+                    count_rest: true,
+                },
+            );
+            assert!(page.items.len() <= limit);
+            seen.extend(page.items.iter().map(|o| key(o)));
+            remaining.push(page.remaining);
+            if !page.more {
+                assert_eq!(page.remaining, 0);
+                break;
+            }
+            assert_eq!(page.items.len(), limit, "only the last page is short");
+            after = page.items.last().map(|o| key(o));
+        }
+        (seen, remaining)
+    }
+
+    #[test]
+    fn pages_resumed_from_the_continue_key_cover_the_list_once_in_order() {
+        let store = store_with_pods();
+        for (namespace, selector) in [
+            (Some("a"), "app=green"),              // one index set
+            (Some("b"), "app in (blue,green)"),    // two index sets, merged
+            (Some("a"), "app!=blue"),              // not indexable: the ordered store
+            (Some("b"), ""),                       // everything in the namespace
+            (None, "app=blue"),                    // every namespace, from the index
+            (None, ""),                            // every namespace, from the store
+            (Some("a"), "app=green,n in (1,4,5)"), // the smallest indexable requirement
+        ] {
+            let parsed = LabelSelector::parse(selector).expect("a selector");
+            let (whole, _) = store.list_selected(&PODS, namespace, &parsed, |o| {
+                o["metadata"]["name"] != "p07"
+            });
+            let whole: Vec<_> = whole.iter().map(|o| key(o)).collect();
+            assert!(!whole.is_empty(), "{selector:?} selects something");
+            for limit in [1, 2, 5, 500] {
+                let (seen, remaining) = paged(&store, namespace, selector, limit);
+                assert_eq!(seen, whole, "{namespace:?} {selector:?} limit {limit}");
+                let expected: Vec<usize> = (1..=remaining.len())
+                    .map(|pages| whole.len().saturating_sub(pages * limit))
+                    .collect();
+                assert_eq!(remaining, expected, "{selector:?} limit {limit}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_without_limit_is_the_whole_list() {
+        let store = store_with_pods();
+        let page = store.list_page(
+            &PODS,
+            Some("a"),
+            &LabelSelector::parse("app=blue").expect("a selector"),
+            |_| true,
+            PageOpts {
+                after: Some(("a", "p03")),
+                limit: 0,
+                count_rest: true,
+            },
+        );
+        let names: Vec<_> = page.items.iter().map(|o| key(o).1).collect();
+        assert_eq!(names, ["p06", "p09", "p12", "p15", "p18", "p21"]);
+        assert!(!page.more);
+        let none = store.list_page(
+            &PODS,
+            Some("a"),
+            &LabelSelector::parse("app=blue").expect("a selector"),
+            |_| true,
+            PageOpts {
+                after: Some(("b", "")),
+                limit: 0,
+                count_rest: true,
+            },
+        );
+        assert!(
+            none.items.is_empty(),
+            "a key past the namespace ends the list"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use crate::rbac::Attributes;
 use crate::resources::{self, ResourceType};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::route::ResourceRoute;
-use crate::store::{CreateOpts, DeleteOpts, Propagation, UpdateOpts, UpdateScope};
+use crate::store::{CreateOpts, DeleteOpts, PageOpts, Propagation, UpdateOpts, UpdateScope};
 use crate::{fields, table};
 
 mod access_review;
@@ -252,10 +252,19 @@ fn list(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
             "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
         ));
     }
-    let (items, rv) = state
-        .store
-        .list_selected(rt, res.namespace.as_deref(), &labels, |o| fields.matches(o));
-    let list_rv = cont.as_ref().map_or(rv, |c| c.rv);
+    let unselected = labels.is_empty() && fields.is_empty();
+    let page = state.store.list_page(
+        rt,
+        res.namespace.as_deref(),
+        &labels,
+        |o| fields.matches(o),
+        PageOpts {
+            after: cont.as_ref().map(|c| (c.ns.as_str(), c.name.as_str())),
+            limit,
+            count_rest: unselected,
+        },
+    );
+    let list_rv = cont.as_ref().map_or(page.rv, |c| c.rv);
     let key = |o: &Value| {
         (
             o["metadata"]["namespace"]
@@ -265,22 +274,9 @@ fn list(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
             o["metadata"]["name"].as_str().unwrap_or("").to_string(),
         )
     };
-    let start = match &cont {
-        None => 0,
-        Some(c) => {
-            let after = (c.ns.clone(), c.name.clone());
-            items.partition_point(|o| key(o) <= after)
-        }
-    };
-    let rest = &items[start..];
-    let page = if limit > 0 && rest.len() > limit {
-        &rest[..limit]
-    } else {
-        rest
-    };
     let mut metadata = json!({"resourceVersion": list_rv.to_string()});
-    if page.len() < rest.len()
-        && let Some(last) = page.last()
+    if page.more
+        && let Some(last) = page.items.last()
     {
         let (ns, name) = key(last);
         let token = serde_json::to_vec(&Continue {
@@ -291,10 +287,11 @@ fn list(state: &State, req: &ApiRequest, res: &ResourceRoute) -> Answer {
         .unwrap_or_default();
         metadata["continue"] =
             json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token));
-        if labels.is_empty() && fields.is_empty() {
-            metadata["remainingItemCount"] = json!(rest.len() - page.len());
+        if unselected {
+            metadata["remainingItemCount"] = json!(page.remaining);
         }
     }
+    let page = &page.items;
     let output = req.output();
     let body = match output {
         Output::Table(v) => {
