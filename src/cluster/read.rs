@@ -69,7 +69,7 @@ impl Connection {
             resource: resource_name::<K>(),
             name: Some(name.to_string()),
         };
-        self.call(&desc, api.get_opt(name)).await
+        self.call_idempotent(&desc, || api.get_opt(name)).await
     }
 
     /// Whether the namespace exists; `None` if we may not know (forbidden to ask).
@@ -81,7 +81,8 @@ impl Connection {
             resource: "namespaces".to_string(),
             name: Some(self.target.namespace.clone()),
         };
-        match self.call(&desc, api.get_opt(&self.target.namespace)).await {
+        let namespace = &self.target.namespace;
+        match self.call_idempotent(&desc, || api.get_opt(namespace)).await {
             Ok(found) => Ok(Some(found.is_some())),
             Err(Error::Forbidden { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -124,7 +125,7 @@ impl Connection {
         }
         let mut items = Vec::new();
         loop {
-            let mut page = self.call(&desc, api.list(&params)).await?;
+            let mut page = self.call_idempotent(&desc, || api.list(&params)).await?;
             page.items.iter_mut().for_each(&trim);
             items.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
@@ -134,6 +135,33 @@ impl Connection {
         }
         items.sort_by_key(|o: &K| o.name_any());
         Ok(items)
+    }
+
+    /// Runs a request that changes nothing (a get, a list, an access review) under
+    /// `--request-timeout`, trying it again with backoff when the failure may be passing: a
+    /// server error, a lost connection or a timeout. See [`crate::cluster::retry`].
+    pub async fn call_idempotent<T, F, Fut>(&self, desc: &RequestDesc, mut request: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            let error = match self.call(desc, request()).await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let Some(wait) = crate::cluster::retry::after(&error, attempt) else {
+                return Err(error);
+            };
+            attempt += 1;
+            tracing::info!(
+                target: crate::cluster::request_log::TARGET,
+                "{desc} failed ({error}); trying again in {} ms",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// Runs one API call under `--request-timeout` and maps its failure.

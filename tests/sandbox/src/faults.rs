@@ -16,8 +16,8 @@ pub enum FaultAction {
     Close,
 }
 
-/// A rule: the next `times` requests matching every given field get `action`. A field left
-/// `None` matches anything.
+/// A rule: the next `times` requests matching every given field get `action`, after the first
+/// `skip` matching requests have passed unharmed. A field left `None` matches anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
     /// Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection.
@@ -26,6 +26,9 @@ pub struct FaultRule {
     pub resource: Option<String>,
     pub name: Option<String>,
     pub namespace: Option<String>,
+    /// Matching requests to let through before the rule applies (the nth occurrence of a
+    /// request is reached with `skip(n - 1)`).
+    pub skip: usize,
     pub times: usize,
     pub action: FaultAction,
 }
@@ -38,6 +41,7 @@ impl FaultRule {
             resource: None,
             name: None,
             namespace: None,
+            skip: 0,
             times: 1,
             action,
         }
@@ -56,6 +60,11 @@ impl FaultRule {
     }
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.namespace = Some(namespace.to_string());
+        self
+    }
+    /// Lets the first `skip` matching requests through before the rule applies.
+    pub fn skip(mut self, skip: usize) -> Self {
+        self.skip = skip;
         self
     }
     pub fn times(mut self, times: usize) -> Self {
@@ -107,7 +116,8 @@ impl Default for Faults {
 }
 
 impl Faults {
-    /// Adds a rule. Rules are tried in the order added; the first match applies.
+    /// Adds a rule. Rules are tried in the order added; the first match that has no requests
+    /// left to skip applies (a match still skipping counts the request and passes it on).
     pub fn add(&self, rule: FaultRule) {
         lock(&self.rules).push(rule);
     }
@@ -141,7 +151,19 @@ impl Faults {
     /// The action for a request, consuming one use of the first matching rule.
     pub fn take(&self, target: &FaultTarget<'_>) -> Option<FaultAction> {
         let mut rules = lock(&self.rules);
-        let i = rules.iter().position(|r| r.matches(target))?;
+        let mut found = None;
+        for (i, rule) in rules.iter_mut().enumerate() {
+            if !rule.matches(target) {
+                continue;
+            }
+            if rule.skip > 0 {
+                rule.skip -= 1;
+                continue;
+            }
+            found = Some(i);
+            break;
+        }
+        let i = found?;
         let action = rules[i].action.clone();
         rules[i].times = rules[i].times.saturating_sub(1);
         if rules[i].times == 0 {
@@ -189,6 +211,28 @@ mod tests {
         );
         assert!(f.take(&target("patch", "services", None)).is_some());
         assert_eq!(f.take(&target("patch", "services", None)), None);
+    }
+
+    #[test]
+    fn skip_lets_the_first_matches_through() {
+        let f = Faults::default();
+        f.add(
+            FaultRule::new(FaultAction::Fail(500))
+                .verb("patch")
+                .resource("services")
+                .skip(2),
+        );
+        f.add(FaultRule::new(FaultAction::Close).verb("get"));
+        assert_eq!(f.take(&target("get", "services", None)), Some(FaultAction::Close));
+        assert_eq!(f.take(&target("patch", "services", None)), None);
+        assert_eq!(f.take(&target("patch", "services", None)), None);
+        assert_eq!(
+            f.take(&target("patch", "services", None)),
+            Some(FaultAction::Fail(500)),
+            "the third patch is the first one the rule applies to"
+        );
+        assert_eq!(f.take(&target("patch", "services", None)), None);
+        assert_eq!(f.pending(), 0);
     }
 
     #[test]
