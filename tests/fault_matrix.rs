@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use release_support::*;
-use sandbox::resources::{PODS, SERVICES};
+use sandbox::resources::{DEPLOYMENTS, PODS, SERVICES};
 use sandbox::server::route::{self, Route};
 use sandbox::{FaultAction, FaultRule, LoggedRequest};
 use serde_json::Value;
@@ -37,9 +37,13 @@ use serde_json::Value;
 /// Controllers run this many times faster than real time.
 const SPEED: f64 = 50.0;
 /// `--request-timeout` of every run.
-const REQUEST_TIMEOUT: &str = "1s";
+const REQUEST_TIMEOUT: &str = "1500ms";
 /// How long a hung request waits on the server: longer than `--request-timeout`.
 const HANG: Duration = Duration::from_millis(2500);
+/// How long blue's pods take to become ready in the rollback, in cluster time (400 ms).
+const BLUE_READY_AFTER_MS: &str = "20000";
+/// How long the endpoints take to follow a change, in cluster time (300 ms at `SPEED`).
+const ENDPOINT_DELAY: Duration = Duration::from_secs(15);
 /// The production Service of the `classic` scenario.
 const SERVICE: &str = "blueservice";
 
@@ -116,12 +120,35 @@ impl Cmd {
 
     /// A sandbox ready for the command, with an empty request log.
     fn prepare(self) -> Sandbox {
-        let sb = match Sandbox::start(Options::default().scenario("classic").speed(SPEED)) {
+        // The endpoints follow a flip only after a while, as on a real cluster, so that the
+        // verification has to watch them.
+        let options = Options::default()
+            .scenario("classic")
+            .speed(SPEED)
+            .endpoint_delay(ENDPOINT_DELAY);
+        let sb = match Sandbox::start(options) {
             Ok(sb) => sb,
             Err(e) => panic!("the sandbox does not start: {e}"),
         };
         wait_settled(&sb);
         if self == Cmd::Rollback {
+            // Blue's pods take a while to become ready when it is scaled up again, so that the
+            // rollback has to watch for it.
+            sb.store()
+                .update_with(
+                    &DEPLOYMENTS,
+                    "default",
+                    "bluedeploy",
+                    sandbox::store::UpdateOpts::default(),
+                    |old| {
+                        let mut new = old.clone();
+                        new["spec"]["template"]["metadata"]["annotations"]
+                            [sandbox::controllers::READY_AFTER_MS] = BLUE_READY_AFTER_MS.into();
+                        Ok(new)
+                    },
+                )
+                .expect("annotate bluedeploy's pods");
+            wait_settled(&sb);
             run_against(
                 &sb,
                 &[
@@ -493,8 +520,8 @@ impl Observer {
 enum Outcome {
     /// The command succeeded despite the fault.
     Succeeded,
-    /// It failed as documented, and running it again completed it.
-    Converged,
+    /// It failed as documented (exit code, error line), and running it again completed it.
+    Converged(i32, String),
     /// The fault never hit a request (the step did not happen this time).
     NotReached,
     /// Something required did not hold.
@@ -549,9 +576,9 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
     let outcome = if first.code == 0 {
         Outcome::Succeeded
     } else {
-        if !step.mutating {
+        if !step.mutating || fault == Fault::Status429 {
             problems.push(format!(
-                "a {} on a request that changes nothing was not retried: exit {}: {}",
+                "a {} on a request that changes nothing, or that asks to come back later, was not retried: exit {}: {}",
                 fault.name(),
                 first.code,
                 first.stderr.trim()
@@ -583,7 +610,13 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
                 again.stderr.trim()
             ));
         }
-        Outcome::Converged
+        let error = first
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_default()
+            .to_string();
+        Outcome::Converged(first.code, error)
     };
     wait_settled(&sb);
     problems.extend(step.command.end_state_problems(&sb));
@@ -619,9 +652,9 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
         .and_then(|j| j.parse().ok())
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
-                .map(|n| n.get() * 2)
-                .unwrap_or(4)
-                .clamp(2, 8)
+                .map(|n| n.get() * 4)
+                .unwrap_or(8)
+                .clamp(4, 12)
         });
     let queue = Arc::new(Mutex::new(cells.into_iter().collect::<VecDeque<_>>()));
     let results = Arc::new(Mutex::new(Vec::new()));
@@ -667,7 +700,7 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
     for (step, fault, outcome) in &results {
         let i = match outcome {
             Outcome::Succeeded => 0,
-            Outcome::Converged => 1,
+            Outcome::Converged(..) => 1,
             Outcome::NotReached => 2,
             Outcome::Unsafe(why) => {
                 unsafe_cells.push(format!("{} × {}: {why}", step.label(), fault.name()));
