@@ -241,7 +241,7 @@ impl Step {
     fn faults(&self) -> Vec<Fault> {
         Fault::ALL
             .into_iter()
-            .filter(|f| (*f == Fault::DropWatch) == (self.verb == "watch"))
+            .filter(|f| *f != Fault::DropWatch || self.verb == "watch")
             .collect()
     }
 
@@ -276,10 +276,7 @@ fn classify(command: Cmd, request: &LoggedRequest) -> Option<Step> {
     let Route::Resource(res) = route::parse(&request.path) else {
         return None;
     };
-    let watch = matches!(
-        request.query_param("watch").as_deref(),
-        Some("true" | "1")
-    );
+    let watch = matches!(request.query_param("watch").as_deref(), Some("true" | "1"));
     let named = res.name.is_some();
     let verb = match request.method.as_str() {
         "GET" if res.watch_path || (watch && !named) => "watch",
@@ -421,7 +418,9 @@ fn check_moment(
         .map(|(n, _)| n.as_str())
         .collect();
     if selected.is_empty() {
-        Some(format!("{SERVICE} selects {selector:?}, which matches no pod"))
+        Some(format!(
+            "{SERVICE} selects {selector:?}, which matches no pod"
+        ))
     } else if !unready.is_empty() {
         Some(format!(
             "{SERVICE} selects {selector:?}, which matches unready pods {unready:?}"
@@ -449,7 +448,10 @@ impl Observer {
                 .iter()
                 .map(|p| {
                     (
-                        p["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                        p["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
                         pod_state(p),
                     )
                 })
@@ -573,6 +575,23 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
     }
 
     let mut problems = Vec::new();
+    if fault == Fault::DropWatch {
+        // A dropped watch is resumed where it was, not listed again from scratch.
+        let watches: Vec<LoggedRequest> = sb
+            .requests()
+            .into_iter()
+            .filter(|r| step.matches(r))
+            .collect();
+        if let Some(resumed) = watches.get(step.occurrence + 1) {
+            let rv = resumed.query_param("resourceVersion").unwrap_or_default();
+            if rv.is_empty() || rv == "0" {
+                problems.push(format!(
+                    "the dropped watch was not resumed from its last resourceVersion: {}?{}",
+                    resumed.path, resumed.query
+                ));
+            }
+        }
+    }
     let outcome = if first.code == 0 {
         Outcome::Succeeded
     } else {
@@ -668,18 +687,17 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
                     let Some((step, fault)) = next else {
                         return;
                     };
-                    let outcome =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            run_cell(&step, fault)
-                        }))
-                        .unwrap_or_else(|panic| {
-                            let text = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_default();
-                            Outcome::Unsafe(format!("the cell panicked: {text}"))
-                        });
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_cell(&step, fault)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        let text = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        Outcome::Unsafe(format!("the cell panicked: {text}"))
+                    });
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -749,5 +767,51 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
     assert!(
         overall[2] * 10 <= total,
         "{report}\ntoo many cells never reached their request"
+    );
+}
+
+/// The observer is what makes the matrix's safety claims worth anything: it must see a
+/// Service that selects unready pods, and one that selects nothing.
+#[test]
+fn the_observer_sees_unready_and_missing_pods_behind_the_service() {
+    let sb = match Sandbox::start(Options::default().scenario("green-not-ready").speed(SPEED)) {
+        Ok(sb) => sb,
+        Err(e) => panic!("the sandbox does not start: {e}"),
+    };
+    wait_settled(&sb);
+    let observer = Observer::start(&sb);
+    assert_eq!(observer.violations(), Vec::<String>::new(), "blue serves");
+    let select = |app: &str| {
+        sb.store()
+            .update_with(
+                &SERVICES,
+                "default",
+                SERVICE,
+                sandbox::store::UpdateOpts::default(),
+                |old| {
+                    let mut new = old.clone();
+                    new["spec"]["selector"]["app"] = app.into();
+                    Ok(new)
+                },
+            )
+            .expect("change the selector");
+    };
+    select("green");
+    eventually(Duration::from_secs(10), "the unready pods are seen", || {
+        observer
+            .violations()
+            .iter()
+            .any(|v| v.contains("unready pods"))
+    });
+    select("nobody");
+    eventually(
+        Duration::from_secs(10),
+        "the empty selection is seen",
+        || {
+            observer
+                .violations()
+                .iter()
+                .any(|v| v.contains("matches no pod"))
+        },
     );
 }

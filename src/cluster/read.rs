@@ -341,8 +341,11 @@ fn classify_transport(
                         after: Default::default(),
                     };
                 }
-                ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected
-                | AddrNotAvailable | HostUnreachable | NetworkUnreachable | NetworkDown => {
+                ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => {
+                    return lost_connection(desc, target);
+                }
+                ConnectionRefused | NotConnected | AddrNotAvailable | HostUnreachable
+                | NetworkUnreachable | NetworkDown => {
                     return Error::Unreachable {
                         server: target.server.clone(),
                         context: target.context.clone(),
@@ -363,6 +366,9 @@ fn classify_transport(
             reason: text[at..].to_string(),
         };
     }
+    if CLOSED.iter().any(|c| text.contains(c)) {
+        return lost_connection(desc, target);
+    }
     if text.contains("dns error") || text.contains("failed to lookup address") {
         return Error::Unreachable {
             server: target.server.clone(),
@@ -374,6 +380,25 @@ fn classify_transport(
         request: desc.to_string(),
         server: target.server.clone(),
         reason: text,
+    }
+}
+
+/// How the HTTP and TLS layers say that the connection ended before the answer did.
+const CLOSED: &[&str] = &[
+    "connection closed before message completed",
+    "peer closed connection without sending TLS close_notify",
+    "connection reset",
+    "unexpected end of file",
+    "IncompleteMessage",
+];
+
+/// The connection was lost in the middle of a request: the server may or may not have handled
+/// it.
+fn lost_connection(desc: &RequestDesc, target: &crate::cluster::Target) -> Error {
+    Error::Transport {
+        request: desc.to_string(),
+        server: target.server.clone(),
+        reason: "the connection closed before the server answered".to_string(),
     }
 }
 
@@ -457,5 +482,48 @@ mod tests {
             resource_name::<EndpointSlice>(),
             "endpointslices.discovery.k8s.io"
         );
+    }
+
+    fn target() -> crate::cluster::Target {
+        crate::cluster::Target {
+            context: "sandbox".into(),
+            cluster: "sandbox".into(),
+            server: "https://127.0.0.1:6443".into(),
+            namespace: "default".into(),
+        }
+    }
+
+    fn patch_web() -> RequestDesc {
+        RequestDesc {
+            verb: "patch",
+            resource: "services".into(),
+            name: Some("web".into()),
+        }
+    }
+
+    #[test]
+    fn a_connection_lost_mid_request_names_the_request() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = classify_transport(&patch_web(), &target(), &reset);
+        let text = e.to_string();
+        assert!(matches!(e, Error::Transport { .. }), "{text}");
+        assert!(
+            text.contains("patch services/web")
+                && text.contains("closed before the server answered"),
+            "{text}"
+        );
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::Other,
+            "peer closed connection without sending TLS close_notify",
+        );
+        let e = classify_transport(&patch_web(), &target(), &eof);
+        assert!(e.to_string().contains("patch services/web"), "{e}");
+    }
+
+    #[test]
+    fn a_refused_connection_is_an_unreachable_server() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = classify_transport(&patch_web(), &target(), &refused);
+        assert!(matches!(e, Error::Unreachable { .. }), "{e}");
     }
 }

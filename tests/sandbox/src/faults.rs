@@ -223,7 +223,10 @@ mod tests {
                 .skip(2),
         );
         f.add(FaultRule::new(FaultAction::Close).verb("get"));
-        assert_eq!(f.take(&target("get", "services", None)), Some(FaultAction::Close));
+        assert_eq!(
+            f.take(&target("get", "services", None)),
+            Some(FaultAction::Close)
+        );
         assert_eq!(f.take(&target("patch", "services", None)), None);
         assert_eq!(f.take(&target("patch", "services", None)), None);
         assert_eq!(
