@@ -497,7 +497,7 @@ pub(crate) fn humanize(d: Duration) -> String {
         return format!("{ms}ms");
     }
     let s = d.as_secs();
-    if s < 60 && ms % 1000 != 0 {
+    if s < 60 && !ms.is_multiple_of(1000) {
         // 1.5s, not 1s: a limit is shown as it was given.
         let text = format!("{:.3}", d.as_secs_f64());
         return format!("{}s", text.trim_end_matches('0').trim_end_matches('.'));

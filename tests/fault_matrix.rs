@@ -134,20 +134,10 @@ impl Cmd {
         if self == Cmd::Rollback {
             // Blue's pods take a while to become ready when it is scaled up again, so that the
             // rollback has to watch for it.
-            sb.store()
-                .update_with(
-                    &DEPLOYMENTS,
-                    "default",
-                    "bluedeploy",
-                    sandbox::store::UpdateOpts::default(),
-                    |old| {
-                        let mut new = old.clone();
-                        new["spec"]["template"]["metadata"]["annotations"]
-                            [sandbox::controllers::READY_AFTER_MS] = BLUE_READY_AFTER_MS.into();
-                        Ok(new)
-                    },
-                )
-                .expect("annotate bluedeploy's pods");
+            edit(&sb, &DEPLOYMENTS, "bluedeploy", |d| {
+                d["spec"]["template"]["metadata"]["annotations"]
+                    [sandbox::controllers::READY_AFTER_MS] = BLUE_READY_AFTER_MS.into();
+            });
             wait_settled(&sb);
             run_against(
                 &sb,
@@ -209,6 +199,29 @@ impl Cmd {
         }
         problems
     }
+}
+
+/// Changes an object in the sandbox's store directly, as another client would.
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
+fn edit(
+    sb: &Sandbox,
+    rt: &'static sandbox::resources::ResourceType,
+    name: &str,
+    change: impl FnOnce(&mut Value),
+) {
+    sb.store()
+        .update_with(
+            rt,
+            "default",
+            name,
+            sandbox::store::UpdateOpts::default(),
+            |old| {
+                let mut new = old.clone();
+                change(&mut new);
+                Ok(new)
+            },
+        )
+        .unwrap_or_else(|e| panic!("cannot change {name}: {e:?}"));
 }
 
 /// One request of a command, as the fault rules and the plugin's messages name it.
@@ -782,19 +795,9 @@ fn the_observer_sees_unready_and_missing_pods_behind_the_service() {
     let observer = Observer::start(&sb);
     assert_eq!(observer.violations(), Vec::<String>::new(), "blue serves");
     let select = |app: &str| {
-        sb.store()
-            .update_with(
-                &SERVICES,
-                "default",
-                SERVICE,
-                sandbox::store::UpdateOpts::default(),
-                |old| {
-                    let mut new = old.clone();
-                    new["spec"]["selector"]["app"] = app.into();
-                    Ok(new)
-                },
-            )
-            .expect("change the selector");
+        edit(&sb, &SERVICES, SERVICE, |s| {
+            s["spec"]["selector"]["app"] = app.into()
+        });
     };
     select("green");
     eventually(Duration::from_secs(10), "the unready pods are seen", || {

@@ -512,10 +512,7 @@ mod tests {
                 && text.contains("closed before the server answered"),
             "{text}"
         );
-        let eof = std::io::Error::new(
-            std::io::ErrorKind::Other,
-            "peer closed connection without sending TLS close_notify",
-        );
+        let eof = std::io::Error::other("peer closed connection without sending TLS close_notify");
         let e = classify_transport(&patch_web(), &target(), &eof);
         assert!(e.to_string().contains("patch services/web"), "{e}");
     }

@@ -27,7 +27,9 @@ pub const MAX_WAIT: Duration = Duration::from_secs(2);
 /// number `attempt + 1`; `None` when it should not be tried again.
 pub fn after(error: &Error, attempt: u32) -> Option<Duration> {
     let limit = match error {
-        Error::Api { code, .. } if matches!(code, 500 | 502) => MAX_ATTEMPTS,
+        Error::Api {
+            code: 500 | 502, ..
+        } => MAX_ATTEMPTS,
         Error::Transport { .. } | Error::Unreachable { .. } => MAX_ATTEMPTS,
         Error::Timeout { .. } => MAX_TIMEOUT_ATTEMPTS,
         _ => return None,
