@@ -4,13 +4,15 @@
 //!
 //! The steps are not written by hand: a clean run of each command is recorded first, and every
 //! request in its log (each read, the access reviews, the flip and the journal writes, the
-//! watches, the scale, the deletes, the Event) becomes a step, told apart from others of the same
-//! kind by its occurrence. Each step then gets a 500, a 429 with `Retry-After`, a hang longer
-//! than `--request-timeout`, a closed connection, and, for watches, the watch dropped while it
-//! is open.
+//! watches, the scales, the deletes, the re-creations, the Events) becomes a step, told apart
+//! from others of the same kind by its occurrence; requests of one kind sent together (the
+//! access reviews) are one step. Each step then gets a 500, a 429 with `Retry-After`, a hang
+//! longer than `--request-timeout`, a closed connection, and, for watches, the watch dropped
+//! while it is open and the watch dropped after its resourceVersion expired (410 Gone).
 //!
 //! In every cell:
-//! - reads, access reviews and watches are retried and the command succeeds;
+//! - reads, access reviews, watches and 429s are retried and the command succeeds; a dropped
+//!   watch resumes from its resourceVersion, an expired one lists again;
 //! - any other failure exits with the documented code (8, or 7 for a concurrent change) and a
 //!   message naming the failed request, and running the same command again completes it;
 //! - from the first request to the end, an observer of the sandbox's store sees the production
@@ -18,6 +20,8 @@
 //! - the pair ends in the command's end state.
 //!
 //! The totals are printed (`cargo test --test fault_matrix -- --nocapture` shows them).
+//! `FAULT_MATRIX_ONLY=text` runs the cells whose name contains it; `FAULT_MATRIX_JOBS=n` sets
+//! how many run at once.
 
 mod common;
 mod release_support;
