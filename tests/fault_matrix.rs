@@ -7,7 +7,8 @@
 //! watches, the scales, the deletes, the re-creations, the Events) becomes a step, told apart
 //! from others of the same kind by its occurrence; requests of one kind sent together (the
 //! access reviews) are one step. Each step then gets a 500, a 429 with `Retry-After`, a hang
-//! longer than `--request-timeout`, a closed connection, and, for watches, the watch dropped
+//! longer than `--request-timeout`, a closed connection, for changes a connection closed after
+//! the server made the change, and, for watches, the watch dropped
 //! while it is open and the watch dropped after its resourceVersion expired (410 Gone).
 //!
 //! In every cell:
@@ -62,6 +63,8 @@ enum Fault {
     Hang,
     /// The connection closes without an answer.
     Close,
+    /// The server makes the change, then the connection closes without an answer.
+    LostAnswer,
     /// Every open watch ends while this one is open.
     DropWatch,
     /// The watch ends and its resourceVersion has expired meanwhile (the history was
@@ -71,11 +74,12 @@ enum Fault {
 }
 
 impl Fault {
-    const ALL: [Fault; 6] = [
+    const ALL: [Fault; 7] = [
         Fault::Status500,
         Fault::Status429,
         Fault::Hang,
         Fault::Close,
+        Fault::LostAnswer,
         Fault::DropWatch,
         Fault::Gone410,
     ];
@@ -91,6 +95,7 @@ impl Fault {
             Fault::Status429 => "429+Retry-After",
             Fault::Hang => "hang>timeout",
             Fault::Close => "closed connection",
+            Fault::LostAnswer => "answer lost",
             Fault::DropWatch => "dropped watch",
             Fault::Gone410 => "expired watch (410)",
         }
@@ -281,6 +286,7 @@ impl Step {
         Fault::ALL
             .into_iter()
             .filter(|f| !f.watch_only() || self.verb == "watch")
+            .filter(|f| *f != Fault::LostAnswer || self.mutating)
             .collect()
     }
 
@@ -290,6 +296,7 @@ impl Step {
             Fault::Status429 => FaultAction::Fail(429),
             Fault::Hang => FaultAction::Hang(HANG),
             Fault::Close => FaultAction::Close,
+            Fault::LostAnswer => FaultAction::LoseAnswer,
             Fault::DropWatch | Fault::Gone410 => unreachable!("a watch fault is not a rule"),
         };
         let mut rule = FaultRule::new(action)

@@ -40,6 +40,12 @@ pub fn after(error: &Error, attempt: u32) -> Option<Duration> {
     Some(backoff(attempt))
 }
 
+/// Whether `error` may be passing: a server error, a lost connection, a timeout. For a change,
+/// it also means the change may or may not have been made.
+pub fn passing(error: &Error) -> bool {
+    after(error, 0).is_some()
+}
+
 /// Exponential backoff with up to a quarter of jitter, so that many clients that failed
 /// together do not all come back at once.
 pub fn backoff(attempt: u32) -> Duration {

@@ -45,7 +45,8 @@ fn post_params(dry_run: bool) -> PostParams {
 /// server error, a closed connection, a timeout): the precondition lets the server apply at
 /// most one copy. When a later copy meets a 409, the Service is read again: if it already is as
 /// the patch makes it, an earlier copy landed and the patch succeeded. A patch without a
-/// resourceVersion is sent once.
+/// resourceVersion is sent once: after a lost answer the Service is read again, and the patch
+/// succeeded if the Service is as it makes it.
 pub async fn patch_service(
     conn: &Connection,
     name: &str,
@@ -79,7 +80,17 @@ pub async fn patch_service(
             other => other,
         }
     } else {
-        conn.call(&desc, api.patch(name, &params, &merge)).await
+        match conn.call(&desc, api.patch(name, &params, &merge)).await {
+            // Not sent again, but the answer may be all that was lost: if the Service is as
+            // the patch makes it, it was made.
+            Err(e) if crate::cluster::retry::passing(&e) && !dry_run => {
+                match conn.get_opt::<Service>(name).await {
+                    Ok(Some(current)) if applied(&current, patch) => Ok(current),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
     };
     match result {
         Err(Error::Api {
