@@ -162,6 +162,12 @@ impl Cmd {
                 d["spec"]["template"]["metadata"]["annotations"]
                     [sandbox::controllers::READY_AFTER_MS] = BLUE_READY_AFTER_MS.into();
             });
+            // The controllers may not have seen the edit yet: wait for its rollout to end.
+            eventually(
+                Duration::from_secs(30),
+                "bluedeploy rolled out its new pods",
+                || rolled_out(&sb, "bluedeploy"),
+            );
             wait_settled(&sb);
             run_against(
                 &sb,
@@ -230,6 +236,21 @@ impl Cmd {
         }
         problems
     }
+}
+
+/// Whether a Deployment's controller has rolled out its current template completely.
+fn rolled_out(sb: &Sandbox, name: &str) -> bool {
+    let Some(d) = sb.store().get(&DEPLOYMENTS, "default", name) else {
+        return false;
+    };
+    let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    let status = &d["status"];
+    let count = |field: &str| status[field].as_i64().unwrap_or(0);
+    status["observedGeneration"].as_i64() >= d["metadata"]["generation"].as_i64()
+        && count("updatedReplicas") == want
+        && count("readyReplicas") == want
+        && count("availableReplicas") == want
+        && count("replicas") == want
 }
 
 /// Changes an object in the sandbox's store directly, as another client would.
