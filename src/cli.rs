@@ -256,7 +256,7 @@ pub struct StatusArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PairArgs {
     /// The selector key that carries the colour (default: the key whose value is one of the colours)
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = parse_label_key)]
     pub label: Option<String>,
 
     /// The two colour values
@@ -298,7 +298,10 @@ fn parse_colours(value: &str) -> Result<Colours, String> {
         [a, b] if !a.is_empty() && !b.is_empty() && a != b => {
             for colour in [a, b] {
                 if !is_label_value(colour) {
-                    return Err(format!("{colour:?} is not a valid label value"));
+                    return Err(format!(
+                        "{colour:?} is not a valid label value: a colour is 1-63 characters of \
+                         letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+                    ));
                 }
             }
             Ok(Colours([a.to_string(), b.to_string()]))
@@ -318,6 +321,59 @@ fn is_label_value(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
         && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// A label key as Kubernetes validates it (a qualified name): an optional DNS subdomain prefix
+/// of up to 253 characters and a `/`, then a name of up to 63 of `[A-Za-z0-9._-]` starting and
+/// ending alphanumeric.
+fn parse_label_key(value: &str) -> Result<String, String> {
+    let (prefix, name) = match value.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, value),
+    };
+    if name.contains('/') {
+        return Err(format!(
+            "{value:?} is not a valid label key: it may contain one '/' (prefix/name, e.g. bluegreen.example.com/colour)"
+        ));
+    }
+    if let Some(prefix) = prefix
+        && !is_dns_subdomain(prefix)
+    {
+        return Err(format!(
+            "{value:?} is not a valid label key: the prefix {prefix:?} must be a DNS subdomain \
+             (lower-case letters, digits, '-' and '.', at most 253 characters)"
+        ));
+    }
+    if name.len() > 63 {
+        return Err(format!(
+            "{value:?} is not a valid label key: the name part is {} characters long, at most 63 are allowed",
+            name.len()
+        ));
+    }
+    if !is_label_value(name) {
+        return Err(format!(
+            "{value:?} is not a valid label key: the name must be 1-63 characters of letters, digits, \
+             '-', '_' and '.', starting and ending with a letter or digit (e.g. app, color, track)"
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A DNS-1123 subdomain: dot-separated lower-case alphanumeric labels with inner dashes, at most
+/// 253 characters.
+fn is_dns_subdomain(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 253
+        && value.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            !label.is_empty()
+                && label.len() <= 63
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+                && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+                && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        })
 }
 
 /// Parses a duration as kubectl's `--request-timeout` does: a bare integer is seconds, `0` is
@@ -376,6 +432,43 @@ mod tests {
         assert!(parse_colours("a,b,c").is_err());
         assert!(parse_colours("a,").is_err());
         assert!(parse_colours("a,b c").is_err());
+    }
+
+    #[test]
+    fn label_keys_are_qualified_names() {
+        let long_name = "x".repeat(63);
+        let long_prefix = format!("{}.example.com", "a".repeat(60));
+        for ok in [
+            "app",
+            "color",
+            "app.kubernetes.io/version",
+            "bluegreen.example.com/colour-track_1",
+            long_name.as_str(),
+        ] {
+            assert_eq!(parse_label_key(ok).as_deref(), Ok(ok));
+        }
+        assert!(parse_label_key(&format!("{long_prefix}/c")).is_ok());
+        for bad in [
+            "",
+            "app color",
+            "/app",
+            "app/",
+            "a/b/c",
+            "-app",
+            "app-",
+            "Example.com/app",
+            "exa_mple.com/app",
+        ] {
+            assert!(parse_label_key(bad).is_err(), "{bad:?} accepted");
+        }
+        let too_long = format!("{long_name}x");
+        assert!(
+            parse_label_key(&too_long)
+                .expect_err("64 characters")
+                .contains("at most 63")
+        );
+        let prefix_too_long = format!("{}/app", "a.".repeat(127) + "a");
+        assert!(parse_label_key(&prefix_too_long).is_err());
     }
 
     #[test]

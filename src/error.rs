@@ -279,6 +279,21 @@ pub enum Error {
         namespace: String,
     },
 
+    /// The Service is an ExternalName alias: it has no endpoints, so no selector moves traffic.
+    #[error(
+        "Service {service:?} in namespace {namespace:?} is of type ExternalName (an alias for \
+         {external_name:?}): Kubernetes keeps no endpoints for it, so no selector can move its \
+         traffic; name the production Service whose selector picks the colour"
+    )]
+    ExternalName {
+        /// The Service.
+        service: String,
+        /// The namespace.
+        namespace: String,
+        /// The DNS name it aliases.
+        external_name: String,
+    },
+
     /// No selector entry carries one of the two colours.
     #[error(
         "Service {service:?} selects {selector}, which names neither colour {:?} nor {:?}; \
@@ -404,7 +419,7 @@ pub enum Error {
 
     /// The pre-flight SelfSubjectAccessReviews found requests the user may not make.
     #[error(
-        "context {context:?} is missing permissions the plan needs in namespace {namespace:?}: {}; \
+        "context {context:?} is missing permissions this command needs in namespace {namespace:?}: {}; \
          nothing was changed. Ask for a Role granting them (see the README's RBAC section)",
         missing.join(", ")
     )]
@@ -434,6 +449,7 @@ impl Error {
             NamespaceNotFound { .. }
             | ServiceNotFound { .. }
             | NoSelector { .. }
+            | ExternalName { .. }
             | NoColour { .. }
             | LabelMismatch { .. }
             | AmbiguousColour { .. }

@@ -40,12 +40,39 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
         ),
     };
     let snapshot = screen.read().await?;
+    if args.watch {
+        // A forbidden watch would be retried silently forever and its changes never shown:
+        // ask first, and say which permission is missing.
+        crate::execute::access::check(&conn, &watch_permissions()).await?;
+    }
     let first = screen.draw(&snapshot)?;
     if args.watch {
         watch(&screen, &snapshot, &first).await
     } else {
         print(&first)
     }
+}
+
+/// The list and watch permissions of the four kinds `--watch` follows.
+fn watch_permissions() -> Vec<crate::plan::Permission> {
+    let kinds = [
+        ("", "pods"),
+        ("apps", "deployments"),
+        ("", "services"),
+        ("discovery.k8s.io", "endpointslices"),
+    ];
+    kinds
+        .iter()
+        .flat_map(|(group, resource)| {
+            ["list", "watch"].map(|verb| crate::plan::Permission {
+                verb: verb.to_string(),
+                group: group.to_string(),
+                resource: resource.to_string(),
+                subresource: None,
+                name: None,
+            })
+        })
+        .collect()
 }
 
 /// What is shown, and how.

@@ -179,12 +179,31 @@ impl Executor<'_> {
                 "Deployment {deployment} already exists; kept as it is"
             ));
         }
+        let all: Vec<String> = journal
+            .saved_services()
+            .iter()
+            .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        self.recreate_services(&all).await
+    }
+
+    /// Re-creates the named test Services from the manifests the journal saved.
+    pub(super) async fn recreate_services(&mut self, names: &[String]) -> Result<()> {
+        let journal = Journal::of(self.snapshot);
+        let dry = if self.dry_run {
+            " (server dry run)"
+        } else {
+            ""
+        };
         for mut service in journal.saved_services() {
-            service["metadata"]["namespace"] = Value::String(self.conn.target.namespace.clone());
             let name = service["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
+            if !names.contains(&name) {
+                continue;
+            }
+            service["metadata"]["namespace"] = Value::String(self.conn.target.namespace.clone());
             if requests::create::<Service>(self.conn, &service, self.dry_run).await? {
                 self.record(format!(
                     "re-created test Service {name} from the journal{dry}"

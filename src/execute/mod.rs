@@ -11,12 +11,15 @@ pub mod watch;
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
+use kube::api::Api;
+use kube::runtime::watcher;
 
 use crate::cluster::Connection;
 use crate::error::{Error, Result, humanize};
 use crate::journal::{self, Changes};
-use crate::pair::discover::selector_text;
+use crate::pair::discover::{selector_text, service_selector};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::{Action, Plan, colour};
 use crate::progress::{Deadline, Progress};
@@ -108,6 +111,7 @@ impl<'a> Executor<'a> {
                 self.record(format!("scaled {deployment} to {replicas} replicas{dry}"));
             }
             Action::Recreate { deployment, .. } => self.recreate(deployment).await?,
+            Action::RecreateServices { services, .. } => self.recreate_services(services).await?,
             Action::WaitAvailable {
                 deployment, colour, ..
             } => {
@@ -175,7 +179,21 @@ impl<'a> Executor<'a> {
                 if self.dry_run {
                     return Ok(());
                 }
-                self.delay(*duration).await;
+                // A colleague's rollback during the wait ends it at once: the colour about to
+                // be cleaned up is live again.
+                let conn = self.conn;
+                let name = self.snapshot.service.name.clone();
+                let label = self.snapshot.service.colour_label.clone();
+                tokio::select! {
+                    () = self.delay(*duration) => {}
+                    now = selector_moved_away(conn, &name, &label, &plan.target) => {
+                        self.progress.done("stopped waiting: the Service was flipped by someone else");
+                        let waiting = format!(
+                            "during the wait before the cleanup; {now} is live and will not be touched"
+                        );
+                        return Err(moved_by_someone_else(&name, &plan.target, &now, &waiting));
+                    }
+                }
             }
             Action::ScaleDown {
                 deployment, colour, ..
@@ -247,5 +265,52 @@ impl<'a> Executor<'a> {
         }
         self.progress
             .done(&format!("waited {} after the switch", humanize(duration)));
+    }
+}
+
+/// Resolves with the colour Service `name` selects under `label` once that is no longer
+/// `colour`: someone else flipped it (a colleague's rollback, a `kubectl edit`) while this
+/// command waited on it. Never resolves when the Service cannot be watched; then the wait it
+/// guards ends by its own timeout, as it would without it.
+pub(crate) async fn selector_moved_away(
+    conn: &Connection,
+    name: &str,
+    label: &str,
+    colour: &str,
+) -> String {
+    let api: Api<Service> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut events = watcher(api, config).boxed();
+    while let Some(event) = events.next().await {
+        let service = match event {
+            Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => s,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot watch the Service; relying on the timeout");
+                break;
+            }
+        };
+        let now = service_selector(&service)
+            .get(label)
+            .cloned()
+            .unwrap_or_default();
+        if now != colour {
+            return now;
+        }
+    }
+    std::future::pending().await
+}
+
+/// The error of a wait cut short because someone else flipped the Service.
+pub(crate) fn moved_by_someone_else(name: &str, colour: &str, now: &str, waiting: &str) -> Error {
+    let now = if now.is_empty() {
+        "no colour".to_string()
+    } else {
+        now.to_string()
+    };
+    Error::Conflict {
+        detail: format!(
+            "{name} was flipped from {colour} to {now} by someone else {waiting}; this command stops here and does NOT flip it back. Check it with `kubectl bluegreen status {name}`"
+        ),
     }
 }

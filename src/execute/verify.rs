@@ -29,9 +29,14 @@ impl Executor<'_> {
         .await?;
         let deadline = Deadline::after(self.timeout);
         let name = self.snapshot.service.name.clone();
-        match watch::endpoints_moved(self.conn, &name, &expect, deadline, &mut self.progress)
-            .await?
-        {
+        let label = self.snapshot.service.colour_label.clone();
+        let verified = tokio::select! {
+            outcome = watch::endpoints_moved(self.conn, &name, &expect, deadline, &mut self.progress) => outcome?,
+            now = super::selector_moved_away(self.conn, &name, &label, colour_name) => {
+                return Err(super::moved_by_someone_else(&name, colour_name, &now, "while its endpoints were being verified"));
+            }
+        };
+        match verified {
             Ok(()) => {
                 self.done.push(format!(
                     "verified: {name}'s endpoints hold only {colour_name} pods"

@@ -96,11 +96,13 @@ pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, St
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// A Service's selector; empty when it has none.
+/// A Service's selector as Kubernetes applies it; empty when it has none, and for an
+/// ExternalName Service, whose selector Kubernetes ignores (it keeps no endpoints for it).
 pub fn service_selector(service: &Service) -> BTreeMap<String, String> {
     service
         .spec
         .as_ref()
+        .filter(|s| s.type_.as_deref() != Some("ExternalName"))
         .and_then(|s| s.selector.clone())
         .unwrap_or_default()
 }
@@ -108,6 +110,18 @@ pub fn service_selector(service: &Service) -> BTreeMap<String, String> {
 /// Reads the colour key and the live colour from the production Service's selector.
 pub fn identify(service: &Service, namespace: &str, spec: &PairSpec) -> Result<Identity> {
     let name = service.name_any();
+    let spec_of = service.spec.as_ref();
+    if spec_of.and_then(|s| s.type_.as_deref()) == Some("ExternalName") {
+        // An alias to a DNS name: Kubernetes keeps no endpoints for it even when a selector is
+        // set, so flipping a selector would move no traffic.
+        return Err(Error::ExternalName {
+            service: name,
+            namespace: namespace.to_string(),
+            external_name: spec_of
+                .and_then(|s| s.external_name.clone())
+                .unwrap_or_default(),
+        });
+    }
     let selector = service_selector(service);
     if selector.is_empty() {
         return Err(Error::NoSelector {
@@ -182,6 +196,26 @@ pub fn template_labels(deployment: &Deployment) -> BTreeMap<String, String> {
         .and_then(|s| s.template.metadata.as_ref())
         .and_then(|m| m.labels.clone())
         .unwrap_or_default()
+}
+
+/// Whether two Deployments run the same pod template apart from the colour label (and the
+/// `pod-template-hash` a controller may add): then promoting from one to the other would move
+/// traffic without changing the version.
+pub fn same_template(colour_label: &str, a: &Deployment, b: &Deployment) -> bool {
+    let normalised = |d: &Deployment| {
+        let mut template = d.spec.as_ref().map(|s| s.template.clone());
+        if let Some(labels) = template
+            .as_mut()
+            .and_then(|t| t.metadata.as_mut())
+            .and_then(|m| m.labels.as_mut())
+        {
+            labels.remove(colour_label);
+            labels.remove("pod-template-hash");
+        }
+        serde_json::to_value(template).ok()
+    };
+    let (a, b) = (normalised(a), normalised(b));
+    a.is_some() && a == b
 }
 
 /// The colour's Deployment: the one whose pod template carries the colour's selector. `None`
@@ -493,6 +527,117 @@ pub(crate) mod tests {
         );
         assert_eq!(managed_by(&hashed).as_deref(), Some("Argo Rollouts"));
         assert!(managed_by(&service("web", &[("app", "blue")])).is_none());
+    }
+
+    /// Deliberately naive: walk the label list for every selector entry. A Service without a
+    /// selector selects nothing (its endpoints are managed by hand), so neither does an empty
+    /// selector here.
+    fn reference_selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
+        if selector.is_empty() {
+            return false;
+        }
+        for (key, value) in selector {
+            let mut found = false;
+            for (label_key, label_value) in labels {
+                if label_key == key && label_value == value {
+                    found = true;
+                }
+            }
+            if !found {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn label_map() -> impl proptest::strategy::Strategy<Value = BTreeMap<String, String>> {
+        use proptest::prelude::*;
+        // Few keys and values, so selectors and labels often overlap; empty values are valid
+        // label values, and prefixed keys are ordinary keys.
+        let key = prop::sample::select(vec!["app", "color", "tier", "bluegreen.dev/track", "a"]);
+        let value = prop::sample::select(vec!["blue", "green", "", "web", "v1.2-x"]);
+        prop::collection::btree_map(
+            key.prop_map(str::to_string),
+            value.prop_map(str::to_string),
+            0..5,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn selector_matching_agrees_with_the_reference(
+            selector in label_map(),
+            labels in label_map(),
+            extra in label_map(),
+        ) {
+            let as_list = |m: &BTreeMap<String, String>| -> Vec<(String, String)> {
+                m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            };
+            proptest::prop_assert_eq!(
+                selects(&selector, &labels),
+                reference_selects(&as_list(&selector), &as_list(&labels))
+            );
+            // An object carrying the selector's labels, plus any others, is selected.
+            let mut carrying = extra.clone();
+            carrying.extend(selector.clone());
+            proptest::prop_assert_eq!(selects(&selector, &carrying), !selector.is_empty());
+            // The production selector with a colour selects exactly what the reference does.
+            let mut coloured = selector.clone();
+            coloured.insert("color".into(), "green".into());
+            proptest::prop_assert_eq!(
+                selects(&coloured, &labels),
+                reference_selects(&as_list(&coloured), &as_list(&labels))
+            );
+        }
+    }
+
+    #[test]
+    fn an_external_name_service_is_not_a_pair_even_with_a_selector() {
+        let mut alias = service("db", &[("app", "blue")]);
+        if let Some(spec) = alias.spec.as_mut() {
+            spec.type_ = Some("ExternalName".into());
+            spec.external_name = Some("db.example.com".into());
+        }
+        match identify(&alias, "default", &spec()) {
+            Err(e @ Error::ExternalName { .. }) => {
+                assert_eq!(e.exit_code(), 4);
+                assert!(e.to_string().contains("db.example.com"), "{e}");
+            }
+            other => panic!("expected ExternalName, got {other:?}"),
+        }
+        let mut headless = service("web", &[("app", "blue")]);
+        if let Some(spec) = headless.spec.as_mut() {
+            spec.cluster_ip = Some("None".into());
+        }
+        assert!(identify(&headless, "default", &spec()).is_ok());
+
+        // Nor is it a test Service: it selects no pods, and cleanup must never delete it.
+        let id = identify(&service("web", &[("app", "blue")]), "default", &spec()).expect("a pair");
+        let services = vec![alias, service("blue-test", &[("app", "blue")])];
+        let names: Vec<String> = test_services(&id, "blue", &services)
+            .iter()
+            .map(|s| s.name_any())
+            .collect();
+        assert_eq!(names, vec!["blue-test"]);
+    }
+
+    #[test]
+    fn same_template_ignores_only_the_colour_and_the_template_hash() {
+        let blue = deployment("b", &[("app", "blue"), ("tier", "web")]);
+        let green = deployment(
+            "g",
+            &[
+                ("app", "green"),
+                ("tier", "web"),
+                ("pod-template-hash", "x"),
+            ],
+        );
+        assert!(same_template("app", &blue, &green));
+        let other = deployment("g", &[("app", "green"), ("tier", "api")]);
+        assert!(!same_template("app", &blue, &other));
+        assert!(!same_template("tier", &blue, &green));
     }
 
     #[test]

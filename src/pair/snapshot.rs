@@ -54,6 +54,10 @@ pub struct Snapshot {
     pub other_services: Vec<OtherService>,
     /// Whether HorizontalPodAutoscalers could be read (false: not allowed or not served).
     pub hpas_known: bool,
+    /// Both colours' Deployments run the same pod template apart from the colour label: a
+    /// promote would change no version. Not part of the output schema.
+    #[serde(skip)]
+    pub same_template: bool,
 }
 
 /// The production Service.
@@ -258,8 +262,10 @@ pub fn build(
 
     let mut colours = Vec::with_capacity(2);
     let mut test_service_names = Vec::new();
+    let mut found = Vec::with_capacity(2);
     for (index, colour) in identity.colours.iter().enumerate() {
         let deployment = discover::deployment_for(identity, colour, &objects.deployments)?;
+        found.push(deployment);
         let tests: Vec<String> = discover::test_services(identity, colour, &objects.services)
             .iter()
             .map(|s| s.name_any())
@@ -323,6 +329,8 @@ pub fn build(
         endpoints,
         other_services,
         hpas_known: objects.hpas.is_some(),
+        same_template: matches!(found.as_slice(), [Some(a), Some(b)]
+            if discover::same_template(&identity.colour_label, a, b)),
     })
 }
 

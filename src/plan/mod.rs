@@ -5,6 +5,8 @@
 
 pub mod cleanup;
 pub mod promote;
+#[cfg(test)]
+mod properties;
 pub mod readiness;
 pub mod rollback;
 
@@ -191,6 +193,15 @@ impl Plan {
         let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
             Permission::new(verb, "apps", "deployments", sub, name)
         };
+        let hpas = || {
+            Permission::new(
+                "list",
+                "autoscaling",
+                "horizontalpodautoscalers",
+                None,
+                None,
+            )
+        };
         for step in &self.steps {
             match &step.action {
                 Action::Flip { .. } => add(core("patch", "services", Some(service))),
@@ -205,14 +216,21 @@ impl Plan {
                         ));
                     }
                     add(core("list", "pods", None));
+                    // A colleague flipping the Service meanwhile ends the wait with a conflict.
+                    add(core("list", "services", None));
+                    add(core("watch", "services", None));
                 }
                 Action::MarkCleanupPending { .. } | Action::MarkDone => {
                     add(core("patch", "services", Some(service)));
                 }
                 Action::ScaleUp { deployment, .. } => {
+                    // The count restored must be one its HorizontalPodAutoscaler accepts.
+                    add(hpas());
                     add(apps("patch", Some("scale"), Some(deployment)));
                 }
                 Action::ScaleDown { deployment, .. } => {
+                    // Scaling to 0 turns off an autoscaler the plan must be able to see.
+                    add(hpas());
                     // Re-read the Service (never the live colour) and the Deployment (its
                     // replica count), record the count, then scale.
                     add(core("get", "services", Some(service)));
@@ -232,11 +250,14 @@ impl Plan {
                         add(core("create", "services", None));
                     }
                 }
+                Action::RecreateServices { .. } => add(core("create", "services", None)),
                 Action::Delete {
                     deployment,
                     services,
                     ..
                 } => {
+                    // An autoscaler of the deleted Deployment is left without a target.
+                    add(hpas());
                     add(core("get", "services", Some(service)));
                     add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
@@ -248,7 +269,11 @@ impl Plan {
                         add(core("delete", "services", Some(s)));
                     }
                 }
-                Action::Delay { .. } => {}
+                Action::Delay { .. } => {
+                    // The grace period also ends with a conflict if the Service is flipped.
+                    add(core("list", "services", None));
+                    add(core("watch", "services", None));
+                }
                 Action::Event { .. } => add(core("create", "events", None)),
             }
         }
@@ -334,6 +359,14 @@ pub enum Action {
         /// The Deployment.
         deployment: String,
         /// Its colour.
+        colour: String,
+        /// The test Services.
+        services: Vec<String>,
+    },
+    /// Re-create test Services that `--cleanup delete` removed, from the journal, when their
+    /// colour's Deployment exists again (a rollback stopped between the two re-creations).
+    RecreateServices {
+        /// Their colour.
         colour: String,
         /// The test Services.
         services: Vec<String>,
@@ -733,6 +766,7 @@ pub(crate) mod tests {
             .map(|s| match s.action {
                 Action::ScaleUp { .. } => "scale-up",
                 Action::Recreate { .. } => "recreate",
+                Action::RecreateServices { .. } => "recreate-services",
                 Action::WaitAvailable { .. } => "wait-available",
                 Action::Flip { .. } => "flip",
                 Action::Verify { .. } => "verify",

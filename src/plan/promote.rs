@@ -79,8 +79,34 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             )),
         });
     }
-    let problems = readiness(snapshot, target);
     let mut plan = new_plan(snapshot, Command::Promote, idle);
+    if snapshot.same_template {
+        let deployment = |c: &str| {
+            colour(snapshot, c)
+                .and_then(|s| s.deployment.as_ref())
+                .map(|d| d.name.clone())
+                .unwrap_or_default()
+        };
+        let same = format!(
+            "{} ({idle}) runs the same pod template as {} ({live}), apart from the colour label",
+            deployment(idle),
+            deployment(live)
+        );
+        if !options.force {
+            return Outcome::Refused(Refusal {
+                reason: format!(
+                    "nothing new to promote: {same}; promoting would move {service}'s traffic without changing the version"
+                ),
+                blockers: Vec::new(),
+                hint: Some(format!(
+                    "deploy the new version into {idle} first, or pass --force to move traffic anyway"
+                )),
+            });
+        }
+        plan.forced
+            .push(format!("{same}: traffic moves to the same version"));
+    }
+    let problems = readiness(snapshot, target);
     if !problems.is_empty() {
         if !options.force {
             return Outcome::Refused(Refusal {
@@ -95,7 +121,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                 ),
             });
         }
-        plan.forced = problems.iter().map(ToString::to_string).collect();
+        plan.forced.extend(problems.iter().map(ToString::to_string));
     }
 
     let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);
@@ -555,6 +581,32 @@ mod tests {
         let mut s = classic_snapshot();
         green(&mut s).deployment = None;
         assert!(matches!(decide(&s, &o), Outcome::Refused(_)));
+    }
+
+    #[test]
+    fn the_same_template_in_both_colours_is_refused_unless_forced() {
+        let mut s = classic_snapshot();
+        s.same_template = true;
+        let o = options(Command::Promote);
+        let Outcome::Refused(refusal) = decide(&s, &o) else {
+            panic!("expected a refusal");
+        };
+        assert!(
+            refusal
+                .reason
+                .contains("greendeploy (green) runs the same pod template as bluedeploy (blue)"),
+            "{refusal:?}"
+        );
+        let mut o = options(Command::Promote);
+        o.force = true;
+        let Outcome::Proceed(plan) = decide(&s, &o) else {
+            panic!("--force should plan");
+        };
+        assert!(
+            plan.forced.iter().any(|f| f.contains("same version")),
+            "{:?}",
+            plan.forced
+        );
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! fully available, flip back, verify, clean up the colour it left.
 
 use crate::journal::Journal;
-use crate::pair::snapshot::Snapshot;
+use crate::pair::snapshot::{ColourState, DeploymentSummary, Snapshot};
 use crate::plan::promote::verify_and_clean;
 use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::{
-    Action, CleanupPolicy, Command, Options, Outcome, Refusal, colour, common_notes, flip_step,
-    new_plan, readiness, step,
+    Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, colour, common_notes,
+    flip_step, new_plan, readiness, step,
 };
 
 /// Plans `rollback`.
@@ -116,63 +116,9 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             );
             Some(images_of(&saved))
         }
-        Some(d) if d.desired == 0 => {
-            let remembered = journal.scaled_down_replicas(&d.name);
-            let hpa_min = target.hpas.iter().map(|h| h.min_replicas).max();
-            let replicas = remembered.unwrap_or(1).max(hpa_min.unwrap_or(1));
-            let why = match (remembered, hpa_min) {
-                (Some(r), Some(m)) if m > r => format!(
-                    "restore the replica count; the journal remembers {r}, raised to HorizontalPodAutoscaler's minimum {m}"
-                ),
-                (Some(r), Some(_)) => format!(
-                    "restore the remembered replica count {r}, which also re-enables its HorizontalPodAutoscaler"
-                ),
-                (Some(r), None) => format!("restore the remembered replica count {r}"),
-                (None, Some(m)) => format!(
-                    "no replica count remembered; scale to HorizontalPodAutoscaler's minimum {m}"
-                ),
-                (None, None) => "no replica count remembered; scale to 1 replica".to_string(),
-            };
-            step(
-                &mut plan,
-                Action::ScaleUp {
-                    deployment: d.name.clone(),
-                    colour: previous.to_string(),
-                    replicas,
-                },
-                why,
-            );
-            step(
-                &mut plan,
-                Action::WaitAvailable {
-                    deployment: d.name.clone(),
-                    colour: previous.to_string(),
-                },
-                "traffic moves only to a fully available Deployment",
-            );
-            Some(d.images.clone())
-        }
         Some(d) => {
-            let problems = readiness(snapshot, target);
-            if !problems.is_empty() {
-                if options.force {
-                    plan.forced = problems.iter().map(ToString::to_string).collect();
-                } else {
-                    step(
-                        &mut plan,
-                        Action::WaitAvailable {
-                            deployment: d.name.clone(),
-                            colour: previous.to_string(),
-                        },
-                        format!(
-                            "{previous} is not fully available yet ({}); traffic moves only to a fully available Deployment",
-                            sentences(&problems)
-                        ),
-                    );
-                    plan.waits_for = problems;
-                }
-            }
-            Some(d.images.clone())
+            recreate_missing_services(&mut plan, snapshot, &journal, previous);
+            prepare_existing(&mut plan, snapshot, options, &journal, target, d, previous)
         }
     };
     if let (Some(now), Some(then)) = (&images_now, journal.previous_images())
@@ -206,6 +152,118 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     );
     common_notes(&mut plan, snapshot);
     Outcome::Proceed(plan)
+}
+
+/// Test Services that `--cleanup delete` saved and that are gone although their colour's
+/// Deployment is back (a rollback stopped between re-creating the two): re-created before the
+/// flip, whose journal no longer holds their manifests.
+fn recreate_missing_services(
+    plan: &mut Plan,
+    snapshot: &Snapshot,
+    journal: &Journal,
+    previous: &str,
+) {
+    let exists = |name: &str| {
+        name == snapshot.service.name
+            || snapshot
+                .colours
+                .iter()
+                .any(|c| c.test_services.iter().any(|s| s == name))
+            || snapshot.other_services.iter().any(|o| o.name == name)
+    };
+    let missing: Vec<String> = journal
+        .saved_services()
+        .iter()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+        .filter(|name| !exists(name))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    step(
+        plan,
+        Action::RecreateServices {
+            colour: previous.to_string(),
+            services: missing.clone(),
+        },
+        format!(
+            "test Service {} was deleted by --cleanup delete and is not back yet: re-create it from the journal",
+            missing.join(", ")
+        ),
+    );
+}
+
+/// The steps that bring back an existing Deployment of `previous`: scale it up if it is at 0,
+/// wait until it is fully available. Returns its images.
+fn prepare_existing(
+    plan: &mut Plan,
+    snapshot: &Snapshot,
+    options: &Options,
+    journal: &Journal,
+    target: &ColourState,
+    d: &DeploymentSummary,
+    previous: &str,
+) -> Option<Vec<String>> {
+    match d {
+        d if d.desired == 0 => {
+            let remembered = journal.scaled_down_replicas(&d.name);
+            let hpa_min = target.hpas.iter().map(|h| h.min_replicas).max();
+            let replicas = remembered.unwrap_or(1).max(hpa_min.unwrap_or(1));
+            let why = match (remembered, hpa_min) {
+                (Some(r), Some(m)) if m > r => format!(
+                    "restore the replica count; the journal remembers {r}, raised to HorizontalPodAutoscaler's minimum {m}"
+                ),
+                (Some(r), Some(_)) => format!(
+                    "restore the remembered replica count {r}, which also re-enables its HorizontalPodAutoscaler"
+                ),
+                (Some(r), None) => format!("restore the remembered replica count {r}"),
+                (None, Some(m)) => format!(
+                    "no replica count remembered; scale to HorizontalPodAutoscaler's minimum {m}"
+                ),
+                (None, None) => "no replica count remembered; scale to 1 replica".to_string(),
+            };
+            step(
+                plan,
+                Action::ScaleUp {
+                    deployment: d.name.clone(),
+                    colour: previous.to_string(),
+                    replicas,
+                },
+                why,
+            );
+            step(
+                plan,
+                Action::WaitAvailable {
+                    deployment: d.name.clone(),
+                    colour: previous.to_string(),
+                },
+                "traffic moves only to a fully available Deployment",
+            );
+            Some(d.images.clone())
+        }
+        d => {
+            let problems = readiness(snapshot, target);
+            if !problems.is_empty() {
+                if options.force {
+                    plan.forced = problems.iter().map(ToString::to_string).collect();
+                } else {
+                    step(
+                        plan,
+                        Action::WaitAvailable {
+                            deployment: d.name.clone(),
+                            colour: previous.to_string(),
+                        },
+                        format!(
+                            "{previous} is not fully available yet ({}); traffic moves only to a fully available Deployment",
+                            sentences(&problems)
+                        ),
+                    );
+                    plan.waits_for = problems;
+                }
+            }
+            Some(d.images.clone())
+        }
+    }
 }
 
 /// Container images of a saved Deployment manifest.
@@ -312,6 +370,33 @@ mod tests {
                     s.colours[0].pods.clear();
                 },
                 Ok([&["recreate", "wait-available"][..], BACK].concat()),
+            ),
+            (
+                "old colour re-created, its test Service not yet",
+                |s| {
+                    promoted(
+                        s,
+                        &[(
+                            "saved-services",
+                            r#"[{"apiVersion":"v1","kind":"Service","metadata":{"name":"greenservice"},"spec":{"selector":{"app":"green"}}}]"#,
+                        )],
+                    );
+                    s.colours[1].test_services.clear();
+                },
+                Ok([&["recreate-services"][..], BACK].concat()),
+            ),
+            (
+                "saved test Service already back",
+                |s| {
+                    promoted(
+                        s,
+                        &[(
+                            "saved-services",
+                            r#"[{"apiVersion":"v1","kind":"Service","metadata":{"name":"greenservice"},"spec":{"selector":{"app":"green"}}}]"#,
+                        )],
+                    );
+                },
+                Ok(BACK.to_vec()),
             ),
             (
                 "old colour deleted, nothing saved",

@@ -94,6 +94,9 @@ pub fn describe(service: &str, action: &Action) -> String {
             }
             s
         }
+        Action::RecreateServices { colour, services } => {
+            format!("re-create test Service {} ({colour})", services.join(", "))
+        }
         Action::WaitAvailable {
             deployment, colour, ..
         } => format!("wait until {deployment} ({colour}) is fully available"),
@@ -172,6 +175,13 @@ pub fn requests(plan: &Plan) -> String {
                 line(format!(
                     "POST /apis/apps/v1/namespaces/{ns}/deployments (the saved manifest from the journal)"
                 ));
+                for s in services {
+                    line(format!(
+                        "POST /api/v1/namespaces/{ns}/services (the saved manifest of {s})"
+                    ));
+                }
+            }
+            Action::RecreateServices { services, .. } => {
                 for s in services {
                     line(format!(
                         "POST /api/v1/namespaces/{ns}/services (the saved manifest of {s})"

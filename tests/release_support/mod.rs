@@ -88,8 +88,13 @@ pub fn promote_interrupted_during_cleanup(sb: &Sandbox) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary starts");
+    // The Promoted Event is recorded after the journal's `step: cleanup` and just before the
+    // grace period starts (and says so on stderr).
     eventually(Duration::from_secs(30), "the cleanup is pending", || {
         journal(sb, "blueservice", "step").as_deref() == Some("cleanup")
+            && events_on(sb, "blueservice")
+                .iter()
+                .any(|(reason, _)| reason == "Promoted")
     });
     let signal = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -10,7 +10,8 @@ pub enum FaultAction {
     /// Answer with this HTTP status and a `Status` body with the matching reason
     /// (429 also carries `Retry-After: 1`).
     Fail(u16),
-    /// Wait this long (wall-clock), then handle the request normally.
+    /// Wait this long (wall-clock), or until [`Faults::release_hangs`], then handle the
+    /// request normally.
     Hang(Duration),
     /// Close the connection without answering.
     Close,
@@ -20,7 +21,7 @@ pub enum FaultAction {
 }
 
 /// A rule: the next `times` requests matching every given field get `action`, after the first
-/// `skip` matching requests have passed unharmed. A field left `None` matches anything.
+/// `skip` matching ones have gone through untouched. A field left `None` matches anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
     /// Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection.
@@ -29,10 +30,10 @@ pub struct FaultRule {
     pub resource: Option<String>,
     pub name: Option<String>,
     pub namespace: Option<String>,
-    /// Matching requests to let through before the rule applies (the nth occurrence of a
-    /// request is reached with `skip(n - 1)`).
-    pub skip: usize,
     pub times: usize,
+    /// Matching requests let through before the rule applies (and not counted in `times`);
+    /// later rules may still apply to them.
+    pub skip: usize,
     pub action: FaultAction,
 }
 
@@ -44,8 +45,8 @@ impl FaultRule {
             resource: None,
             name: None,
             namespace: None,
-            skip: 0,
             times: 1,
+            skip: 0,
             action,
         }
     }
@@ -65,13 +66,14 @@ impl FaultRule {
         self.namespace = Some(namespace.to_string());
         self
     }
-    /// Lets the first `skip` matching requests through before the rule applies.
-    pub fn skip(mut self, skip: usize) -> Self {
-        self.skip = skip;
-        self
-    }
     pub fn times(mut self, times: usize) -> Self {
         self.times = times;
+        self
+    }
+    /// Lets the first `n` matching requests through before the rule applies: "the third PATCH
+    /// of this Service hangs".
+    pub fn skip(mut self, n: usize) -> Self {
+        self.skip = n;
         self
     }
 
@@ -106,6 +108,8 @@ pub struct Faults {
     latency: Mutex<Duration>,
     /// Bumped by [`Faults::drop_watches`]; every watch stream ends when it changes.
     watch_generation: tokio::sync::watch::Sender<u64>,
+    /// Bumped by [`Faults::release_hangs`]; every hanging request goes on when it changes.
+    hang_generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Faults {
@@ -114,13 +118,13 @@ impl Default for Faults {
             rules: Mutex::new(Vec::new()),
             latency: Mutex::new(Duration::ZERO),
             watch_generation: tokio::sync::watch::Sender::new(0),
+            hang_generation: tokio::sync::watch::Sender::new(0),
         }
     }
 }
 
 impl Faults {
-    /// Adds a rule. Rules are tried in the order added; the first match that has no requests
-    /// left to skip applies (a match still skipping counts the request and passes it on).
+    /// Adds a rule. Rules are tried in the order added; the first match applies.
     pub fn add(&self, rule: FaultRule) {
         lock(&self.rules).push(rule);
     }
@@ -135,6 +139,23 @@ impl Faults {
     /// cuts long requests). Clients see the response end and must re-watch.
     pub fn drop_watches(&self) {
         self.watch_generation.send_modify(|g| *g += 1);
+    }
+
+    /// Ends every hang now: the requests waiting in a [`FaultAction::Hang`] are handled at
+    /// once, in the order the server gets to them (for holding several clients at one step
+    /// and letting them go together).
+    pub fn release_hangs(&self) {
+        self.hang_generation.send_modify(|g| *g += 1);
+    }
+
+    /// Waits `d` (wall-clock), or less if [`Faults::release_hangs`] is called meanwhile.
+    pub async fn hang(&self, d: Duration) {
+        let mut released = self.hang_generation.subscribe();
+        released.mark_unchanged();
+        tokio::select! {
+            () = tokio::time::sleep(d) => {}
+            _ = released.changed() => {}
+        }
     }
 
     /// Adds this delay (wall-clock) before every request is handled.
@@ -217,31 +238,6 @@ mod tests {
     }
 
     #[test]
-    fn skip_lets_the_first_matches_through() {
-        let f = Faults::default();
-        f.add(
-            FaultRule::new(FaultAction::Fail(500))
-                .verb("patch")
-                .resource("services")
-                .skip(2),
-        );
-        f.add(FaultRule::new(FaultAction::Close).verb("get"));
-        assert_eq!(
-            f.take(&target("get", "services", None)),
-            Some(FaultAction::Close)
-        );
-        assert_eq!(f.take(&target("patch", "services", None)), None);
-        assert_eq!(f.take(&target("patch", "services", None)), None);
-        assert_eq!(
-            f.take(&target("patch", "services", None)),
-            Some(FaultAction::Fail(500)),
-            "the third patch is the first one the rule applies to"
-        );
-        assert_eq!(f.take(&target("patch", "services", None)), None);
-        assert_eq!(f.pending(), 0);
-    }
-
-    #[test]
     fn subresource_must_be_named() {
         let f = Faults::default();
         f.add(FaultRule::new(FaultAction::Close).resource("deployments/scale"));
@@ -250,5 +246,54 @@ mod tests {
             f.take(&target("patch", "deployments", Some("scale"))),
             Some(FaultAction::Close)
         );
+    }
+
+    #[test]
+    fn skipped_requests_go_through_and_later_rules_still_see_them() {
+        let f = Faults::default();
+        f.add(
+            FaultRule::new(FaultAction::Fail(500))
+                .verb("patch")
+                .resource("services")
+                .skip(2),
+        );
+        f.add(FaultRule::new(FaultAction::Close).verb("patch"));
+        // The first skipped PATCH meets the second rule; the next goes through untouched.
+        assert_eq!(
+            f.take(&target("patch", "services", None)),
+            Some(FaultAction::Close)
+        );
+        assert_eq!(f.take(&target("patch", "services", None)), None);
+        assert_eq!(
+            f.take(&target("patch", "services", None)),
+            Some(FaultAction::Fail(500))
+        );
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn released_hangs_end_at_once_and_later_ones_still_wait() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let f = std::sync::Arc::new(Faults::default());
+            let hung = {
+                let f = f.clone();
+                tokio::spawn(async move { f.hang(Duration::from_secs(600)).await })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!hung.is_finished());
+            f.release_hangs();
+            tokio::time::timeout(Duration::from_secs(5), hung)
+                .await
+                .expect("the hang ends when released")
+                .expect("the task");
+            // A release applies to the hangs waiting then, not to later ones.
+            let started = std::time::Instant::now();
+            f.hang(Duration::from_millis(50)).await;
+            assert!(started.elapsed() >= Duration::from_millis(50));
+        });
     }
 }

@@ -395,6 +395,12 @@ impl Store {
                     )],
                 ));
             };
+            // As the API server's name generator: the prefix is cut to 58 characters so that
+            // the generated name (prefix + 5 random characters) fits in 63.
+            let prefix = match prefix.char_indices().nth(58) {
+                Some((cut, _)) => &prefix[..cut],
+                None => prefix,
+            };
             loop {
                 let candidate = format!("{prefix}{}", random_suffix(5));
                 let taken = inner

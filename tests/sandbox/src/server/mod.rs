@@ -226,7 +226,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
         None => false,
         Some(FaultAction::Close) => return Err(CloseConnection),
         Some(FaultAction::Hang(d)) => {
-            tokio::time::sleep(d).await;
+            state.faults.hang(d).await;
             false
         }
         Some(FaultAction::Fail(code)) => return Ok(error(&ApiError::for_code(code))),

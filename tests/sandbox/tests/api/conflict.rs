@@ -79,6 +79,16 @@ async fn create_twice_is_already_exists_and_generate_name_is_unique() {
         names.push(name);
     }
     assert_ne!(names[0], names[1]);
+
+    // A long prefix (a ReplicaSet of a Deployment with a long name) is cut to 58 characters.
+    let long = format!("{}-", "a".repeat(240));
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": long},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}});
+    let a = common::post(&client, "/api/v1/namespaces/default/pods", &pod).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let name = a.json["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(name.len(), 63, "{name}");
+    assert!(name.starts_with(&"a".repeat(58)), "{name}");
 }
 
 #[tokio::test]

@@ -70,6 +70,65 @@ async fn hang_delays_and_latency_slows_every_request() {
 }
 
 #[tokio::test]
+async fn skip_lets_the_first_matches_through_and_release_ends_the_hangs() {
+    let sb = common::start();
+    let client = common::client(&sb).await;
+    common::post(&client, "/api/v1/namespaces/default/services", &service()).await;
+    // The third PATCH of the Service hangs (much longer than the test) until released.
+    sb.faults().add(
+        FaultRule::new(FaultAction::Hang(Duration::from_secs(600)))
+            .verb("patch")
+            .resource("services")
+            .name("web")
+            .skip(2),
+    );
+    let patch = |colour: &'static str| {
+        let client = client.clone();
+        async move {
+            common::call(
+                &client,
+                "PATCH",
+                SVC,
+                Some("application/merge-patch+json"),
+                &format!(r#"{{"spec":{{"selector":{{"app":"{colour}"}}}}}}"#),
+            )
+            .await
+        }
+    };
+    assert_eq!(patch("green").await.status, 200);
+    assert_eq!(patch("blue").await.status, 200);
+    let held = tokio::spawn(patch("green"));
+    let t = Instant::now();
+    while !sb
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH" && r.status == 0)
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the third PATCH arrives"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        common::get(&client, SVC).await.json["spec"]["selector"]["app"],
+        "blue",
+        "the held PATCH is not applied while it hangs"
+    );
+    sb.faults().release_hangs();
+    let answered = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .expect("released at once")
+        .expect("the task");
+    assert_eq!(answered.status, 200, "then handled normally");
+    assert_eq!(
+        common::get(&client, SVC).await.json["spec"]["selector"]["app"],
+        "green"
+    );
+    assert_eq!(sb.faults().pending(), 0);
+}
+
+#[tokio::test]
 async fn close_drops_the_connection() {
     let sb = common::start();
     let client = common::client(&sb).await;
