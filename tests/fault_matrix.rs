@@ -817,7 +817,7 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
         .and_then(|j| j.parse().ok())
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
-                .map(|n| n.get() * 4)
+                .map(|n| n.get() * 6)
                 .unwrap_or(8)
                 .clamp(4, 12)
         });
