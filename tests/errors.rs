@@ -105,7 +105,8 @@ fn slow_server_times_out_per_request() {
             10,
         )))
         .verb("list")
-        .resource("deployments"),
+        .resource("deployments")
+        .times(100),
     );
     let started = std::time::Instant::now();
     run_against(
@@ -128,7 +129,8 @@ fn server_errors_are_api_errors() {
     sb.faults().add(
         sandbox::FaultRule::new(sandbox::FaultAction::Fail(500))
             .verb("get")
-            .resource("services"),
+            .resource("services")
+            .times(100),
     );
     run_against(&sb, &["status", "blueservice"])
         .expect_code(8)

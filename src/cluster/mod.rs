@@ -3,5 +3,6 @@
 pub mod connect;
 pub mod read;
 pub mod request_log;
+pub mod retry;
 
 pub use connect::{ConnectOptions, Connection, Target, connect};

@@ -71,7 +71,7 @@ impl Connection {
             resource: resource_name::<K>(),
             name: Some(name.to_string()),
         };
-        self.call(&desc, api.get_opt(name)).await
+        self.call_idempotent(&desc, || api.get_opt(name)).await
     }
 
     /// Whether the namespace exists; `None` if we may not know (forbidden to ask).
@@ -83,7 +83,8 @@ impl Connection {
             resource: "namespaces".to_string(),
             name: Some(self.target.namespace.clone()),
         };
-        match self.call(&desc, api.get_opt(&self.target.namespace)).await {
+        let namespace = &self.target.namespace;
+        match self.call_idempotent(&desc, || api.get_opt(namespace)).await {
             Ok(found) => Ok(Some(found.is_some())),
             Err(Error::Forbidden { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -110,7 +111,7 @@ impl Connection {
         }
         let mut items = Vec::new();
         loop {
-            let page = self.call(&desc, api.list(&params)).await?;
+            let page = self.call_idempotent(&desc, || api.list(&params)).await?;
             items.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -138,7 +139,7 @@ impl Connection {
         let mut items = Vec::new();
         loop {
             let page: SlimPodList = self
-                .call(&desc, async {
+                .call_idempotent(&desc, || async {
                     let mut page = request.list(&params).map_err(kube::Error::BuildRequest)?;
                     page.extensions_mut().insert("list");
                     self.client.request(page).await
@@ -152,6 +153,33 @@ impl Connection {
         }
         items.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(items)
+    }
+
+    /// Runs a request that changes nothing (a get, a list, an access review) under
+    /// `--request-timeout`, trying it again with backoff when the failure may be passing: a
+    /// server error, a lost connection or a timeout. See [`crate::cluster::retry`].
+    pub async fn call_idempotent<T, F, Fut>(&self, desc: &RequestDesc, mut request: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            let error = match self.call(desc, request()).await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let Some(wait) = crate::cluster::retry::after(&error, attempt) else {
+                return Err(error);
+            };
+            attempt += 1;
+            tracing::info!(
+                target: crate::cluster::request_log::TARGET,
+                "{desc} failed ({error}); trying again in {} ms",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// Runs one API call under `--request-timeout` and maps its failure.
@@ -510,8 +538,11 @@ fn classify_transport(
                         after: Default::default(),
                     };
                 }
-                ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected
-                | AddrNotAvailable | HostUnreachable | NetworkUnreachable | NetworkDown => {
+                ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => {
+                    return lost_connection(desc, target);
+                }
+                ConnectionRefused | NotConnected | AddrNotAvailable | HostUnreachable
+                | NetworkUnreachable | NetworkDown => {
                     return Error::Unreachable {
                         server: target.server.clone(),
                         context: target.context.clone(),
@@ -532,6 +563,9 @@ fn classify_transport(
             reason: text[at..].to_string(),
         };
     }
+    if CLOSED.iter().any(|c| text.contains(c)) {
+        return lost_connection(desc, target);
+    }
     if text.contains("dns error") || text.contains("failed to lookup address") {
         return Error::Unreachable {
             server: target.server.clone(),
@@ -543,6 +577,25 @@ fn classify_transport(
         request: desc.to_string(),
         server: target.server.clone(),
         reason: text,
+    }
+}
+
+/// How the HTTP and TLS layers say that the connection ended before the answer did.
+const CLOSED: &[&str] = &[
+    "connection closed before message completed",
+    "peer closed connection without sending TLS close_notify",
+    "connection reset",
+    "unexpected end of file",
+    "IncompleteMessage",
+];
+
+/// The connection was lost in the middle of a request: the server may or may not have handled
+/// it.
+fn lost_connection(desc: &RequestDesc, target: &crate::cluster::Target) -> Error {
+    Error::Transport {
+        request: desc.to_string(),
+        server: target.server.clone(),
+        reason: "the connection closed before the server answered".to_string(),
     }
 }
 
@@ -656,5 +709,45 @@ mod tests {
             resource_name::<EndpointSlice>(),
             "endpointslices.discovery.k8s.io"
         );
+    }
+
+    fn target() -> crate::cluster::Target {
+        crate::cluster::Target {
+            context: "sandbox".into(),
+            cluster: "sandbox".into(),
+            server: "https://127.0.0.1:6443".into(),
+            namespace: "default".into(),
+        }
+    }
+
+    fn patch_web() -> RequestDesc {
+        RequestDesc {
+            verb: "patch",
+            resource: "services".into(),
+            name: Some("web".into()),
+        }
+    }
+
+    #[test]
+    fn a_connection_lost_mid_request_names_the_request() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = classify_transport(&patch_web(), &target(), &reset);
+        let text = e.to_string();
+        assert!(matches!(e, Error::Transport { .. }), "{text}");
+        assert!(
+            text.contains("patch services/web")
+                && text.contains("closed before the server answered"),
+            "{text}"
+        );
+        let eof = std::io::Error::other("peer closed connection without sending TLS close_notify");
+        let e = classify_transport(&patch_web(), &target(), &eof);
+        assert!(e.to_string().contains("patch services/web"), "{e}");
+    }
+
+    #[test]
+    fn a_refused_connection_is_an_unreachable_server() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = classify_transport(&patch_web(), &target(), &refused);
+        assert!(matches!(e, Error::Unreachable { .. }), "{e}");
     }
 }

@@ -40,6 +40,13 @@ fn post_params(dry_run: bool) -> PostParams {
 
 /// A merge patch on the production Service. A 409 (the resourceVersion in the patch is stale)
 /// becomes [`Error::Conflict`].
+///
+/// A patch that carries a resourceVersion (the flip) is sent again when its answer is lost (a
+/// server error, a closed connection, a timeout): the precondition lets the server apply at
+/// most one copy. When a later copy meets a 409, the Service is read again: if it already is as
+/// the patch makes it, an earlier copy landed and the patch succeeded. A patch without a
+/// resourceVersion is sent once: after a lost answer the Service is read again, and the patch
+/// succeeded if the Service is as it makes it.
 pub async fn patch_service(
     conn: &Connection,
     name: &str,
@@ -48,13 +55,44 @@ pub async fn patch_service(
 ) -> Result<Service> {
     let api: Api<Service> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
     let params = patch_params(dry_run);
-    match conn
-        .call(
-            &desc("patch", "services", name),
-            api.patch(name, &params, &Patch::Merge(patch)),
-        )
-        .await
-    {
+    let desc = desc("patch", "services", name);
+    let merge = Patch::Merge(patch);
+    let guarded = patch
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|rv| !rv.is_empty());
+    let result = if guarded {
+        let (api, params, merge) = (&api, &params, &merge);
+        let mut sent = 0u32;
+        let result = conn
+            .call_idempotent(&desc, || {
+                sent += 1;
+                api.patch(name, params, merge)
+            })
+            .await;
+        match result {
+            Err(Error::Api { code: 409, .. }) if sent > 1 && !dry_run => {
+                match conn.get_opt::<Service>(name).await? {
+                    Some(current) if applied(&current, patch) => Ok(current),
+                    _ => result,
+                }
+            }
+            other => other,
+        }
+    } else {
+        match conn.call(&desc, api.patch(name, &params, &merge)).await {
+            // Not sent again, but the answer may be all that was lost: if the Service is as
+            // the patch makes it, it was made.
+            Err(e) if crate::cluster::retry::passing(&e) && !dry_run => {
+                match conn.get_opt::<Service>(name).await {
+                    Ok(Some(current)) if applied(&current, patch) => Ok(current),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
+    };
+    match result {
         Err(Error::Api {
             code: 409, message, ..
         }) => Err(Error::Conflict {
@@ -68,14 +106,40 @@ pub async fn patch_service(
     }
 }
 
-/// Sets a Deployment's replica count through its `scale` subresource.
+/// Whether `object` already holds every value a merge `patch` sets (its resourceVersion
+/// aside): `null` in the patch means the field is absent.
+fn applied(object: &impl serde::Serialize, patch: &Value) -> bool {
+    fn holds(have: Option<&Value>, want: &Value, top_meta: bool) -> bool {
+        match want {
+            Value::Null => have.is_none_or(Value::is_null),
+            Value::Object(fields) => fields.iter().all(|(k, v)| {
+                (top_meta && k == "resourceVersion") || holds(have.and_then(|h| h.get(k)), v, false)
+            }),
+            other => have == Some(other),
+        }
+    }
+    let Ok(object) = serde_json::to_value(object) else {
+        return false;
+    };
+    match patch {
+        Value::Object(fields) => fields
+            .iter()
+            .all(|(k, v)| holds(object.get(k), v, k == "metadata")),
+        _ => false,
+    }
+}
+
+/// Sets a Deployment's replica count through its `scale` subresource. The count is absolute,
+/// so a copy sent again after a lost answer changes nothing more than the first.
 pub async fn scale(conn: &Connection, name: &str, replicas: i32, dry_run: bool) -> Result<()> {
     let api: Api<Deployment> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
     let patch = serde_json::json!({"spec": {"replicas": replicas}});
-    conn.call(
-        &desc("patch", "deployments.apps/scale", name),
-        api.patch_scale(name, &patch_params(dry_run), &Patch::Merge(&patch)),
-    )
+    let merge = Patch::Merge(&patch);
+    let params = patch_params(dry_run);
+    let (api, params, merge) = (&api, &params, &merge);
+    conn.call_idempotent(&desc("patch", "deployments.apps/scale", name), || {
+        api.patch_scale(name, params, merge)
+    })
     .await
     .map(|_| ())
 }
@@ -105,10 +169,17 @@ where
         ..Default::default()
     };
     let resource = crate::cluster::read::resource_name::<K>();
-    match conn
-        .call(&desc("delete", &resource, name), api.delete(name, &params))
-        .await
-    {
+    let desc = desc("delete", &resource, name);
+    // With the uid precondition a copy sent again after a lost answer deletes nothing else:
+    // the object is gone (404) or is the same one.
+    let deleted = if params.preconditions.is_some() {
+        let (api, params) = (&api, &params);
+        conn.call_idempotent(&desc, || api.delete(name, params))
+            .await
+    } else {
+        conn.call(&desc, api.delete(name, &params)).await
+    };
+    match deleted {
         Ok(_) | Err(Error::Api { code: 404, .. }) => Ok(()),
         Err(e) => Err(e),
     }
@@ -128,11 +199,13 @@ where
     let name = object.meta().name.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
     let resource = crate::cluster::read::resource_name::<K>();
+    // A named object exists once: a copy sent again after a lost answer meets 409.
+    let params = post_params(dry_run);
+    let (api_ref, params, object) = (&api, &params, &object);
     match conn
-        .call(
-            &desc("create", &resource, &name),
-            api.create(&post_params(dry_run), &object),
-        )
+        .call_idempotent(&desc("create", &resource, &name), || {
+            api_ref.create(params, object)
+        })
         .await
     {
         Ok(_) => Ok(true),
@@ -191,4 +264,33 @@ pub async fn event(
 
 fn hostname() -> Option<String> {
     std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_landed_flip_is_recognised_by_its_values() {
+        let service = json!({
+            "metadata": {"name": "web", "resourceVersion": "12",
+                "annotations": {"bluegreen.dev/previous-colour": "blue", "other": "x"}},
+            "spec": {"selector": {"app": "green"}},
+        });
+        let flip = json!({
+            "metadata": {"resourceVersion": "11",
+                "annotations": {"bluegreen.dev/previous-colour": "blue", "bluegreen.dev/step": null}},
+            "spec": {"selector": {"app": "green"}},
+        });
+        assert!(applied(&service, &flip));
+        let other =
+            json!({"metadata": {"resourceVersion": "11"}, "spec": {"selector": {"app": "blue"}}});
+        assert!(!applied(&service, &other));
+        let cleared = json!({"metadata": {"annotations": {"other": null}}});
+        assert!(
+            !applied(&service, &cleared),
+            "a field the patch removes is still there"
+        );
+    }
 }

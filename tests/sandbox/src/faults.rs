@@ -15,6 +15,9 @@ pub enum FaultAction {
     Hang(Duration),
     /// Close the connection without answering.
     Close,
+    /// Handle the request, then close the connection without answering: a change is made but
+    /// the client never learns it (a connection lost after the server acted).
+    LoseAnswer,
 }
 
 /// A rule: the next `times` requests matching every given field get `action`, after the first

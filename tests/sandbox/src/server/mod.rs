@@ -222,13 +222,30 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
         name: res.name.as_deref(),
         namespace: res.namespace.as_deref(),
     };
-    match state.faults.take(&target) {
-        None => {}
+    let lose_answer = match state.faults.take(&target) {
+        None => false,
         Some(FaultAction::Close) => return Err(CloseConnection),
-        Some(FaultAction::Hang(d)) => state.faults.hang(d).await,
+        Some(FaultAction::Hang(d)) => {
+            state.faults.hang(d).await;
+            false
+        }
         Some(FaultAction::Fail(code)) => return Ok(error(&ApiError::for_code(code))),
+        Some(FaultAction::LoseAnswer) => true,
+    };
+    let response = authorize_and_handle(state, req, &res, verb).await;
+    if lose_answer {
+        // Handled, and then the connection is gone before the answer is written.
+        return Err(CloseConnection);
     }
+    Ok(response)
+}
 
+async fn authorize_and_handle(
+    state: &Arc<State>,
+    req: &ApiRequest,
+    res: &route::ResourceRoute,
+    verb: &'static str,
+) -> Response<Body> {
     // Asking what one may do is always allowed, as in every real cluster.
     let is_review = std::ptr::eq(res.rt, &crate::resources::SELFSUBJECTACCESSREVIEWS);
     let full_resource = match &res.subresource {
@@ -243,19 +260,19 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
     };
     let allowed = is_review || policy(state).allows(&attrs);
     if !allowed {
-        return Ok(error(&ApiError::forbidden(
+        return error(&ApiError::forbidden(
             rbac::USER,
             verb,
             res.rt.group,
             &full_resource,
             res.namespace.as_deref(),
             res.name.as_deref(),
-        )));
+        ));
     }
     if crate::resources::is_converted(res.rt) {
-        return Ok(converted::handle(state, req, &res, verb).await);
+        return converted::handle(state, req, res, verb).await;
     }
-    Ok(rest::handle(state, req, &res, verb).await)
+    rest::handle(state, req, res, verb).await
 }
 
 /// The current authorization policy.

@@ -149,6 +149,34 @@ async fn close_drops_the_connection() {
 }
 
 #[tokio::test]
+async fn a_lost_answer_still_makes_the_change() {
+    let sb = common::start();
+    let client = common::client(&sb).await;
+    common::post(&client, "/api/v1/namespaces/default/services", &service()).await;
+    sb.faults().add(
+        FaultRule::new(FaultAction::LoseAnswer)
+            .verb("patch")
+            .resource("services"),
+    );
+    let req = http::Request::builder()
+        .method("PATCH")
+        .uri(SVC)
+        .header("content-type", "application/merge-patch+json")
+        .body(kube::client::Body::from(
+            br#"{"spec":{"selector":{"app":"green"}}}"#.to_vec(),
+        ))
+        .unwrap();
+    assert!(client.send(req).await.is_err(), "no answer");
+    let stored = common::get(&client, SVC).await;
+    assert_eq!(
+        stored.json["spec"]["selector"]["app"], "green",
+        "the change was made: {}",
+        stored.json
+    );
+    assert_eq!(sb.faults().pending(), 0);
+}
+
+#[tokio::test]
 async fn request_log_records_what_was_sent() {
     let sb = common::start();
     let client = common::client(&sb).await;

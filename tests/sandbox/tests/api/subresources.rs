@@ -56,6 +56,68 @@ async fn scale_get_put_patch() {
     assert_eq!(stored["metadata"]["generation"], 3);
 }
 
+/// A scale patch is applied to the object as it is when written, as the real server does:
+/// writes by others (a controller updating the status) in between are no conflict. Only a
+/// resourceVersion the patch itself sets is a precondition.
+#[tokio::test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
+async fn a_scale_patch_is_no_conflict_with_a_concurrent_write() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sb = common::start();
+    let client = common::client(&sb).await;
+    common::create_deployment(&client).await;
+    let store = sb.store().clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let _ = store.update_with(
+                    &DEPLOYMENTS,
+                    "default",
+                    "web",
+                    sandbox::store::UpdateOpts::default(),
+                    |old| {
+                        let mut new = old.clone();
+                        new["metadata"]["annotations"]["writer"] = json!(n.to_string());
+                        Ok(new)
+                    },
+                );
+            }
+        })
+    };
+    for n in 0..50 {
+        let a = common::call(
+            &client,
+            "PATCH",
+            &format!("{WEB}/scale"),
+            Some("application/merge-patch+json"),
+            &format!(r#"{{"spec":{{"replicas":{}}}}}"#, n % 5),
+        )
+        .await;
+        assert_eq!(a.status, 200, "patch {n}: {}", a.text);
+        assert_eq!(a.json["spec"]["replicas"], n % 5);
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("the writer ends");
+    let a = common::call(
+        &client,
+        "PATCH",
+        &format!("{WEB}/scale"),
+        Some("application/merge-patch+json"),
+        r#"{"metadata":{"resourceVersion":"1"},"spec":{"replicas":3}}"#,
+    )
+    .await;
+    assert_eq!(
+        a.status, 409,
+        "a stale resourceVersion in the patch: {}",
+        a.text
+    );
+}
+
 #[tokio::test]
 async fn status_subresource_changes_only_status() {
     let sb = common::start();

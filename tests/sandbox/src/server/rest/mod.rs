@@ -27,7 +27,7 @@ use access_review::access_review;
 use apply::{applied_config, server_side_apply};
 use delete::{delete, delete_collection};
 pub use scale::scale_of;
-use scale::write_scale;
+use scale::{patch_scale, write_scale};
 use write::{check_type, create, patch_object, scope, unknown_fields, update};
 
 pub async fn handle(

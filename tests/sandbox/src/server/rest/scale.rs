@@ -56,9 +56,8 @@ fn sorted(vs: &[String]) -> String {
     v.join(",")
 }
 
-/// Writes a Scale back to its Deployment or ReplicaSet: only `spec.replicas` changes, and
-/// the Scale's resourceVersion is a precondition.
-pub(super) fn write_scale(state: &State, res: &ResourceRoute, scale: Value, dry: bool) -> Answer {
+/// The replica count a Scale asks for, checked as the real server checks it.
+fn scale_replicas(res: &ResourceRoute, scale: &Value) -> ApiResult<i64> {
     if let Some(kind) = scale["kind"].as_str()
         && kind != "Scale"
     {
@@ -66,8 +65,8 @@ pub(super) fn write_scale(state: &State, res: &ResourceRoute, scale: Value, dry:
             "the kind in the body ({kind}) is not Scale"
         )));
     }
-    let replicas = match &scale["spec"]["replicas"] {
-        Value::Null => 0,
+    match &scale["spec"]["replicas"] {
+        Value::Null => Ok(0),
         v => v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
             ApiError::invalid(
                 "autoscaling",
@@ -78,8 +77,14 @@ pub(super) fn write_scale(state: &State, res: &ResourceRoute, scale: Value, dry:
                     format!("Invalid value: {v}: must be greater than or equal to 0"),
                 )],
             )
-        })?,
-    };
+        }),
+    }
+}
+
+/// Writes a Scale back to its Deployment or ReplicaSet: only `spec.replicas` changes, and
+/// the Scale's resourceVersion is a precondition.
+pub(super) fn write_scale(state: &State, res: &ResourceRoute, scale: Value, dry: bool) -> Answer {
+    let replicas = scale_replicas(res, &scale)?;
     let rv = scale["metadata"]["resourceVersion"]
         .as_str()
         .unwrap_or("")
@@ -96,6 +101,41 @@ pub(super) fn write_scale(state: &State, res: &ResourceRoute, scale: Value, dry:
             let mut new = old.clone();
             if !rv.is_empty() {
                 new["metadata"]["resourceVersion"] = json!(rv);
+            }
+            new["spec"]["replicas"] = json!(replicas);
+            Ok(new)
+        },
+    )?;
+    Ok((200, scale_of(&updated), Output::Json))
+}
+
+/// Patches a Scale as the real server patches: the patch is applied to the object as it is
+/// when it is written, so a concurrent write (a controller updating the status) is no
+/// conflict; only a resourceVersion the patch itself sets is a precondition.
+pub(super) fn patch_scale(
+    state: &State,
+    res: &ResourceRoute,
+    dry: bool,
+    apply: impl FnOnce(&Value) -> ApiResult<Value>,
+) -> Answer {
+    let updated = state.store.update_with(
+        res.rt,
+        namespace(res),
+        name(res),
+        UpdateOpts {
+            dry_run: dry,
+            scope: UpdateScope::Main,
+        },
+        |old| {
+            let before = scale_of(old);
+            let scale = apply(&before)?;
+            let replicas = scale_replicas(res, &scale)?;
+            let mut new = old.clone();
+            let pinned = &scale["metadata"]["resourceVersion"];
+            if pinned != &before["metadata"]["resourceVersion"]
+                && pinned.as_str().is_some_and(|rv| !rv.is_empty())
+            {
+                new["metadata"]["resourceVersion"] = pinned.clone();
             }
             new["spec"]["replicas"] = json!(replicas);
             Ok(new)

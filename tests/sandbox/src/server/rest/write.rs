@@ -140,9 +140,7 @@ pub(super) fn patch_object(state: &State, req: &ApiRequest, res: &ResourceRoute)
         }
     };
     if res.subresource.as_deref() == Some("scale") {
-        let obj = stored(state, res)?;
-        let scale = apply(&scale_of(&obj), "Scale")?;
-        return write_scale(state, res, scale, dry);
+        return patch_scale(state, res, dry, |scale| apply(scale, "Scale"));
     }
     if kind == PatchType::Apply {
         return server_side_apply(state, req, res, dry);
