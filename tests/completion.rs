@@ -5,7 +5,7 @@
 mod common;
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -78,22 +78,6 @@ fn complete(home: &Path, words: &[&str], env: &[(&str, &str)]) -> Answer {
         cmd.env(k, v);
     }
     Answer::from(cmd.output().expect("the completion executable runs"))
-}
-
-/// The kubectl on PATH; on CI (`CI=true`) its absence fails the test instead of skipping it.
-fn kubectl() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is not on PATH; CI must install it"
-        );
-        eprintln!("kubectl is not on PATH; skipping the kubectl completion tests");
-    }
-    found
 }
 
 /// `kubectl __complete bluegreen WORDS...`, the request kubectl's shell scripts send, with the

@@ -7,7 +7,7 @@
 mod common;
 mod release_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -182,22 +182,6 @@ fn two_promotes_at_once_flip_exactly_once_and_the_other_reports_the_conflict() {
     run_against(&sb, &["promote", "blueservice", "--yes"])
         .expect_code(0)
         .stdout_has(&["already promoted"]);
-}
-
-/// The kubectl on PATH, or `None` (which fails the test on CI, where it must be installed).
-fn kubectl() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is not on PATH; CI must install it"
-        );
-        eprintln!("kubectl is not on PATH; skipping the kubectl race");
-    }
-    found
 }
 
 #[test]

@@ -8,22 +8,6 @@ use std::process::Command;
 
 use common::*;
 
-/// The kubectl on PATH, or `None` (which fails the test on CI, where it must be installed).
-fn kubectl() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is not on PATH; CI must install it"
-        );
-        eprintln!("kubectl is not on PATH; skipping the kubectl tests");
-    }
-    found
-}
-
 fn through_kubectl(kubectl: &Path, home: &Path, args: &[&str]) -> Run {
     let plugin_dir = Path::new(BIN).parent().expect("the binary's folder");
     let path = std::env::var_os("PATH").unwrap_or_default();

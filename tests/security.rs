@@ -172,23 +172,6 @@ fn no_command_prints_the_token_or_the_client_key() {
     assert_nothing_secret(&secrets, "completion executable", &stdout, &stderr);
 }
 
-/// The kubectl on PATH; on CI (`CI=true`) its absence fails the test instead of skipping the
-/// comparison.
-fn kubectl() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubectl is not on PATH; CI must install it"
-        );
-        eprintln!("kubectl is not on PATH; not comparing with it");
-    }
-    found
-}
-
 /// Whether the real kubectl can read the Service through `kubeconfig`.
 fn kubectl_succeeds(kubectl: &Path, kubeconfig: &Path) -> bool {
     Command::new(kubectl)

@@ -235,3 +235,20 @@ pub fn pod_rows<'a>(stdout: &'a str, colour: &str) -> Vec<&'a str> {
         .filter(|l| l.split_whitespace().next() == Some(colour) && l.contains('/'))
         .collect()
 }
+
+/// The kubectl on PATH, or `None` when it is missing and this is not CI: on CI (`CI=true`) its
+/// absence fails the test instead of skipping what needs it.
+pub fn kubectl() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join("kubectl"))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubectl is not on PATH; CI must install it"
+        );
+        eprintln!("kubectl is not on PATH; skipping what needs it");
+    }
+    found
+}
