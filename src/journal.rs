@@ -183,6 +183,16 @@ pub fn journal_patch(changes: &Changes) -> Value {
     json!({"metadata": {"annotations": annotations_patch(changes)}})
 }
 
+/// Journal entries as a merge patch that carries `resource_version` (when known) as a
+/// precondition: the server applies it only to the Service as it was last seen.
+pub fn journal_patch_at(resource_version: Option<&str>, changes: &Changes) -> Value {
+    let mut patch = journal_patch(changes);
+    if let Some(rv) = resource_version {
+        patch["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+    }
+    patch
+}
+
 /// The flip: one merge patch that sets the colour key, writes the journal and carries the
 /// Service's resourceVersion, which the API server treats as a precondition (409 Conflict when
 /// the Service changed since it was read).

@@ -24,6 +24,10 @@ use crate::pair::snapshot::Snapshot;
 use crate::plan::{Action, Plan, colour};
 use crate::progress::{Deadline, Progress};
 
+/// How often a journal write is tried again on top of someone else's unrelated change to the
+/// Service before giving up with a conflict.
+const JOURNAL_CONFLICT_RETRIES: u32 = 5;
+
 /// Runs a plan's steps in order.
 pub struct Executor<'a> {
     /// Where.
@@ -216,13 +220,56 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
+    /// Writes journal entries, guarded by the resourceVersion of the Service as this run last
+    /// saw it: a copy sent again after a lost answer can land at most once, and a write never
+    /// lands on a Service someone else flipped meanwhile. A change by someone else that leaves
+    /// the selector as this run left it (an annotation, a label) is read and written on top of.
     async fn write_journal(&mut self, changes: &Changes) -> Result<()> {
-        let patch = journal::journal_patch(changes);
-        let written =
-            requests::patch_service(self.conn, &self.snapshot.service.name, &patch, self.dry_run)
-                .await?;
-        self.service = Some(written);
-        Ok(())
+        let name = self.snapshot.service.name.clone();
+        let label = self.snapshot.service.colour_label.clone();
+        let (expected, mut resource_version) = match &self.service {
+            Some(s) => (
+                service_selector(s).get(&label).cloned(),
+                s.metadata.resource_version.clone(),
+            ),
+            None => (
+                Some(self.snapshot.live_colour.clone()),
+                self.snapshot.service.resource_version.clone(),
+            ),
+        };
+        let mut conflicts = 0;
+        loop {
+            let patch = journal::journal_patch_at(resource_version.as_deref(), changes);
+            match requests::patch_service(self.conn, &name, &patch, self.dry_run).await {
+                Ok(written) => {
+                    self.service = Some(written);
+                    return Ok(());
+                }
+                Err(Error::Conflict { detail }) if conflicts < JOURNAL_CONFLICT_RETRIES => {
+                    conflicts += 1;
+                    let current = self.conn.get_opt::<Service>(&name).await?;
+                    match current {
+                        Some(s) if service_selector(&s).get(&label) == expected.as_ref() => {
+                            resource_version = s.metadata.resource_version.clone();
+                        }
+                        Some(s) => {
+                            let now = service_selector(&s).get(&label).cloned();
+                            return Err(Error::Conflict {
+                                detail: format!(
+                                    "{name} was flipped by someone else while this command ran \
+                                     ({label}={} now, {label}={} expected); this command stops \
+                                     here and leaves it as it is. See `kubectl bluegreen status {name}`",
+                                    now.as_deref().unwrap_or("<none>"),
+                                    expected.as_deref().unwrap_or("<none>"),
+                                ),
+                            });
+                        }
+                        None => return Err(Error::Conflict { detail }),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Records an Event; a failure is reported but does not undo a finished release.
