@@ -7,8 +7,7 @@
 mod common;
 mod release_support;
 
-use std::path::Path;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -17,17 +16,6 @@ use sandbox::{FaultAction, FaultRule};
 
 /// Exit code of a conflict with a concurrent change.
 const CONFLICT: i32 = 7;
-
-fn spawn(sb: &Sandbox, args: &[&str], home: &Path) -> Child {
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
-    command(home)
-        .args(args)
-        .args(["--kubeconfig", &kubeconfig])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
-}
 
 /// Holds the next `n` PATCHes of the production Service until [`Sandbox::faults`]'
 /// `release_hangs`.
@@ -142,8 +130,8 @@ fn two_promotes_at_once_flip_exactly_once_and_the_other_reports_the_conflict() {
         "--timeout",
         "60s",
     ];
-    let mut a = spawn(&sb, &args, home.path());
-    let mut b = spawn(&sb, &args, home.path());
+    let mut a = spawn_against(&sb, home.path(), &args);
+    let mut b = spawn_against(&sb, home.path(), &args);
     // Both read the pair at the same resourceVersion and now wait at the flip.
     wait_held(&sb, 2, &mut [&mut a, &mut b]);
     sb.faults().release_hangs();
@@ -192,8 +180,9 @@ fn a_kubectl_patch_during_promote_is_not_overwritten() {
     let sb = settled_scenario("classic");
     hold_flips(&sb, 1);
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let mut promote = spawn(
+    let mut promote = spawn_against(
         &sb,
+        home.path(),
         &[
             "promote",
             "blueservice",
@@ -203,7 +192,6 @@ fn a_kubectl_patch_during_promote_is_not_overwritten() {
             "--timeout",
             "60s",
         ],
-        home.path(),
     );
     wait_held(&sb, 1, &mut [&mut promote]);
     // A colleague changes the Service while the promote waits at its flip (the hold is used
@@ -371,8 +359,9 @@ fn promote_and_rollback_held_at_the_flip_together_end_consistent() {
     promoted_then_new_blue(&sb);
     hold_flips(&sb, 2);
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let mut promote = spawn(
+    let mut promote = spawn_against(
         &sb,
+        home.path(),
         &[
             "promote",
             "blueservice",
@@ -382,10 +371,10 @@ fn promote_and_rollback_held_at_the_flip_together_end_consistent() {
             "--timeout",
             "60s",
         ],
-        home.path(),
     );
-    let mut rollback = spawn(
+    let mut rollback = spawn_against(
         &sb,
+        home.path(),
         &[
             "rollback",
             "blueservice",
@@ -395,7 +384,6 @@ fn promote_and_rollback_held_at_the_flip_together_end_consistent() {
             "--timeout",
             "60s",
         ],
-        home.path(),
     );
     wait_held(&sb, 2, &mut [&mut promote, &mut rollback]);
     sb.faults().release_hangs();
@@ -424,8 +412,9 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
     // The endpoints stand still: the promote flips, then waits in verification.
     sb.pause_endpoints(true);
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let mut promote = spawn(
+    let mut promote = spawn_against(
         &sb,
+        home.path(),
         &[
             "promote",
             "blueservice",
@@ -435,7 +424,6 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
             "--timeout",
             "120s",
         ],
-        home.path(),
     );
     let promote_started = Instant::now();
     let started = Instant::now();
@@ -448,8 +436,9 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
     }
     assert_eq!(selected(&sb, "blueservice", "app"), "green");
     // A colleague rolls back while the promote still waits for the endpoints.
-    let mut rollback = spawn(
+    let mut rollback = spawn_against(
         &sb,
+        home.path(),
         &[
             "rollback",
             "blueservice",
@@ -459,7 +448,6 @@ fn a_rollback_during_promote_verification_wins_and_the_promote_does_not_undo_it(
             "--timeout",
             "60s",
         ],
-        home.path(),
     );
     let started = Instant::now();
     while selected(&sb, "blueservice", "app") != "blue" {
@@ -515,7 +503,7 @@ fn a_promote_started_after_another_flipped_finishes_that_release_without_a_secon
         "--timeout",
         "60s",
     ];
-    let mut first = spawn(&sb, &args, home.path());
+    let mut first = spawn_against(&sb, home.path(), &args);
     let started = Instant::now();
     while journal(&sb, "blueservice", "step").as_deref() != Some("verify") {
         if let Ok(Some(status)) = first.try_wait() {
@@ -525,7 +513,7 @@ fn a_promote_started_after_another_flipped_finishes_that_release_without_a_secon
         std::thread::sleep(Duration::from_millis(20));
     }
     // The second reads the pair after the flip: the journal says the release is verifying.
-    let mut second = spawn(&sb, &args, home.path());
+    let mut second = spawn_against(&sb, home.path(), &args);
     let watches = || {
         sb.requests()
             .iter()
@@ -574,8 +562,9 @@ fn a_promote_started_after_another_flipped_finishes_that_release_without_a_secon
 fn a_rollback_during_the_grace_period_stops_the_waiting_promote_at_once() {
     let sb = settled_scenario("classic");
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let mut promote = spawn(
+    let mut promote = spawn_against(
         &sb,
+        home.path(),
         &[
             "promote",
             "blueservice",
@@ -585,7 +574,6 @@ fn a_rollback_during_the_grace_period_stops_the_waiting_promote_at_once() {
             "--timeout",
             "60s",
         ],
-        home.path(),
     );
     let started = Instant::now();
     while journal(&sb, "blueservice", "step").as_deref() != Some("cleanup") {
@@ -664,8 +652,8 @@ fn two_rollbacks_at_once_flip_exactly_once() {
         "--timeout",
         "60s",
     ];
-    let mut a = spawn(&sb, &args, home.path());
-    let mut b = spawn(&sb, &args, home.path());
+    let mut a = spawn_against(&sb, home.path(), &args);
+    let mut b = spawn_against(&sb, home.path(), &args);
     // Both scale blue back up (the same count: idempotent), wait for it, and reach the flip.
     wait_held(&sb, 2, &mut [&mut a, &mut b]);
     sb.faults().release_hangs();

@@ -11,7 +11,7 @@
 mod common;
 mod release_support;
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -431,16 +431,10 @@ fn run_cmd(sb: &Sandbox, args: &[&str], extra: &[&str]) -> Run {
 }
 
 fn spawn(sb: &Sandbox, args: &[&str], extra: &[&str], home: &std::path::Path) -> Child {
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
-    command(home)
-        .args(args)
-        .args(COMMON)
-        .args(extra)
-        .args(["--kubeconfig", &kubeconfig])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(COMMON);
+    all.extend(extra);
+    spawn_against(sb, home, &all)
 }
 
 fn prepare(sb: &Sandbox, setup: Setup) {

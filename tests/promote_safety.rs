@@ -26,18 +26,7 @@ fn a_second_writer_between_read_and_flip_is_a_conflict_and_keeps_its_change() {
     );
     let kubeconfig = sb.kubeconfig_path().display().to_string();
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let promote = command(home.path())
-        .args([
-            "promote",
-            "blueservice",
-            "--yes",
-            "--kubeconfig",
-            &kubeconfig,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+    let promote = spawn_against(&sb, home.path(), &["promote", "blueservice", "--yes"]);
     eventually(
         Duration::from_secs(20),
         "the flip reaches the server",

@@ -5,7 +5,6 @@
 mod common;
 mod release_support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -154,22 +153,18 @@ fn an_interrupted_promote_is_explained_and_finished_by_running_promote_again() {
 #[test]
 fn a_rollback_during_the_grace_period_keeps_the_promote_from_touching_the_live_colour() {
     let sb = settled_scenario("classic");
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let promote = command(home.path())
-        .args([
+    let promote = spawn_against(
+        &sb,
+        home.path(),
+        &[
             "promote",
             "blueservice",
             "--yes",
             "--scale-down-delay",
             "6s",
-            "--kubeconfig",
-            &kubeconfig,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+        ],
+    );
     eventually(
         Duration::from_secs(30),
         "the promote waits to clean up",

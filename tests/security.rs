@@ -468,14 +468,7 @@ fn staged(stage: &Stage) -> Sandbox {
 /// must not hang the test).
 fn bounded(sb: &Sandbox, args: &[&str], limit: Duration) -> Run {
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let mut child = command(home.path())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(sb.kubeconfig_path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+    let mut child = spawn_against(sb, home.path(), args);
     let started = std::time::Instant::now();
     while child.try_wait().expect("wait").is_none() {
         if started.elapsed() > limit {

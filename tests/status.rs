@@ -677,13 +677,7 @@ fn the_documented_role_is_enough() {
 fn a_closed_pipe_is_not_an_error() {
     let sb = settled_scenario("classic");
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let mut child = command(home.path())
-        .args(["status", "blueservice", "--watch", "--kubeconfig"])
-        .arg(sb.kubeconfig_path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+    let mut child = spawn_against(&sb, home.path(), &["status", "blueservice", "--watch"]);
     let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut first = String::new();
     reader.read_line(&mut first).expect("a first line");

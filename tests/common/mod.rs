@@ -4,7 +4,7 @@
 #![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use sandbox::{Options, Policy, PolicyRule, Sandbox};
@@ -114,6 +114,19 @@ pub fn run_against(sb: &Sandbox, args: &[&str]) -> Run {
     let run = run(&all);
     assert_secret_free(sb, &run);
     run
+}
+
+/// Starts the binary against a sandbox through `--kubeconfig`, in the background, with stdout
+/// and stderr piped, for tests that act while it runs (kill it, race it, hold its requests).
+pub fn spawn_against(sb: &Sandbox, home: &Path, args: &[&str]) -> Child {
+    command(home)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
 }
 
 /// Starts a sandbox at test speed, optionally with a scenario.

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,22 +72,18 @@ pub fn eventually(limit: Duration, what: &str, check: impl Fn() -> bool) {
 /// Starts `promote blueservice --yes --scale-down-delay 60s`, waits until the journal says its
 /// cleanup is pending, then interrupts it with Ctrl-C (SIGINT) and returns what it printed.
 pub fn promote_interrupted_during_cleanup(sb: &Sandbox) -> Output {
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let child = crate::common::command(home.path())
-        .args([
+    let child = crate::common::spawn_against(
+        sb,
+        home.path(),
+        &[
             "promote",
             "blueservice",
             "--yes",
             "--scale-down-delay",
             "60s",
-            "--kubeconfig",
-            &kubeconfig,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+        ],
+    );
     // The Promoted Event is recorded after the journal's `step: cleanup` and just before the
     // grace period starts (and says so on stderr).
     eventually(Duration::from_secs(30), "the cleanup is pending", || {
