@@ -11,10 +11,7 @@ pub mod watch;
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
-use kube::api::Api;
-use kube::runtime::watcher;
 
 use crate::cluster::Connection;
 use crate::error::{Error, Result, humanize};
@@ -190,7 +187,7 @@ impl<'a> Executor<'a> {
                 let label = self.snapshot.service.colour_label.clone();
                 tokio::select! {
                     () = self.delay(*duration) => {}
-                    now = selector_moved_away(conn, &name, &label, &plan.target) => {
+                    now = watch::selector_moved_away(conn, &name, &label, &plan.target) => {
                         self.progress.done("stopped waiting: the Service was flipped by someone else");
                         let waiting = format!(
                             "during the wait before the cleanup; {now} is live and will not be touched"
@@ -313,39 +310,6 @@ impl<'a> Executor<'a> {
         self.progress
             .done(&format!("waited {} after the switch", humanize(duration)));
     }
-}
-
-/// Resolves with the colour Service `name` selects under `label` once that is no longer
-/// `colour`: someone else flipped it (a colleague's rollback, a `kubectl edit`) while this
-/// command waited on it. Never resolves when the Service cannot be watched; then the wait it
-/// guards ends by its own timeout, as it would without it.
-pub(crate) async fn selector_moved_away(
-    conn: &Connection,
-    name: &str,
-    label: &str,
-    colour: &str,
-) -> String {
-    let api: Api<Service> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut events = watcher(api, config).boxed();
-    while let Some(event) = events.next().await {
-        let service = match event {
-            Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => s,
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot watch the Service; relying on the timeout");
-                break;
-            }
-        };
-        let now = service_selector(&service)
-            .get(label)
-            .cloned()
-            .unwrap_or_default();
-        if now != colour {
-            return now;
-        }
-    }
-    std::future::pending().await
 }
 
 /// The error of a wait cut short because someone else flipped the Service.

@@ -32,7 +32,7 @@ impl Executor<'_> {
         let label = self.snapshot.service.colour_label.clone();
         let verified = tokio::select! {
             outcome = watch::endpoints_moved(self.conn, &name, &expect, deadline, &mut self.progress) => outcome?,
-            now = super::selector_moved_away(self.conn, &name, &label, colour_name) => {
+            now = super::watch::selector_moved_away(self.conn, &name, &label, colour_name) => {
                 return Err(super::moved_by_someone_else(&name, colour_name, &now, "while its endpoints were being verified"));
             }
         };

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -14,6 +14,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::cluster::Connection;
 use crate::error::{Error, Result};
+use crate::pair::discover::service_selector;
 use crate::pair::snapshot::{deployment_summary, pod_summary};
 use crate::progress::{Deadline, Progress};
 
@@ -276,6 +277,39 @@ pub async fn endpoints_moved(
             }
         }
     }
+}
+
+/// Resolves with the colour Service `name` selects under `label` once that is no longer
+/// `colour`: someone else flipped it (a colleague's rollback, a `kubectl edit`) while this
+/// command waited on it. Never resolves when the Service cannot be watched; then the wait it
+/// guards ends by its own timeout, as it would without it.
+pub async fn selector_moved_away(
+    conn: &Connection,
+    name: &str,
+    label: &str,
+    colour: &str,
+) -> String {
+    let api: Api<Service> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut events = watcher(api, config).boxed();
+    while let Some(event) = events.next().await {
+        let service = match event {
+            Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => s,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot watch the Service; relying on the timeout");
+                break;
+            }
+        };
+        let now = service_selector(&service)
+            .get(label)
+            .cloned()
+            .unwrap_or_default();
+        if now != colour {
+            return now;
+        }
+    }
+    std::future::pending().await
 }
 
 #[cfg(test)]
