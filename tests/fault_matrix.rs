@@ -6,14 +6,16 @@
 //! request in its log (each read, the access reviews, the flip and the journal writes, the
 //! watches, the scales, the deletes, the re-creations, the Events) becomes a step, told apart
 //! from others of the same kind by its occurrence; requests of one kind sent together (the
-//! access reviews) are one step. Each step then gets a 500, a 429 with `Retry-After`, a hang
+//! access reviews) are one step. Each step then gets a 500, a 500 on every try from then on
+//! (for requests other than watches: what no retry gets past), a 429 with `Retry-After`, a hang
 //! longer than `--request-timeout`, a closed connection, for changes a connection closed after
 //! the server made the change, and, for watches, the watch dropped
 //! while it is open and the watch dropped after its resourceVersion expired (410 Gone).
 //!
 //! In every cell:
 //! - reads, access reviews, watches and 429s are retried and the command succeeds; a dropped
-//!   watch resumes from its resourceVersion, an expired one lists again;
+//!   watch resumes from its resourceVersion, an expired one lists again; a read that keeps
+//!   failing is tried [`READ_TRIES`] times before the command gives up;
 //! - any other failure exits with the documented code (8, or 7 for a concurrent change) and a
 //!   message naming the failed request, and running the same command again completes it;
 //! - from the first request to the end, an observer of the sandbox's store sees the production
@@ -49,6 +51,8 @@ const HANG: Duration = Duration::from_millis(2500);
 const BLUE_READY_AFTER_MS: &str = "20000";
 /// How long the endpoints take to follow a change, in cluster time (300 ms at `SPEED`).
 const ENDPOINT_DELAY: Duration = Duration::from_secs(15);
+/// How often a read that keeps failing is tried before the command gives up.
+const READ_TRIES: usize = 5;
 /// The production Service of the `classic` scenario.
 const SERVICE: &str = "blueservice";
 
@@ -57,6 +61,8 @@ const SERVICE: &str = "blueservice";
 enum Fault {
     /// HTTP 500 InternalError.
     Status500,
+    /// HTTP 500 on this request and every later one of its kind: no retry gets past it.
+    Persistent500,
     /// HTTP 429 TooManyRequests with `Retry-After: 1`.
     Status429,
     /// No answer before `--request-timeout` (the server handles it later).
@@ -74,8 +80,9 @@ enum Fault {
 }
 
 impl Fault {
-    const ALL: [Fault; 7] = [
+    const ALL: [Fault; 8] = [
         Fault::Status500,
+        Fault::Persistent500,
         Fault::Status429,
         Fault::Hang,
         Fault::Close,
@@ -92,6 +99,7 @@ impl Fault {
     fn name(self) -> &'static str {
         match self {
             Fault::Status500 => "500",
+            Fault::Persistent500 => "500 every time",
             Fault::Status429 => "429+Retry-After",
             Fault::Hang => "hang>timeout",
             Fault::Close => "closed connection",
@@ -308,12 +316,13 @@ impl Step {
             .into_iter()
             .filter(|f| !f.watch_only() || self.verb == "watch")
             .filter(|f| *f != Fault::LostAnswer || self.mutating)
+            .filter(|f| *f != Fault::Persistent500 || self.verb != "watch")
             .collect()
     }
 
     fn rule(&self, fault: Fault) -> FaultRule {
         let action = match fault {
-            Fault::Status500 => FaultAction::Fail(500),
+            Fault::Status500 | Fault::Persistent500 => FaultAction::Fail(500),
             Fault::Status429 => FaultAction::Fail(429),
             Fault::Hang => FaultAction::Hang(HANG),
             Fault::Close => FaultAction::Close,
@@ -324,6 +333,9 @@ impl Step {
             .verb(&self.verb)
             .resource(&self.resource)
             .skip(self.occurrence);
+        if fault == Fault::Persistent500 {
+            rule = rule.times(usize::MAX);
+        }
         if let Some(name) = &self.name {
             rule = rule.name(name);
         }
@@ -659,6 +671,10 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
         stop.store(true, Ordering::Relaxed);
         let reached = match dropper {
             Some(handle) => handle.join().unwrap_or(false),
+            // A rule that is never used up: reached once the step's request was sent.
+            None if fault == Fault::Persistent500 => {
+                sb.requests().iter().filter(|r| step.matches(r)).count() > step.occurrence
+            }
             None => sb.faults().pending() == 0,
         };
         (first, reached)
@@ -729,7 +745,16 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
     let outcome = if first.code == 0 {
         Outcome::Succeeded
     } else {
-        if !step.mutating || fault == Fault::Status429 {
+        if fault == Fault::Persistent500 {
+            // Nothing gets past it; a read must have been tried again before giving up.
+            let tries = sb.requests().iter().filter(|r| step.matches(r)).count();
+            if !step.mutating && tries < step.occurrence + READ_TRIES {
+                problems.push(format!(
+                    "a read that kept failing was sent {} time(s) from this step on, not {READ_TRIES}",
+                    tries.saturating_sub(step.occurrence)
+                ));
+            }
+        } else if !step.mutating || fault == Fault::Status429 {
             problems.push(format!(
                 "a {} on a request that changes nothing, or that asks to come back later, was not retried: exit {}: {}",
                 fault.name(),
@@ -737,7 +762,11 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
                 first.stderr.trim()
             ));
         }
-        if ![7, 8].contains(&first.code) {
+        // Verification that cannot read the endpoints at all puts traffic back: exit 6.
+        let reverted = fault == Fault::Persistent500
+            && first.code == 6
+            && first.stderr.contains("traffic was put back");
+        if !reverted && ![7, 8].contains(&first.code) {
             problems.push(format!(
                 "exit {} is not the documented code for a failed request: {}",
                 first.code,
