@@ -14,6 +14,7 @@
 //! | 7    | conflict with a concurrent change |
 //! | 8    | API or connection error (unreachable, TLS, timeout, server error) |
 //! | 9    | unauthorized (401) or forbidden (403) |
+//! | 10   | cleanup stopped: the live colour stopped serving; the old colour was left running |
 //! | 130  | interrupted |
 
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ pub const EXIT_CONFLICT: u8 = 7;
 pub const EXIT_API: u8 = 8;
 /// The API server rejected the credentials (401) or the request (403).
 pub const EXIT_AUTH: u8 = 9;
+/// The cleanup of the old colour was stopped because the live colour no longer serves as it did
+/// when it was verified; the old colour was left as it is, so the way back stays open.
+pub const EXIT_CLEANUP_HELD: u8 = 10;
 /// Interrupted (Ctrl-C).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -410,6 +414,22 @@ pub enum Error {
         detail: String,
     },
 
+    /// The live colour stopped serving before its old colour was cleaned up: the cleanup was
+    /// not done, so the old colour still runs.
+    #[error(
+        "cleanup of {old} stopped: {detail}. {old} was left as it is, so traffic can go back to it: `kubectl bluegreen rollback {service}`; once {live} serves again, `kubectl bluegreen cleanup {service}` finishes the release"
+    )]
+    CleanupHeld {
+        /// The production Service.
+        service: String,
+        /// The colour that serves (or should).
+        live: String,
+        /// The colour that was to be cleaned up.
+        old: String,
+        /// What was seen.
+        detail: String,
+    },
+
     /// Someone else changed the object between our read and our write; ours was not applied.
     #[error("conflict: {detail}")]
     Conflict {
@@ -462,6 +482,7 @@ impl Error {
             Output(_) | Internal(_) => EXIT_INTERNAL,
             Refused { .. } | NeedsConfirmation { .. } | Declined { .. } => EXIT_PRECONDITION,
             VerificationFailed { .. } => EXIT_VERIFICATION,
+            CleanupHeld { .. } => EXIT_CLEANUP_HELD,
             Conflict { .. } => EXIT_CONFLICT,
             PermissionsMissing { .. } => EXIT_AUTH,
         }

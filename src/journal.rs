@@ -18,6 +18,8 @@
 //! | `saved-deployment` | the manifest of the Deployment `--cleanup delete` removed (JSON) |
 //! | `saved-services` | the manifests of the test Services it removed (JSON array) |
 //! | `last-failure` | why the last flip was undone (verification failed), with the time |
+//! | `test-services` | the Services with a colour's exact selector that were test Services at the last flip (JSON array) |
+//! | `entry-points` | the Services with a colour's exact selector that were other ways into production at the last flip (JSON array) |
 //!
 //! Every write is one merge patch on the Service; a flip writes the journal in the same request
 //! that changes the selector.
@@ -57,6 +59,10 @@ pub const SAVED_DEPLOYMENT: &str = "saved-deployment";
 pub const SAVED_SERVICES: &str = "saved-services";
 /// `last-failure`.
 pub const LAST_FAILURE: &str = "last-failure";
+/// `test-services`.
+pub const TEST_SERVICES: &str = "test-services";
+/// `entry-points`.
+pub const ENTRY_POINTS: &str = "entry-points";
 
 /// Every key this plugin writes.
 pub const KEYS: &[&str] = &[
@@ -74,6 +80,8 @@ pub const KEYS: &[&str] = &[
     SAVED_DEPLOYMENT,
     SAVED_SERVICES,
     LAST_FAILURE,
+    TEST_SERVICES,
+    ENTRY_POINTS,
 ];
 
 /// `step` while a flip waits for its endpoints.

@@ -163,6 +163,7 @@ fn options(snapshot: &Snapshot, command: Command) -> plan::Options {
             .observed_at
             .parse()
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        allow: plan::Allowed::default(),
     }
 }
 

@@ -333,6 +333,24 @@ pub struct SlimPodMeta {
     /// `metadata.deletionTimestamp`.
     #[serde(default)]
     pub deletion_timestamp: Option<Time>,
+    /// `metadata.ownerReferences`: kind and name only (which ReplicaSet owns the pod).
+    #[serde(default)]
+    pub owner_references: Option<Vec<SlimOwnerReference>>,
+}
+
+/// One of [`SlimPodMeta::owner_references`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimOwnerReference {
+    /// `kind`, e.g. `ReplicaSet`.
+    #[serde(default)]
+    pub kind: String,
+    /// `name`.
+    #[serde(default)]
+    pub name: String,
+    /// `controller`.
+    #[serde(default)]
+    pub controller: Option<bool>,
 }
 
 /// [`SlimPod::spec`].
@@ -444,6 +462,20 @@ impl SlimPod {
         static NONE: BTreeMap<String, String> = BTreeMap::new();
         self.metadata.labels.as_ref().unwrap_or(&NONE)
     }
+
+    /// Whether Deployment `deployment` owns the pod: its controller is a ReplicaSet named as
+    /// the Deployment controller names them, `<deployment>-<pod-template-hash>`.
+    pub fn owned_by_deployment(&self, deployment: &str) -> bool {
+        let Some(hash) = self.labels().get("pod-template-hash") else {
+            return false;
+        };
+        let expected = format!("{deployment}-{hash}");
+        self.metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|r| r.kind == "ReplicaSet" && r.controller.unwrap_or(false) && r.name == expected)
+    }
 }
 
 impl From<&Pod> for SlimPod {
@@ -476,6 +508,15 @@ impl From<&Pod> for SlimPod {
                 labels: pod.metadata.labels.clone(),
                 creation_timestamp: pod.metadata.creation_timestamp.clone(),
                 deletion_timestamp: pod.metadata.deletion_timestamp.clone(),
+                owner_references: pod.metadata.owner_references.as_ref().map(|refs| {
+                    refs.iter()
+                        .map(|r| SlimOwnerReference {
+                            kind: r.kind.clone(),
+                            name: r.name.clone(),
+                            controller: r.controller,
+                        })
+                        .collect()
+                }),
             },
             spec: pod.spec.as_ref().map(|spec| SlimPodSpec {
                 containers: vec![IgnoredAny; spec.containers.len()],

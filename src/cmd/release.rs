@@ -122,6 +122,7 @@ impl Ask<'_> {
             force: args.force,
             to: self.to.map(str::to_string),
             now: jiff::Timestamp::now(),
+            allow: plan::Allowed::of(&args.allow),
         }
     }
 }

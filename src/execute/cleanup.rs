@@ -46,7 +46,6 @@ impl Executor<'_> {
 
     /// Scales the old colour's Deployment to 0, remembering its replica count first.
     pub(super) async fn scale_down(&mut self, deployment: &str, colour_name: &str) -> Result<()> {
-        self.guard_not_live(colour_name).await?;
         let Some(current) = self.conn.get_opt::<Deployment>(deployment).await? else {
             self.record(format!(
                 "{deployment} no longer exists; nothing to scale down"
@@ -88,7 +87,6 @@ impl Executor<'_> {
         colour_name: &str,
         services: &[String],
     ) -> Result<()> {
-        self.guard_not_live(colour_name).await?;
         let found_deployment = match deployment {
             Some(d) => self.conn.get_opt::<Deployment>(d).await?,
             None => None,

@@ -6,6 +6,7 @@
 pub mod access;
 mod cleanup;
 pub mod requests;
+mod serving;
 mod verify;
 pub mod watch;
 
@@ -43,6 +44,8 @@ pub struct Executor<'a> {
     service: Option<Service>,
     /// The colour this run's flip moved traffic to.
     flipped_to: Option<String>,
+    /// How many ready addresses of the new colour this run's verification saw on every port.
+    verified_serving: Option<usize>,
 }
 
 impl<'a> Executor<'a> {
@@ -62,6 +65,7 @@ impl<'a> Executor<'a> {
             done: Vec::new(),
             service: None,
             flipped_to: None,
+            verified_serving: None,
         }
     }
 
@@ -185,8 +189,13 @@ impl<'a> Executor<'a> {
                 let conn = self.conn;
                 let name = self.snapshot.service.name.clone();
                 let label = self.snapshot.service.colour_label.clone();
-                tokio::select! {
-                    () = self.delay(*duration) => {}
+                // The colour cleaned up after this wait; the live one must keep serving.
+                let old = cleaned_colour(plan).unwrap_or_else(|| self.snapshot.idle_colour.clone());
+                let live = self.live_now(&old);
+                let expect = self.serving_expectation(&live, &old).await?;
+                let dropped = tokio::select! {
+                    () = self.delay(*duration) => None,
+                    tally = watch::serving_dropped(conn, &name, &expect) => Some(tally),
                     now = watch::selector_moved_away(conn, &name, &label, &plan.target) => {
                         self.progress.done("stopped waiting: the Service was flipped by someone else");
                         let waiting = format!(
@@ -194,16 +203,27 @@ impl<'a> Executor<'a> {
                         );
                         return Err(moved_by_someone_else(&name, &plan.target, &now, &waiting));
                     }
+                };
+                if let Some(tally) = dropped {
+                    return Err(self.hold_cleanup(plan, &expect, &tally).await);
                 }
             }
             Action::ScaleDown {
                 deployment, colour, ..
-            } => self.scale_down(deployment, colour).await?,
+            } => {
+                self.guard_not_live(colour).await?;
+                self.guard_live_serves(plan, colour).await?;
+                self.scale_down(deployment, colour).await?;
+            }
             Action::Delete {
                 deployment,
                 colour,
                 services,
-            } => self.delete(deployment.as_deref(), colour, services).await?,
+            } => {
+                self.guard_not_live(colour).await?;
+                self.guard_live_serves(plan, colour).await?;
+                self.delete(deployment.as_deref(), colour, services).await?;
+            }
             Action::MarkDone => {
                 let mut changes = Changes::new();
                 changes.insert(journal::STEP.into(), None);
@@ -310,6 +330,14 @@ impl<'a> Executor<'a> {
         self.progress
             .done(&format!("waited {} after the switch", humanize(duration)));
     }
+}
+
+/// The colour a plan cleans up, if it does.
+fn cleaned_colour(plan: &Plan) -> Option<String> {
+    plan.steps.iter().find_map(|s| match &s.action {
+        Action::ScaleDown { colour, .. } | Action::Delete { colour, .. } => Some(colour.clone()),
+        _ => None,
+    })
 }
 
 /// The error of a wait cut short because someone else flipped the Service.

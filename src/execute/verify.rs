@@ -25,6 +25,12 @@ impl Executor<'_> {
             previous,
             &new_selector,
             &old_selector,
+            self.snapshot
+                .service
+                .ports
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
         )
         .await?;
         let deadline = Deadline::after(self.timeout);
@@ -38,6 +44,7 @@ impl Executor<'_> {
         };
         match verified {
             Ok(()) => {
+                self.verified_serving = Some(expect.ready_needed.max(1));
                 self.done.push(format!(
                     "verified: {name}'s endpoints hold only {colour_name} pods"
                 ));

@@ -124,59 +124,126 @@ pub struct Expectation {
     pub colour: String,
     /// The colour traffic leaves.
     pub previous: String,
-    /// How many ready addresses of the new colour are needed.
+    /// How many ready addresses of the new colour are needed, on every port.
     pub ready_needed: usize,
     /// Pod names of the old colour.
     pub old_pods: HashSet<String>,
     /// Pod IPs of the old colour.
     pub old_ips: HashSet<String>,
+    /// The Service's port names (EndpointSlices name their ports after them; `""` for a single
+    /// unnamed port). Empty: the Service has no ports, and addresses are counted as a whole.
+    pub ports: Vec<String>,
 }
 
 /// What the EndpointSlices hold, against an expectation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tally {
-    /// Ready addresses that are not the old colour's.
+    /// Ready addresses that are not the old colour's, on the port that has fewest of them.
     pub new_ready: usize,
+    /// Ready addresses that are not the old colour's, whatever ports their slices carry.
+    pub new_anywhere: usize,
     /// Addresses (any state) of the old colour.
     pub old: usize,
+    /// Service ports no ready address of the new colour serves.
+    pub dead_ports: Vec<String>,
 }
 
 impl Expectation {
-    /// Counts one set of slices; pure.
+    /// Counts one set of slices; pure. An address counts for a port only in a slice that
+    /// carries that port: the EndpointSlice controller puts a pod that lacks a named port in a
+    /// slice without it, and kube-proxy then has nowhere to send that port's traffic.
     pub fn tally<'a>(&self, slices: impl Iterator<Item = &'a EndpointSlice>) -> Tally {
         let mut tally = Tally::default();
         let mut seen = HashSet::new();
-        for endpoint in slices.flat_map(|s| s.endpoints.iter()) {
-            let pod = endpoint.target_ref.as_ref().and_then(|r| r.name.clone());
-            let Some(ip) = endpoint.addresses.first() else {
-                continue;
-            };
-            if !seen.insert(ip.clone()) {
-                continue;
+        let mut per_port: BTreeMap<&str, HashSet<String>> = self
+            .ports
+            .iter()
+            .map(|p| (p.as_str(), HashSet::new()))
+            .collect();
+        for slice in slices {
+            let carried: Vec<&str> = slice
+                .ports
+                .iter()
+                .flatten()
+                .filter(|p| p.port.is_some())
+                .map(|p| p.name.as_deref().unwrap_or(""))
+                .collect();
+            for endpoint in &slice.endpoints {
+                let pod = endpoint.target_ref.as_ref().and_then(|r| r.name.clone());
+                let Some(ip) = endpoint.addresses.first() else {
+                    continue;
+                };
+                let is_old = pod.as_ref().is_some_and(|p| self.old_pods.contains(p))
+                    || self.old_ips.contains(ip);
+                let conditions = endpoint.conditions.clone().unwrap_or_default();
+                let ready =
+                    conditions.ready.unwrap_or(true) && !conditions.terminating.unwrap_or(false);
+                let first = seen.insert(ip.clone());
+                if is_old {
+                    if first {
+                        tally.old += 1;
+                    }
+                    continue;
+                }
+                if !ready {
+                    continue;
+                }
+                if first {
+                    tally.new_anywhere += 1;
+                }
+                for port in &carried {
+                    if let Some(ips) = per_port.get_mut(port) {
+                        ips.insert(ip.clone());
+                    }
+                }
             }
-            let is_old = pod.as_ref().is_some_and(|p| self.old_pods.contains(p))
-                || self.old_ips.contains(ip);
-            let conditions = endpoint.conditions.clone().unwrap_or_default();
-            let ready =
-                conditions.ready.unwrap_or(true) && !conditions.terminating.unwrap_or(false);
-            if is_old {
-                tally.old += 1;
-            } else if ready {
-                tally.new_ready += 1;
-            }
+        }
+        if self.ports.is_empty() {
+            tally.new_ready = tally.new_anywhere;
+        } else {
+            tally.new_ready = per_port.values().map(HashSet::len).min().unwrap_or(0);
+            tally.dead_ports = per_port
+                .iter()
+                .filter(|(_, ips)| ips.is_empty())
+                .map(|(port, _)| port.to_string())
+                .collect();
         }
         tally
     }
 
-    /// Whether the flip is complete.
-    pub fn met(&self, tally: Tally) -> bool {
+    /// Whether the flip is complete: every port has the new colour's ready pods, and no old
+    /// pod is left.
+    pub fn met(&self, tally: &Tally) -> bool {
         tally.old == 0 && tally.new_ready >= self.ready_needed.max(1)
     }
 
+    /// Why waiting longer cannot help: the old pods are gone and the new ones are in the
+    /// endpoints, but without a port the Service targets. `None` while it still may.
+    pub fn hopeless(&self, service: &str, tally: &Tally) -> Option<String> {
+        (tally.old == 0 && tally.new_anywhere >= self.ready_needed.max(1) && !tally.dead_ports.is_empty())
+            .then(|| {
+                let ports: Vec<String> = tally
+                    .dead_ports
+                    .iter()
+                    .map(|p| if p.is_empty() { "(unnamed)".to_string() } else { p.clone() })
+                    .collect();
+                format!(
+                    "{service} has no ready endpoint for port {}: {}'s pods are in its EndpointSlices without that port (their containers do not declare the port the Service targets)",
+                    ports.join(", "),
+                    self.colour
+                )
+            })
+    }
+
     /// The state in words.
-    pub fn describe(&self, service: &str, tally: Tally) -> String {
+    pub fn describe(&self, service: &str, tally: &Tally) -> String {
+        let per_port = if self.ports.len() > 1 {
+            " on every port"
+        } else {
+            ""
+        };
         format!(
-            "{service}'s endpoints hold {}/{} ready {} pod(s) and {} {} pod(s)",
+            "{service}'s endpoints hold {}/{} ready {} pod(s){per_port} and {} {} pod(s)",
             tally.new_ready,
             self.ready_needed.max(1),
             self.colour,
@@ -193,6 +260,7 @@ pub async fn expectation(
     previous: &str,
     new_selector: &str,
     old_selector: &str,
+    ports: Vec<String>,
 ) -> Result<Expectation> {
     let (new_pods, old_pods) = tokio::try_join!(
         conn.list::<Pod>(Some(new_selector)),
@@ -213,11 +281,63 @@ pub async fn expectation(
             .iter()
             .filter_map(|p| p.status.as_ref().and_then(|s| s.pod_ip.clone()))
             .collect(),
+        ports,
     })
 }
 
+/// The Service's EndpointSlices, whole, once listed and again after every change. Watch
+/// errors are retried with backoff.
+fn slice_sets(
+    conn: &Connection,
+    service: &str,
+) -> Pin<Box<dyn Stream<Item = Vec<EndpointSlice>> + Send>> {
+    let api: Api<EndpointSlice> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
+    let config =
+        watcher::Config::default().labels(&format!("kubernetes.io/service-name={service}"));
+    let events = watcher(api, config).default_backoff();
+    let state = (
+        BTreeMap::<String, EndpointSlice>::new(),
+        BTreeMap::<String, EndpointSlice>::new(),
+        false,
+    );
+    Box::pin(
+        events
+            .scan(state, |(slices, buffer, listed), event| {
+                let mut changed = true;
+                match event {
+                    Err(e) => {
+                        tracing::debug!(error = %e, "EndpointSlice watch failed; retrying");
+                        changed = false;
+                    }
+                    Ok(watcher::Event::Init) => {
+                        buffer.clear();
+                        changed = false;
+                    }
+                    Ok(watcher::Event::InitApply(s)) => {
+                        buffer.insert(s.name_any(), s);
+                        changed = false;
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        *slices = std::mem::take(buffer);
+                        *listed = true;
+                    }
+                    Ok(watcher::Event::Apply(s)) => {
+                        slices.insert(s.name_any(), s);
+                    }
+                    Ok(watcher::Event::Delete(s)) => {
+                        slices.remove(&s.name_any());
+                    }
+                }
+                let out =
+                    (changed && *listed).then(|| slices.values().cloned().collect::<Vec<_>>());
+                futures::future::ready(Some(out))
+            })
+            .filter_map(futures::future::ready),
+    )
+}
+
 /// Watches the Service's EndpointSlices until they meet `expect`. `Err(detail)` when the
-/// deadline passes first.
+/// deadline passes first, or as soon as waiting cannot help (a port left with no endpoint).
 pub async fn endpoints_moved(
     conn: &Connection,
     service: &str,
@@ -225,20 +345,17 @@ pub async fn endpoints_moved(
     deadline: Deadline,
     progress: &mut Progress,
 ) -> Result<std::result::Result<(), String>> {
-    let api: Api<EndpointSlice> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
-    let config =
-        watcher::Config::default().labels(&format!("kubernetes.io/service-name={service}"));
-    let mut events = watcher(api, config).default_backoff().boxed();
-    let mut slices: BTreeMap<String, EndpointSlice> = BTreeMap::new();
-    let mut buffer: BTreeMap<String, EndpointSlice> = BTreeMap::new();
-    let mut tally = Tally::default();
-    let mut listed = false;
+    let mut sets = slice_sets(conn, service);
+    let mut tally: Option<Tally> = None;
     loop {
-        if listed {
-            tally = expect.tally(slices.values());
+        if let Some(tally) = &tally {
             if expect.met(tally) {
                 progress.done(&format!("verified: {}", expect.describe(service, tally)));
                 return Ok(Ok(()));
+            }
+            if let Some(detail) = expect.hopeless(service, tally) {
+                progress.done(&format!("not verified: {detail}"));
+                return Ok(Err(detail));
             }
             progress.update(&format!(
                 "verifying: {}{}",
@@ -246,37 +363,35 @@ pub async fn endpoints_moved(
                 deadline.describe()
             ));
         }
-        let event = tokio::select! {
+        tokio::select! {
             () = deadline.wait() => {
-                let detail = if listed {
-                    expect.describe(service, tally)
-                } else {
-                    format!("{service}'s EndpointSlices could not be read")
+                let detail = match &tally {
+                    Some(tally) => expect.describe(service, tally),
+                    None => format!("{service}'s EndpointSlices could not be read"),
                 };
                 progress.done(&format!("not verified in time: {detail}"));
                 return Ok(Err(detail));
             }
-            event = events.next() => event,
-        };
-        match event {
-            None => return Err(Error::Internal("the EndpointSlice watch ended".into())),
-            Some(Err(e)) => tracing::debug!(error = %e, "EndpointSlice watch failed; retrying"),
-            Some(Ok(watcher::Event::Init)) => buffer.clear(),
-            Some(Ok(watcher::Event::InitApply(s))) => {
-                buffer.insert(s.name_any(), s);
-            }
-            Some(Ok(watcher::Event::InitDone)) => {
-                slices = std::mem::take(&mut buffer);
-                listed = true;
-            }
-            Some(Ok(watcher::Event::Apply(s))) => {
-                slices.insert(s.name_any(), s);
-            }
-            Some(Ok(watcher::Event::Delete(s))) => {
-                slices.remove(&s.name_any());
-            }
+            set = sets.next() => match set {
+                Some(set) => tally = Some(expect.tally(set.iter())),
+                None => return Err(Error::Internal("the EndpointSlice watch ended".into())),
+            },
         }
     }
+}
+
+/// Resolves, with what it saw, once the Service's EndpointSlices hold fewer ready addresses of
+/// `expect.colour` on some port than `expect.ready_needed`: the live colour stopped serving as
+/// it did when it was verified. Never resolves while it serves.
+pub async fn serving_dropped(conn: &Connection, service: &str, expect: &Expectation) -> Tally {
+    let mut sets = slice_sets(conn, service);
+    while let Some(set) = sets.next().await {
+        let tally = expect.tally(set.iter());
+        if tally.new_ready < expect.ready_needed.max(1) {
+            return tally;
+        }
+    }
+    std::future::pending().await
 }
 
 /// Resolves with the colour Service `name` selects under `label` once that is no longer
@@ -316,20 +431,37 @@ pub async fn selector_moved_away(
 mod tests {
     use super::*;
     use crate::pair::snapshot::tests::slice;
+    use k8s_openapi::api::discovery::v1::EndpointPort;
 
-    fn expect() -> Expectation {
+    fn expect(ports: &[&str]) -> Expectation {
         Expectation {
             colour: "green".into(),
             previous: "blue".into(),
             ready_needed: 2,
             old_pods: ["blue-1".to_string()].into(),
             old_ips: ["10.0.0.1".to_string()].into(),
+            ports: ports.iter().map(|p| p.to_string()).collect(),
         }
+    }
+
+    fn with_ports(mut s: EndpointSlice, name: &str, ports: &[&str]) -> EndpointSlice {
+        s.metadata.name = Some(name.to_string());
+        s.ports = Some(
+            ports
+                .iter()
+                .map(|p| EndpointPort {
+                    name: Some(p.to_string()),
+                    port: Some(8080),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        s
     }
 
     #[test]
     fn verification_needs_every_new_pod_and_no_old_one() {
-        let e = expect();
+        let e = expect(&[]);
         let mixed = slice(
             "web",
             &[
@@ -339,14 +471,8 @@ mod tests {
             ],
         );
         let t = e.tally([&mixed].into_iter());
-        assert_eq!(
-            t,
-            Tally {
-                new_ready: 2,
-                old: 1
-            }
-        );
-        assert!(!e.met(t));
+        assert_eq!((t.new_ready, t.old), (2, 1));
+        assert!(!e.met(&t));
         let partial = slice(
             "web",
             &[
@@ -354,15 +480,60 @@ mod tests {
                 ("10.0.1.2", "green-2", false),
             ],
         );
-        assert!(!e.met(e.tally([&partial].into_iter())));
+        assert!(!e.met(&e.tally([&partial].into_iter())));
         let done = slice(
             "web",
             &[("10.0.1.1", "green-1", true), ("10.0.1.2", "green-2", true)],
         );
-        assert!(e.met(e.tally([&done].into_iter())));
+        assert!(e.met(&e.tally([&done].into_iter())));
         assert!(
-            !e.met(e.tally(std::iter::empty())),
+            !e.met(&e.tally(std::iter::empty())),
             "an empty Service is never verified"
         );
+    }
+
+    #[test]
+    fn an_address_counts_only_for_the_ports_its_slice_carries() {
+        let e = expect(&["http"]);
+        let green = [("10.0.1.1", "green-1", true), ("10.0.1.2", "green-2", true)];
+        // The pods lack the named port: the controller puts them in a slice without ports.
+        let portless = with_ports(slice("web", &green), "web-x", &[]);
+        let t = e.tally([&portless].into_iter());
+        assert_eq!((t.new_ready, t.new_anywhere, t.old), (0, 2, 0));
+        assert_eq!(t.dead_ports, vec!["http".to_string()]);
+        assert!(!e.met(&t));
+        let why = e.hopeless("web", &t).expect("a dead port is hopeless");
+        assert!(why.contains("no ready endpoint for port http"), "{why}");
+
+        let served = with_ports(slice("web", &green), "web-y", &["http"]);
+        let t = e.tally([&served].into_iter());
+        assert!(e.met(&t) && e.hopeless("web", &t).is_none());
+    }
+
+    #[test]
+    fn every_port_must_be_served() {
+        let e = expect(&["http", "metrics"]);
+        let green = [("10.0.1.1", "green-1", true), ("10.0.1.2", "green-2", true)];
+        let one_port = with_ports(slice("web", &green), "web-a", &["http"]);
+        let t = e.tally([&one_port].into_iter());
+        assert_eq!(t.dead_ports, vec!["metrics".to_string()]);
+        assert!(!e.met(&t));
+        let both = with_ports(slice("web", &green), "web-b", &["http", "metrics"]);
+        assert!(e.met(&e.tally([&both].into_iter())));
+    }
+
+    #[test]
+    fn old_pods_still_listed_keep_a_port_from_looking_dead() {
+        let e = expect(&["http"]);
+        let mixed = with_ports(
+            slice(
+                "web",
+                &[("10.0.0.1", "blue-1", true), ("10.0.1.1", "green-1", true)],
+            ),
+            "web-z",
+            &[],
+        );
+        // The controller has not caught up: waiting may still help.
+        assert!(e.hopeless("web", &e.tally([&mixed].into_iter())).is_none());
     }
 }

@@ -58,6 +58,10 @@ pub struct Snapshot {
     /// promote would change no version. Not part of the output schema.
     #[serde(skip)]
     pub same_template: bool,
+    /// `spec.type` of every other Service of the namespace that selects pods of the pair (a
+    /// LoadBalancer is never deleted by a cleanup). Not part of the output schema.
+    #[serde(skip)]
+    pub service_types: BTreeMap<String, String>,
 }
 
 /// The production Service.
@@ -78,6 +82,47 @@ pub struct ServiceInfo {
     pub managed_by: Option<String>,
     /// The plugin's journal annotations, without their prefix.
     pub journal: BTreeMap<String, String>,
+    /// Its ports: what verification checks one by one.
+    #[serde(default)]
+    pub ports: Vec<ServicePortInfo>,
+}
+
+/// One port of the production Service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePortInfo {
+    /// `name` (EndpointSlices name their ports after it; empty for a single unnamed port).
+    pub name: String,
+    /// `port`.
+    pub port: i32,
+    /// `targetPort`: a number, or the name of a container port; `port` when unset.
+    pub target_port: String,
+    /// `protocol` (default TCP).
+    pub protocol: String,
+}
+
+impl ServicePortInfo {
+    /// How people name it: `http (80 → http)`.
+    pub fn label(&self) -> String {
+        let name = if self.name.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.name)
+        };
+        format!("{name}({} → {})", self.port, self.target_port)
+    }
+}
+
+/// One port a container of a pod template declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerPortInfo {
+    /// `name`, if any.
+    pub name: Option<String>,
+    /// `containerPort`.
+    pub port: i32,
+    /// `protocol` (default TCP).
+    pub protocol: String,
 }
 
 /// One colour: its Deployment, test Services, pods and autoscalers.
@@ -98,6 +143,14 @@ pub struct ColourState {
     pub pods: Vec<PodSummary>,
     /// HorizontalPodAutoscalers targeting the Deployment.
     pub hpas: Vec<HpaSummary>,
+    /// Pods the colour's selector matches that its Deployment does not own (a bare pod, another
+    /// workload's): they take production traffic once the colour is live.
+    #[serde(default)]
+    pub strays: Vec<String>,
+    /// Ports of the production Service that the colour's pod template does not expose (a named
+    /// `targetPort` no container declares): its pods would get no traffic on them.
+    #[serde(default)]
+    pub missing_ports: Vec<String>,
 }
 
 impl ColourState {
@@ -134,6 +187,9 @@ pub struct DeploymentSummary {
     pub observed_generation: i64,
     /// `spec.paused`.
     pub paused: bool,
+    /// Ports the pod template's containers declare.
+    #[serde(default)]
+    pub container_ports: Vec<ContainerPortInfo>,
     /// The Progressing condition says the progress deadline was exceeded.
     pub progress_deadline_exceeded: bool,
     /// Observed, updated, and every replica updated and available, no old ones left.
@@ -227,6 +283,14 @@ pub struct OtherService {
     pub selector: BTreeMap<String, String>,
     /// Which colours' pods it selects.
     pub selects: Vec<String>,
+    /// `spec.type` (`ClusterIP`, `NodePort`, `LoadBalancer`, ...).
+    #[serde(default)]
+    pub service_type: String,
+    /// Its selector is a colour's selector and it is not that colour's test Service: another
+    /// way into production (a public LoadBalancer beside a ClusterIP Service, say), which
+    /// cleaning up the colour it selects would leave with no endpoints.
+    #[serde(default)]
+    pub entry_point: bool,
 }
 
 /// A HorizontalPodAutoscaler targeting a colour's Deployment.
@@ -260,17 +324,47 @@ pub fn build(
         .filter_map(|e| e.pod.as_deref().map(|p| (p, e)))
         .collect();
 
+    let journal: BTreeMap<String, String> = objects
+        .service
+        .annotations()
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(JOURNAL_PREFIX)
+                .map(|k| (k.to_string(), v.clone()))
+        })
+        .collect();
+    let classes = ServiceClasses::of(&journal);
+    let ports = service_ports(&objects.service);
     let mut colours = Vec::with_capacity(2);
     let mut test_service_names = Vec::new();
     let mut found = Vec::with_capacity(2);
     for (index, colour) in identity.colours.iter().enumerate() {
         let deployment = discover::deployment_for(identity, colour, &objects.deployments)?;
         found.push(deployment);
+        let is_live = index == identity.live;
         let tests: Vec<String> = discover::test_services(identity, colour, &objects.services)
             .iter()
             .map(|s| s.name_any())
+            .filter(|name| classes.is_test(name, is_live))
             .collect();
         test_service_names.extend(tests.iter().cloned());
+        let strays = match deployment {
+            Some(d) => {
+                let owner = d.name_any();
+                objects.pods[index]
+                    .iter()
+                    .filter(|p| {
+                        p.metadata.deletion_timestamp.is_none() && !p.owned_by_deployment(&owner)
+                    })
+                    .map(|p| p.name().to_string())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let missing_ports = match deployment {
+            Some(d) => missing_ports(&ports, &template_ports(d)),
+            None => Vec::new(),
+        };
         let pods = objects.pods[index]
             .iter()
             .map(|p| {
@@ -300,6 +394,8 @@ pub fn build(
             test_services: tests,
             pods,
             hpas,
+            strays,
+            missing_ports,
         });
     }
 
@@ -314,14 +410,8 @@ pub fn build(
             colour_label: identity.colour_label.clone(),
             resource_version: service.metadata.resource_version.clone(),
             managed_by: discover::managed_by(service),
-            journal: service
-                .annotations()
-                .iter()
-                .filter_map(|(k, v)| {
-                    k.strip_prefix(JOURNAL_PREFIX)
-                        .map(|k| (k.to_string(), v.clone()))
-                })
-                .collect(),
+            journal,
+            ports,
         },
         live_colour: identity.live_colour().to_string(),
         idle_colour: identity.idle_colour().to_string(),
@@ -329,6 +419,18 @@ pub fn build(
         endpoints,
         other_services,
         hpas_known: objects.hpas.is_some(),
+        service_types: objects
+            .services
+            .iter()
+            .filter(|s| s.name_any() != identity.service)
+            .map(|s| {
+                let kind = s.spec.as_ref().and_then(|spec| spec.type_.clone());
+                (
+                    s.name_any(),
+                    kind.unwrap_or_else(|| "ClusterIP".to_string()),
+                )
+            })
+            .collect(),
         same_template: matches!(found.as_slice(), [Some(a), Some(b)]
             if discover::same_template(&identity.colour_label, a, b)),
     })
@@ -437,12 +539,126 @@ fn other_services(
                 })
                 .map(|(_, c)| c.clone())
                 .collect();
+            let entry_point = identity
+                .colours
+                .iter()
+                .any(|c| identity.selector_for(c) == selector);
             (!selects.is_empty()).then(|| OtherService {
                 name: s.name_any(),
                 selector,
                 selects,
+                service_type: s
+                    .spec
+                    .as_ref()
+                    .and_then(|spec| spec.type_.clone())
+                    .unwrap_or_else(|| "ClusterIP".to_string()),
+                entry_point,
             })
         })
+        .collect()
+}
+
+/// Which Services with a colour's exact selector are test Services. Before any release, one
+/// that selects the idle colour is a test Service (the manual procedure's) and one that selects
+/// the live colour is another entry point. A flip records both lists in the journal, because
+/// after it the roles of the colours swap while those Services stay as they were.
+struct ServiceClasses {
+    /// `test-services` of the journal.
+    tests: Option<Vec<String>>,
+    /// `entry-points` of the journal.
+    entry_points: Vec<String>,
+    /// The journal records a flip made before these lists existed.
+    older_journal: bool,
+}
+
+impl ServiceClasses {
+    fn of(journal: &BTreeMap<String, String>) -> ServiceClasses {
+        let list = |key: &str| {
+            journal
+                .get(key)
+                .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+        };
+        ServiceClasses {
+            tests: list(crate::journal::TEST_SERVICES),
+            entry_points: list(crate::journal::ENTRY_POINTS).unwrap_or_default(),
+            older_journal: journal.contains_key(crate::journal::PREVIOUS_COLOUR)
+                && !journal.contains_key(crate::journal::TEST_SERVICES),
+        }
+    }
+
+    /// Whether `name`, whose selector is the selector of a colour that is live (or idle), is
+    /// that colour's test Service.
+    fn is_test(&self, name: &str, live: bool) -> bool {
+        if self.entry_points.iter().any(|e| e == name) {
+            return false;
+        }
+        if self.tests.iter().flatten().any(|t| t == name) {
+            return true;
+        }
+        // A journal written before the lists existed: after its flip, the test Service of the
+        // colour that became live selects that colour.
+        !live || self.older_journal
+    }
+}
+
+/// The production Service's ports.
+fn service_ports(service: &k8s_openapi::api::core::v1::Service) -> Vec<ServicePortInfo> {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .map(|ports| {
+            ports
+                .iter()
+                .map(|p| ServicePortInfo {
+                    name: p.name.clone().unwrap_or_default(),
+                    port: p.port,
+                    target_port: match &p.target_port {
+                        Some(IntOrString::Int(n)) => n.to_string(),
+                        Some(IntOrString::String(s)) if !s.is_empty() => s.clone(),
+                        _ => p.port.to_string(),
+                    },
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".to_string()),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The ports a Deployment's pod template declares.
+fn template_ports(deployment: &Deployment) -> Vec<ContainerPortInfo> {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|spec| {
+            spec.containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten())
+                .map(|p| ContainerPortInfo {
+                    name: p.name.clone(),
+                    port: p.container_port,
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".to_string()),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The Service ports whose named `targetPort` no container declares (with that protocol). A
+/// numbered `targetPort` reaches the pod whether or not a container declares it, as
+/// Kubernetes resolves it, so only names can be missing.
+pub fn missing_ports(ports: &[ServicePortInfo], declared: &[ContainerPortInfo]) -> Vec<String> {
+    ports
+        .iter()
+        .filter(|p| p.target_port.parse::<i32>().is_err())
+        .filter(|p| {
+            !declared.iter().any(|d| {
+                d.name.as_deref() == Some(p.target_port.as_str()) && d.protocol == p.protocol
+            })
+        })
+        .map(ServicePortInfo::label)
         .collect()
 }
 
@@ -496,6 +712,7 @@ pub fn deployment_summary(deployment: &Deployment) -> DeploymentSummary {
         generation,
         observed_generation,
         paused: spec.and_then(|s| s.paused).unwrap_or(false),
+        container_ports: template_ports(deployment),
         progress_deadline_exceeded,
         // As `kubectl rollout status` decides it.
         rollout_complete: observed_generation >= generation
@@ -678,6 +895,24 @@ pub(crate) mod tests {
         }
     }
 
+    /// `pod`, made by `deployment`'s ReplicaSet as the Deployment controller names it.
+    pub fn owned_by(mut pod: Pod, deployment: &str) -> Pod {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        pod.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("pod-template-hash".into(), "5d8f".into());
+        pod.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "ReplicaSet".into(),
+            name: format!("{deployment}-5d8f"),
+            uid: format!("uid-{deployment}"),
+            controller: Some(true),
+            ..Default::default()
+        }]);
+        pod
+    }
+
     pub fn slice(service: &str, endpoints: &[(&str, &str, bool)]) -> EndpointSlice {
         EndpointSlice {
             address_type: "IPv4".into(),
@@ -740,6 +975,7 @@ pub(crate) mod tests {
                             true,
                         )
                     })
+                    .map(|p| owned_by(p, "bluedeploy"))
                     .map(SlimPod::from)
                     .collect(),
                 (1..=3)
@@ -751,6 +987,7 @@ pub(crate) mod tests {
                             true,
                         )
                     })
+                    .map(|p| owned_by(p, "greendeploy"))
                     .map(SlimPod::from)
                     .collect(),
             ],

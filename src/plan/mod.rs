@@ -104,7 +104,47 @@ pub struct Options {
     pub to: Option<String>,
     /// The time the plan is made (journal timestamps, remaining delays).
     pub now: jiff::Timestamp,
+    /// Risks accepted with `--allow`.
+    pub allow: Allowed,
 }
+
+/// Risks a release refuses unless the user accepts them (`--allow`). Unlike readiness, which
+/// `--force` skips, each is named on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allowed {
+    /// The new colour has less than half the pods production serves with now.
+    pub capacity: bool,
+    /// Pods not owned by the colour's Deployment match its labels.
+    pub stray_pods: bool,
+    /// The cleanup leaves other Services with no endpoints.
+    pub empty_services: bool,
+}
+
+/// One risk, as `--allow` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Risk {
+    /// Move traffic to a colour with less than half the ready pods production serves with now
+    Capacity,
+    /// Move traffic to a colour whose labels also match pods its Deployment does not own
+    StrayPods,
+    /// Clean up a colour that other Services (another entry point) still select, leaving them empty
+    EmptyServices,
+}
+
+impl Allowed {
+    /// The risks named on the command line.
+    pub fn of(risks: &[Risk]) -> Allowed {
+        Allowed {
+            capacity: risks.contains(&Risk::Capacity),
+            stray_pods: risks.contains(&Risk::StrayPods),
+            empty_services: risks.contains(&Risk::EmptyServices),
+        }
+    }
+}
+
+/// Below this share of the pods production serves with now, promote refuses a colour unless
+/// `--allow capacity`; below all of them, it warns.
+pub const CAPACITY_REFUSE_BELOW: f64 = 0.5;
 
 /// The decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -193,6 +233,8 @@ impl Plan {
         let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
             Permission::new(verb, "apps", "deployments", sub, name)
         };
+        let slices =
+            |verb: &str| Permission::new(verb, "discovery.k8s.io", "endpointslices", None, None);
         let hpas = || {
             Permission::new(
                 "list",
@@ -231,6 +273,9 @@ impl Plan {
                 Action::ScaleDown { deployment, .. } => {
                     // Scaling to 0 turns off an autoscaler the plan must be able to see.
                     add(hpas());
+                    // The live colour must still serve: its pods and the Service's slices.
+                    add(core("list", "pods", None));
+                    add(slices("list"));
                     // Re-read the Service (never the live colour) and the Deployment (its
                     // replica count), record the count, then scale.
                     add(core("get", "services", Some(service)));
@@ -258,6 +303,8 @@ impl Plan {
                 } => {
                     // An autoscaler of the deleted Deployment is left without a target.
                     add(hpas());
+                    add(core("list", "pods", None));
+                    add(slices("list"));
                     add(core("get", "services", Some(service)));
                     add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
@@ -270,7 +317,11 @@ impl Plan {
                     }
                 }
                 Action::Delay { .. } => {
-                    // The grace period also ends with a conflict if the Service is flipped.
+                    // The grace period ends early if the live colour stops serving...
+                    add(core("list", "pods", None));
+                    add(slices("list"));
+                    add(slices("watch"));
+                    // ...or with a conflict if the Service is flipped.
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
@@ -467,11 +518,156 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             )),
         });
     }
-    match options.command {
+    let outcome = match options.command {
         Command::Promote => promote::plan(snapshot, options),
         Command::Rollback => rollback::plan(snapshot, options),
         Command::Cleanup => cleanup::plan(snapshot, options),
+    };
+    guard_other_services(snapshot, options, outcome)
+}
+
+/// Refuses a plan whose cleanup would leave another Service with no endpoints, unless the user
+/// accepted it.
+fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome) -> Outcome {
+    let Outcome::Proceed(mut plan) = outcome else {
+        return outcome;
+    };
+    let cleaned: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::ScaleDown { colour, .. } | Action::Delete { colour, .. } => {
+                Some(colour.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    for colour_name in cleaned {
+        let services = emptied_services(snapshot, &colour_name);
+        if services.is_empty() {
+            continue;
+        }
+        let blocker = Blocker::EmptiesServices {
+            colour: colour_name.clone(),
+            services: services.clone(),
+        };
+        if options.allow.empty_services {
+            plan.forced
+                .push(format!("{blocker} (accepted with --allow empty-services)"));
+            continue;
+        }
+        let name = &snapshot.service.name;
+        return Outcome::Refused(Refusal {
+            reason: format!(
+                "{} {name} would leave another way into production without service: {blocker}",
+                plan.command
+            ),
+            blockers: vec![blocker],
+            hint: Some(format!(
+                "point {} at the new colour first, keep {colour_name} running with --cleanup none, or accept it with --allow empty-services",
+                services.join(", ")
+            )),
+        });
     }
+    Outcome::Proceed(plan)
+}
+
+/// Other Services (not the production one, not a test Service) that select only
+/// `colour_name`'s pods: cleaning that colour up leaves them with no endpoints.
+pub(crate) fn emptied_services(snapshot: &Snapshot, colour_name: &str) -> Vec<String> {
+    snapshot
+        .other_services
+        .iter()
+        .filter(|o| o.selects.len() == 1 && o.selects[0] == colour_name)
+        .map(|o| o.name.clone())
+        .collect()
+}
+
+/// Checks of the colour about to take traffic that are not about readiness, so `--force` does
+/// not skip them: a named port its pods lack is never skipped (that port would point at
+/// nothing), stray pods and a much smaller capacity only with `--allow`. `Err` is the refusal;
+/// `Ok` carries what to note.
+pub(crate) fn traffic_checks(
+    snapshot: &Snapshot,
+    target: &ColourState,
+    options: &Options,
+    check_capacity: bool,
+) -> std::result::Result<Vec<String>, Refusal> {
+    let service = &snapshot.service.name;
+    let colour_name = &target.colour;
+    if !target.missing_ports.is_empty() {
+        let blocker = Blocker::PortMissing {
+            colour: colour_name.clone(),
+            ports: target.missing_ports.clone(),
+        };
+        return Err(Refusal {
+            reason: format!("cannot move {service}'s traffic to {colour_name}: {blocker}"),
+            blockers: vec![blocker],
+            hint: Some(format!(
+                "name the container port as {service}'s targetPort names it in {colour_name}'s pod template (even --force does not skip this)"
+            )),
+        });
+    }
+    let mut notes = Vec::new();
+    let mut refused = Vec::new();
+    if !target.strays.is_empty() {
+        let blocker = Blocker::StrayPods {
+            colour: colour_name.clone(),
+            pods: target.strays.clone(),
+        };
+        if options.allow.stray_pods {
+            notes.push(format!("{blocker} (accepted with --allow stray-pods)"));
+        } else {
+            refused.push((blocker, "stray-pods"));
+        }
+    }
+    if check_capacity {
+        let live = colour(snapshot, &snapshot.live_colour);
+        let serving = live.map_or(0, |l| {
+            let min = l.hpas.iter().map(|h| h.min_replicas.max(0) as usize).max();
+            l.serving_pods().max(min.unwrap_or(0))
+        });
+        let ready = target.serving_pods();
+        if serving > 0 && ready < serving {
+            let blocker = Blocker::Capacity {
+                colour: colour_name.clone(),
+                ready,
+                live: snapshot.live_colour.clone(),
+                serving,
+            };
+            if (ready as f64) < serving as f64 * CAPACITY_REFUSE_BELOW {
+                if options.force {
+                    // Capacity counts ready pods: skipping readiness skips it too.
+                    notes.push(format!("{blocker} (not checked: --force)"));
+                } else if options.allow.capacity {
+                    notes.push(format!("{blocker} (accepted with --allow capacity)"));
+                } else {
+                    refused.push((blocker, "capacity"));
+                }
+            } else {
+                notes.push(format!(
+                    "{colour_name} has {ready} ready pod(s) while {} serves with {serving}: it takes all the traffic with fewer pods",
+                    snapshot.live_colour
+                ));
+            }
+        }
+    }
+    if refused.is_empty() {
+        return Ok(notes);
+    }
+    let allow: Vec<&str> = refused.iter().map(|(_, r)| *r).collect();
+    let blockers: Vec<Blocker> = refused.into_iter().map(|(b, _)| b).collect();
+    Err(Refusal {
+        reason: format!(
+            "moving {service}'s traffic to {colour_name} is not safe: {}",
+            readiness::sentences(&blockers)
+        ),
+        blockers,
+        hint: Some(format!(
+            "fix it (scale {colour_name} up, remove or relabel the stray pods), or accept it with --allow {}",
+            allow.join(",")
+        )),
+    })
 }
 
 /// The state of one colour in the snapshot.
@@ -547,6 +743,29 @@ pub(crate) fn flip_step(
         journal::STEP_VERIFY.to_string(),
     );
     set(&mut changes, journal::CLEANUP_POLICY, policy.to_string());
+    // Which Services with a colour's exact selector are test Services and which are other
+    // entry points: after the flip the colours swap roles, these Services do not.
+    let tests: Vec<&String> = snapshot
+        .colours
+        .iter()
+        .flat_map(|c| c.test_services.iter())
+        .collect();
+    let entry_points: Vec<&String> = snapshot
+        .other_services
+        .iter()
+        .filter(|o| o.entry_point)
+        .map(|o| &o.name)
+        .collect();
+    set(
+        &mut changes,
+        journal::TEST_SERVICES,
+        serde_json::to_string(&tests).unwrap_or_default(),
+    );
+    set(
+        &mut changes,
+        journal::ENTRY_POINTS,
+        serde_json::to_string(&entry_points).unwrap_or_default(),
+    );
     for key in [
         journal::CLEANUP_AFTER,
         journal::SCALED_DOWN_DEPLOYMENT,
@@ -643,6 +862,11 @@ pub(crate) fn cleanup_steps(
             }
         }
         CleanupPolicy::Delete => {
+            for kept in kept_load_balancers(snapshot) {
+                plan.notes.push(format!(
+                    "test Service {kept} is of type LoadBalancer: it is kept (deleting it releases its external address); delete it yourself with `kubectl delete service {kept}` if you mean to"
+                ));
+            }
             let mut what = Vec::new();
             if let Some(d) = deployment {
                 what.push(format!("Deployment {}", d.name));
@@ -694,12 +918,36 @@ pub(crate) fn services_to_delete(snapshot: &Snapshot, colour_name: &str) -> Vec<
     let other = snapshot.colours.iter().filter(|c| c.colour != colour_name);
     for state in old.chain(other) {
         for s in &state.test_services {
-            if *s != snapshot.service.name && !services.contains(s) {
+            if *s != snapshot.service.name
+                && !services.contains(s)
+                && !is_load_balancer(snapshot, s)
+            {
                 services.push(s.clone());
             }
         }
     }
     services
+}
+
+/// Test Services of type LoadBalancer: deleting one releases its external address, so a
+/// cleanup keeps it and says so; only the user deletes it, by name.
+pub(crate) fn kept_load_balancers(snapshot: &Snapshot) -> Vec<String> {
+    let mut kept: Vec<String> = snapshot
+        .colours
+        .iter()
+        .flat_map(|c| c.test_services.iter())
+        .filter(|s| is_load_balancer(snapshot, s))
+        .cloned()
+        .collect();
+    kept.dedup();
+    kept
+}
+
+fn is_load_balancer(snapshot: &Snapshot, service: &str) -> bool {
+    snapshot
+        .service_types
+        .get(service)
+        .is_some_and(|t| t == "LoadBalancer")
 }
 
 /// Readiness problems of `target`.
@@ -754,6 +1002,7 @@ pub(crate) mod tests {
             force: false,
             to: None,
             now: now(),
+            allow: Allowed::default(),
         }
     }
 
@@ -819,5 +1068,293 @@ pub(crate) mod tests {
         let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
         assert!(shown.contains(&"patch deployments.apps/scale bluedeploy".to_string()));
         assert!(!shown.iter().any(|s| s.starts_with("delete")));
+    }
+}
+
+/// The safety checks beyond readiness: other entry points, ports, stray pods, capacity.
+#[cfg(test)]
+mod safety_tests {
+    use super::tests::{actions, options};
+    use super::*;
+    use crate::cluster::read::{PairObjects, SlimPod};
+    use crate::pair::discover::Identity;
+    use crate::pair::discover::tests::service;
+    use crate::pair::snapshot::build;
+    use crate::pair::snapshot::tests::{classic, now, owned_by, pod};
+    use k8s_openapi::api::core::v1::{ContainerPort, ServicePort};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    fn snapshot_of(change: impl FnOnce(&mut Identity, &mut PairObjects)) -> Snapshot {
+        let (mut identity, mut objects) = classic();
+        change(&mut identity, &mut objects);
+        build(&identity, "default", &objects, now()).expect("a snapshot")
+    }
+
+    fn load_balancer(name: &str, colour: &str) -> k8s_openapi::api::core::v1::Service {
+        let mut s = service(name, &[("app", colour)]);
+        if let Some(spec) = s.spec.as_mut() {
+            spec.type_ = Some("LoadBalancer".into());
+        }
+        s
+    }
+
+    fn refusal(outcome: &Outcome) -> &Refusal {
+        match outcome {
+            Outcome::Refused(r) => r,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn another_service_with_the_live_selector_is_an_entry_point_not_a_test_service() {
+        let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
+        assert!(s.colours[0].test_services.is_empty(), "{:?}", s.colours[0]);
+        let public = s
+            .other_services
+            .iter()
+            .find(|o| o.name == "public")
+            .expect("listed");
+        assert!(public.entry_point);
+        assert_eq!(public.service_type, "LoadBalancer");
+        assert_eq!(public.selects, vec!["blue".to_string()]);
+    }
+
+    #[test]
+    fn a_cleanup_that_would_empty_another_entry_point_is_refused_unless_accepted() {
+        let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
+        for policy in [CleanupPolicy::ScaleDown, CleanupPolicy::Delete] {
+            let mut o = options(Command::Promote);
+            o.policy = Some(policy);
+            let outcome = plan(&s, &o);
+            let r = refusal(&outcome);
+            assert_eq!(r.blockers[0].code(), "emptiesServices", "{policy}");
+            assert!(r.reason.contains("public"), "{}", r.reason);
+            o.allow.empty_services = true;
+            let Outcome::Proceed(p) = plan(&s, &o) else {
+                panic!("accepted: expected a plan");
+            };
+            assert!(
+                p.forced.iter().any(|f| f.contains("public")),
+                "{:?}",
+                p.forced
+            );
+            if let Some(Step {
+                action: Action::Delete { services, .. },
+                ..
+            }) = p
+                .steps
+                .iter()
+                .find(|s| matches!(s.action, Action::Delete { .. }))
+            {
+                assert!(!services.contains(&"public".to_string()), "never deleted");
+            }
+        }
+        let mut o = options(Command::Promote);
+        o.policy = Some(CleanupPolicy::None);
+        assert!(matches!(plan(&s, &o), Outcome::Proceed(_)));
+    }
+
+    #[test]
+    fn after_the_flip_the_journal_keeps_each_service_in_its_role() {
+        let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
+        let mut o = options(Command::Promote);
+        o.policy = Some(CleanupPolicy::None);
+        let Outcome::Proceed(p) = plan(&s, &o) else {
+            panic!("a plan");
+        };
+        let Some(Action::Flip { journal, .. }) = p.flip() else {
+            panic!("a flip");
+        };
+        assert_eq!(
+            journal.get("test-services").cloned().flatten().as_deref(),
+            Some("[\"greenservice\"]")
+        );
+        assert_eq!(
+            journal.get("entry-points").cloned().flatten().as_deref(),
+            Some("[\"public\"]")
+        );
+        // Green is live now: greenservice selects it and stays a test Service; public selects
+        // the idle blue and stays an entry point.
+        let after = snapshot_of(|identity, o| {
+            identity.live = 1;
+            identity.selector.insert("app".into(), "green".into());
+            o.services.push(load_balancer("public", "blue"));
+            let annotations = o
+                .service
+                .metadata
+                .annotations
+                .get_or_insert_with(Default::default);
+            for (k, v) in journal {
+                if let Some(v) = v {
+                    annotations.insert(format!("{}{k}", crate::pair::JOURNAL_PREFIX), v.clone());
+                }
+            }
+        });
+        assert_eq!(
+            after.colours[1].test_services,
+            vec!["greenservice".to_string()]
+        );
+        assert!(after.colours[0].test_services.is_empty());
+        assert!(
+            after
+                .other_services
+                .iter()
+                .any(|o| o.name == "public" && o.entry_point)
+        );
+        let mut o = options(Command::Cleanup);
+        o.policy = Some(CleanupPolicy::ScaleDown);
+        assert_eq!(
+            refusal(&plan(&after, &o)).blockers[0].code(),
+            "emptiesServices"
+        );
+    }
+
+    #[test]
+    fn a_load_balancer_test_service_is_never_deleted_by_a_cleanup() {
+        let s = snapshot_of(|_, o| {
+            o.services
+                .retain(|s| s.metadata.name.as_deref() != Some("greenservice"));
+            o.services.push(load_balancer("green-preview", "green"));
+        });
+        assert_eq!(
+            s.colours[1].test_services,
+            vec!["green-preview".to_string()]
+        );
+        let mut o = options(Command::Promote);
+        o.policy = Some(CleanupPolicy::Delete);
+        let Outcome::Proceed(p) = plan(&s, &o) else {
+            panic!("a plan");
+        };
+        let deleted: Vec<&String> = p
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::Delete { services, .. } => Some(services),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(deleted.is_empty(), "{deleted:?}");
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("green-preview") && n.contains("LoadBalancer"))
+        );
+    }
+
+    fn named_port(s: &mut k8s_openapi::api::core::v1::Service, target: &str) {
+        if let Some(spec) = s.spec.as_mut() {
+            spec.ports = Some(vec![ServicePort {
+                name: Some("web".into()),
+                port: 80,
+                target_port: Some(IntOrString::String(target.into())),
+                ..Default::default()
+            }]);
+        }
+    }
+
+    fn declare(d: &mut k8s_openapi::api::apps::v1::Deployment, name: &str) {
+        if let Some(c) = d
+            .spec
+            .as_mut()
+            .and_then(|s| s.template.spec.as_mut())
+            .and_then(|p| p.containers.first_mut())
+        {
+            c.ports = Some(vec![ContainerPort {
+                name: Some(name.into()),
+                container_port: 8080,
+                ..Default::default()
+            }]);
+        }
+    }
+
+    #[test]
+    fn a_colour_lacking_the_named_target_port_is_never_promoted_even_forced() {
+        let s = snapshot_of(|_, o| {
+            named_port(&mut o.service, "http");
+            declare(&mut o.deployments[0], "http");
+            declare(&mut o.deployments[1], "web-http");
+        });
+        assert_eq!(
+            s.colours[1].missing_ports,
+            vec!["web (80 → http)".to_string()]
+        );
+        assert!(s.colours[0].missing_ports.is_empty());
+        let mut o = options(Command::Promote);
+        o.force = true;
+        let outcome = plan(&s, &o);
+        assert_eq!(refusal(&outcome).blockers[0].code(), "portMissing");
+        let verdict = crate::verdict::decide(&s);
+        assert!(!verdict.safe, "{verdict:?}");
+        // Declared under the right name: fine. A numbered targetPort needs no declaration.
+        let s = snapshot_of(|_, o| {
+            named_port(&mut o.service, "http");
+            declare(&mut o.deployments[1], "http");
+        });
+        assert!(s.colours[1].missing_ports.is_empty());
+        assert_eq!(actions(&plan(&s, &options(Command::Promote)))[0], "flip");
+    }
+
+    #[test]
+    fn stray_pods_with_the_new_colours_labels_are_named_and_refused_unless_accepted() {
+        let s = snapshot_of(|_, o| {
+            let stray = pod(
+                "experiment",
+                &[("app", "green"), ("tier", "web")],
+                "10.0.9.9",
+                true,
+            );
+            o.pods[1].push(SlimPod::from(&stray));
+        });
+        assert_eq!(s.colours[1].strays, vec!["experiment".to_string()]);
+        let outcome = plan(&s, &options(Command::Promote));
+        let r = refusal(&outcome);
+        assert_eq!(r.blockers[0].code(), "strayPods");
+        assert!(r.reason.contains("experiment"), "{}", r.reason);
+        assert!(!crate::verdict::decide(&s).safe);
+        let mut o = options(Command::Promote);
+        o.allow.stray_pods = true;
+        let Outcome::Proceed(p) = plan(&s, &o) else {
+            panic!("accepted: a plan");
+        };
+        assert!(p.notes.iter().any(|n| n.contains("experiment")));
+    }
+
+    #[test]
+    fn much_less_capacity_than_production_serves_with_is_refused_less_is_noted() {
+        let grow_blue = |o: &mut PairObjects, n: usize| {
+            for i in 4..=n {
+                let p = pod(
+                    &format!("blue-{i}"),
+                    &[("app", "blue"), ("tier", "web")],
+                    &format!("10.0.0.{i}"),
+                    true,
+                );
+                o.pods[0].push(SlimPod::from(&owned_by(p, "bluedeploy")));
+            }
+        };
+        // 8 serving against 3 ready: under half.
+        let s = snapshot_of(|_, o| grow_blue(o, 8));
+        let outcome = plan(&s, &options(Command::Promote));
+        let r = refusal(&outcome);
+        assert_eq!(r.blockers[0].code(), "capacity");
+        assert!(
+            r.reason.contains("3 ready pod(s) while blue serves with 8"),
+            "{}",
+            r.reason
+        );
+        let mut o = options(Command::Promote);
+        o.allow.capacity = true;
+        assert!(matches!(plan(&s, &o), Outcome::Proceed(_)));
+        // 5 against 3: a note, no refusal.
+        let s = snapshot_of(|_, o| grow_blue(o, 5));
+        let Outcome::Proceed(p) = plan(&s, &options(Command::Promote)) else {
+            panic!("a plan");
+        };
+        assert!(
+            p.notes.iter().any(|n| n.contains("fewer pods")),
+            "{:?}",
+            p.notes
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::pair::snapshot::Snapshot;
 use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, cleanup_steps, colour,
-    common_notes, flip_step, new_plan, readiness, step,
+    common_notes, flip_step, new_plan, readiness, step, traffic_checks,
 };
 
 /// Plans `promote`.
@@ -122,6 +122,10 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             });
         }
         plan.forced.extend(problems.iter().map(ToString::to_string));
+    }
+    match traffic_checks(snapshot, target, options, true) {
+        Ok(notes) => plan.notes.extend(notes),
+        Err(refusal) => return Outcome::Refused(refusal),
     }
 
     let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);

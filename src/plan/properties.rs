@@ -203,6 +203,7 @@ fn snapshot_of(live: usize, colours: &[ColourGen; 2], journal: &JournalGen) -> S
             Role::Idle
         };
         state.deployment = generated.deployment.as_ref().map(|d| DeploymentSummary {
+            container_ports: Vec::new(),
             name: format!("{name}deploy"),
             images: vec![if d.same_image {
                 "nginx:same".to_string()

@@ -58,6 +58,41 @@ pub enum Blocker {
         /// Replicas wanted.
         desired: i32,
     },
+    /// The colour's pods do not expose a port the production Service targets by name: that
+    /// port would have no endpoint once traffic moves.
+    PortMissing {
+        /// The colour.
+        colour: String,
+        /// The Service ports concerned, e.g. `http (80 → http)`.
+        ports: Vec<String>,
+    },
+    /// Pods the colour's selector matches that its Deployment does not own would take a share
+    /// of production's traffic.
+    StrayPods {
+        /// The colour.
+        colour: String,
+        /// The pods.
+        pods: Vec<String>,
+    },
+    /// The colour would serve with far fewer pods than production has now.
+    Capacity {
+        /// The colour taking traffic.
+        colour: String,
+        /// Its pods that can serve.
+        ready: usize,
+        /// The colour serving now.
+        live: String,
+        /// What production serves with now (its serving pods, at least its autoscaler's minimum).
+        serving: usize,
+    },
+    /// Cleaning up a colour would leave other Services that select only its pods with no
+    /// endpoints.
+    EmptiesServices {
+        /// The colour cleaned up.
+        colour: String,
+        /// The Services.
+        services: Vec<String>,
+    },
 }
 
 impl Blocker {
@@ -70,6 +105,10 @@ impl Blocker {
             Blocker::RolloutInProgress { .. } => "rolloutInProgress",
             Blocker::Restarting { .. } => "restarting",
             Blocker::NotReady { .. } => "notReady",
+            Blocker::PortMissing { .. } => "portMissing",
+            Blocker::StrayPods { .. } => "strayPods",
+            Blocker::Capacity { .. } => "capacity",
+            Blocker::EmptiesServices { .. } => "emptiesServices",
         }
     }
 }
@@ -106,6 +145,36 @@ impl fmt::Display for Blocker {
                 serving,
                 desired,
             } => write!(f, "{colour} is not ready ({serving}/{desired} pods ready)"),
+            Blocker::PortMissing { colour, ports } => write!(
+                f,
+                "{colour}'s pods expose no container port for Service port {}: it would have no endpoint",
+                ports.join(", ")
+            ),
+            Blocker::StrayPods { colour, pods } => write!(
+                f,
+                "{} not part of {colour}'s Deployment but matching its labels would take a share of the traffic: {}",
+                if pods.len() == 1 { "a pod" } else { "pods" },
+                pods.join(", ")
+            ),
+            Blocker::Capacity {
+                colour,
+                ready,
+                live,
+                serving,
+            } => write!(
+                f,
+                "{colour} has {ready} ready pod(s) while {live} serves with {serving}: less than half the capacity"
+            ),
+            Blocker::EmptiesServices { colour, services } => write!(
+                f,
+                "cleaning up {colour} would leave {} with no endpoints ({} only {colour}'s pods)",
+                services.join(", "),
+                if services.len() == 1 {
+                    "it selects"
+                } else {
+                    "they select"
+                }
+            ),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::plan::promote::verify_and_clean;
 use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, colour, common_notes,
-    flip_step, new_plan, readiness, step,
+    flip_step, new_plan, readiness, step, traffic_checks,
 };
 
 /// Plans `rollback`.
@@ -129,6 +129,13 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             now.join(", "),
             then.join(", ")
         ));
+    }
+
+    if target.deployment.is_some() {
+        match traffic_checks(snapshot, target, options, false) {
+            Ok(notes) => plan.notes.extend(notes),
+            Err(refusal) => return Outcome::Refused(refusal),
+        }
     }
 
     let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);

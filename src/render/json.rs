@@ -87,7 +87,10 @@ mod tests {
         assert_eq!(value["colours"][0]["pods"][0]["inService"], "ready");
         assert_eq!(value["verdict"]["safe"], true);
         let back: StatusDocument = serde_json::from_str(&json).expect("round trip");
-        assert_eq!(back, StatusDocument::new(&view));
+        let mut expected = StatusDocument::new(&view);
+        // Not part of the schema: what the plans need about Services the document lists anyway.
+        expected.snapshot.service_types.clear();
+        assert_eq!(back, expected);
         let yaml = to_yaml(&view).expect("yaml");
         let from_yaml: StatusDocument = serde_yaml::from_str(&yaml).expect("yaml round trip");
         assert_eq!(from_yaml, back);
