@@ -214,6 +214,10 @@ pub struct ReleaseArgs {
     #[arg(long, value_enum, value_name = "RISK", value_delimiter = ',')]
     pub allow: Vec<crate::plan::Risk>,
 
+    /// Move another Service that selects the live colour along with the production one, in the same release (repeatable)
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub also_flip: Vec<String>,
+
     /// How long to keep the old colour after the flip before cleaning it up, because kube-proxy on every node needs time to notice [default: 30s; when finishing an interrupted release, what is left of its delay]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub scale_down_delay: Option<Timeout>,

@@ -20,6 +20,7 @@
 //! | `last-failure` | why the last flip was undone (verification failed), with the time |
 //! | `test-services` | the Services with a colour's exact selector that were test Services at the last flip (JSON array) |
 //! | `entry-points` | the Services with a colour's exact selector that were other ways into production at the last flip (JSON array) |
+//! | `moved-services` | the other Services the last flip moved along with the production Service (`--also-flip`; JSON array): rollback moves them back |
 //!
 //! Every write is one merge patch on the Service; a flip writes the journal in the same request
 //! that changes the selector.
@@ -63,6 +64,8 @@ pub const LAST_FAILURE: &str = "last-failure";
 pub const TEST_SERVICES: &str = "test-services";
 /// `entry-points`.
 pub const ENTRY_POINTS: &str = "entry-points";
+/// `moved-services`.
+pub const MOVED_SERVICES: &str = "moved-services";
 
 /// Every key this plugin writes.
 pub const KEYS: &[&str] = &[
@@ -82,6 +85,7 @@ pub const KEYS: &[&str] = &[
     LAST_FAILURE,
     TEST_SERVICES,
     ENTRY_POINTS,
+    MOVED_SERVICES,
 ];
 
 /// `step` while a flip waits for its endpoints.

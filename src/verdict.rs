@@ -164,6 +164,7 @@ fn options(snapshot: &Snapshot, command: Command) -> plan::Options {
             .parse()
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         allow: plan::Allowed::default(),
+        also_flip: Vec::new(),
     }
 }
 

@@ -147,7 +147,8 @@ spec:
       containers: [{name: web, image: "nginx:green"}]
 "#;
 
-/// A headless production Service beside the classic pair.
+/// A headless production Service for a pair of its own (beside the classic pair's blueservice,
+/// cleaning up blue would leave blueservice empty, which promote refuses).
 const HEADLESS: &str = r#"
 apiVersion: v1
 kind: Service
@@ -156,6 +157,28 @@ spec:
   clusterIP: None
   selector: {app: blue}
   ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bluedeploy}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: blue}}
+  template:
+    metadata: {labels: {app: blue}}
+    spec:
+      containers: [{name: web, image: "nginx:blue", ports: [{containerPort: 8080}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: greendeploy}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: green}}
+  template:
+    metadata: {labels: {app: green}}
+    spec:
+      containers: [{name: web, image: "nginx:green", ports: [{containerPort: 8080}]}]
 "#;
 
 /// Names at their limits: a 63-character Service name (DNS-1035 label), 240-character
@@ -491,7 +514,7 @@ const CATALOGUE: &[Row] = &[
     Row {
         case: "a headless Service",
         readme: "works as any Service: its EndpointSlices (and so its DNS answers) follow the selector",
-        fixture: Fixture::Objects(Some("classic"), HEADLESS),
+        fixture: Fixture::Objects(None, HEADLESS),
         runs: &[
             exits(
                 &["status", "headless"],
@@ -826,7 +849,7 @@ fn the_readme_lists_the_catalogue() {
 /// EndpointSlices (what its DNS name answers) as it does any other Service's.
 #[test]
 fn a_headless_service_is_promoted_like_any_other() {
-    let sb = settled_scenario("classic");
+    let sb = start(None);
     sb.load_yaml(HEADLESS).expect("the headless Service");
     wait_settled(&sb);
     run_against(

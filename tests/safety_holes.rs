@@ -344,3 +344,63 @@ spec:
         .stderr_has(&["experiment", "--allow stray-pods"]);
     assert_no_mutation(&sb);
 }
+
+#[test]
+fn another_entry_point_can_move_along_and_back() {
+    let sb = pair(20.0, 3, &green(3, "http", ""), PUBLIC);
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--dry-run",
+            "--also-flip",
+            "public",
+        ],
+    )
+    .expect_code(0)
+    .stdout_has(&[
+        "flip public along: app=blue → app=green",
+        "PATCH /api/v1/namespaces/default/services/public",
+    ]);
+    run_against(
+        &sb,
+        &["promote", "blueservice", "--yes", "--also-flip", "nosuch"],
+    )
+    .expect_code(5)
+    .stderr_has(&["--also-flip nosuch"]);
+    assert_no_mutation(&sb);
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--also-flip",
+            "public",
+            "--scale-down-delay",
+            "0s",
+        ],
+    )
+    .expect_code(0)
+    .stdout_has(&[
+        "flipped public: app=blue → app=green",
+        "verified: public's endpoints",
+    ]);
+    assert_eq!(selected(&sb, "blueservice", "app"), "green");
+    assert_eq!(selected(&sb, "public", "app"), "green");
+    assert_eq!(replicas(&sb, "bluedeploy"), Some(0));
+    assert_eq!(
+        journal(&sb, "blueservice", "moved-services").as_deref(),
+        Some("[\"public\"]")
+    );
+    // Rollback moves it back without being told.
+    run_against(
+        &sb,
+        &["rollback", "blueservice", "--yes", "--cleanup", "none"],
+    )
+    .expect_code(0)
+    .stdout_has(&["flipped public: app=green → app=blue"]);
+    assert_eq!(selected(&sb, "blueservice", "app"), "blue");
+    assert_eq!(selected(&sb, "public", "app"), "blue");
+}

@@ -123,6 +123,7 @@ impl Ask<'_> {
             to: self.to.map(str::to_string),
             now: jiff::Timestamp::now(),
             allow: plan::Allowed::of(&args.allow),
+            also_flip: args.also_flip.clone(),
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Executor<'a> {
     flipped_to: Option<String>,
     /// How many ready addresses of the new colour this run's verification saw on every port.
     verified_serving: Option<usize>,
+    /// Other Services this run flipped (`--also-flip`): name, colour left, colour key.
+    moved: Vec<(String, String, String)>,
 }
 
 impl<'a> Executor<'a> {
@@ -66,6 +68,7 @@ impl<'a> Executor<'a> {
             service: None,
             flipped_to: None,
             verified_serving: None,
+            moved: Vec::new(),
         }
     }
 
@@ -165,11 +168,49 @@ impl<'a> Executor<'a> {
                     self.name()
                 ));
             }
+            Action::FlipService {
+                service,
+                from,
+                to,
+                colour_label,
+                resource_version,
+            } => {
+                let patch = journal::flip_patch(
+                    resource_version.as_deref(),
+                    colour_label,
+                    to,
+                    &Changes::new(),
+                );
+                match requests::patch_service(self.conn, service, &patch, self.dry_run).await {
+                    Ok(_) => {}
+                    Err(e) if !self.dry_run => {
+                        // The production Service already moved: put everything back.
+                        let detail = format!("{service} could not be moved along ({e})");
+                        return self.flip_back(plan, to, from, detail).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+                self.moved
+                    .push((service.clone(), from.clone(), colour_label.clone()));
+                self.record(format!(
+                    "flipped {service}: {colour_label}={from} → {colour_label}={to}{dry}"
+                ));
+            }
             Action::Verify { colour, previous } => {
                 if self.dry_run {
                     return Ok(());
                 }
                 self.verify(plan, colour, previous).await?;
+            }
+            Action::VerifyService {
+                service,
+                colour,
+                previous,
+            } => {
+                if self.dry_run {
+                    return Ok(());
+                }
+                self.verify_other(plan, service, colour, previous).await?;
             }
             Action::MarkCleanupPending { policy, delay, .. } => {
                 let after = jiff::Timestamp::now()

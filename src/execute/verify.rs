@@ -54,6 +54,58 @@ impl Executor<'_> {
         }
     }
 
+    /// Waits until another Service this run flipped holds `colour_name`'s ready pods and none
+    /// of `previous`'s; flips everything back when that does not happen in time.
+    pub(super) async fn verify_other(
+        &mut self,
+        plan: &Plan,
+        service: &str,
+        colour_name: &str,
+        previous: &str,
+    ) -> Result<()> {
+        let expect = watch::expectation(
+            self.conn,
+            colour_name,
+            previous,
+            &self.selector_of(colour_name),
+            &self.selector_of(previous),
+            Vec::new(),
+        )
+        .await?;
+        let deadline = Deadline::after(self.timeout);
+        match watch::endpoints_moved(self.conn, service, &expect, deadline, &mut self.progress)
+            .await?
+        {
+            Ok(()) => {
+                self.done.push(format!(
+                    "verified: {service}'s endpoints hold only {colour_name} pods"
+                ));
+                Ok(())
+            }
+            Err(detail) => {
+                self.flip_back(plan, colour_name, previous, format!("{service}: {detail}"))
+                    .await
+            }
+        }
+    }
+
+    /// Puts back the other Services this run flipped, each only if unchanged since.
+    async fn restore_moved(&mut self) {
+        for (service, from, label) in std::mem::take(&mut self.moved) {
+            let current = self.conn.get_opt::<Service>(&service).await.ok().flatten();
+            let rv = current.and_then(|s| s.metadata.resource_version);
+            let patch = journal::flip_patch(rv.as_deref(), &label, &from, &Changes::new());
+            match requests::patch_service(self.conn, &service, &patch, false).await {
+                Ok(_) => self
+                    .progress
+                    .say(&format!("flipped {service} back to {label}={from}")),
+                Err(e) => self.progress.say(&format!(
+                    "warning: could not flip {service} back to {label}={from}: {e}"
+                )),
+            }
+        }
+    }
+
     /// Verification failed: put traffic back on `previous`, only if the Service is still as we
     /// left it, and restore the journal.
     pub(super) async fn flip_back(
@@ -90,6 +142,7 @@ impl Executor<'_> {
             }
         };
         changes.insert(journal::LAST_FAILURE.into(), Some(failure));
+        self.restore_moved().await;
         let patch = journal::flip_patch(rv.as_deref(), &label, previous, &changes);
         match requests::patch_service(self.conn, &name, &patch, false).await {
             Ok(written) => {

@@ -291,6 +291,10 @@ pub struct OtherService {
     /// cleaning up the colour it selects would leave with no endpoints.
     #[serde(default)]
     pub entry_point: bool,
+    /// Its resourceVersion when read (the precondition of `--also-flip`). Not part of the
+    /// output schema.
+    #[serde(skip)]
+    pub resource_version: Option<String>,
 }
 
 /// A HorizontalPodAutoscaler targeting a colour's Deployment.
@@ -553,6 +557,7 @@ fn other_services(
                     .and_then(|spec| spec.type_.clone())
                     .unwrap_or_else(|| "ClusterIP".to_string()),
                 entry_point,
+                resource_version: s.metadata.resource_version.clone(),
             })
         })
         .collect()

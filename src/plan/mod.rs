@@ -106,6 +106,8 @@ pub struct Options {
     pub now: jiff::Timestamp,
     /// Risks accepted with `--allow`.
     pub allow: Allowed,
+    /// `--also-flip`: other Services whose colour moves with the production Service's.
+    pub also_flip: Vec<String>,
 }
 
 /// Risks a release refuses unless the user accepts them (`--allow`). Unlike readiness, which
@@ -247,6 +249,14 @@ impl Plan {
         for step in &self.steps {
             match &step.action {
                 Action::Flip { .. } => add(core("patch", "services", Some(service))),
+                Action::FlipService { service: other, .. } => {
+                    add(core("patch", "services", Some(other)));
+                }
+                Action::VerifyService { .. } => {
+                    add(core("list", "pods", None));
+                    add(slices("list"));
+                    add(slices("watch"));
+                }
                 Action::Verify { .. } => {
                     for verb in ["list", "watch"] {
                         add(Permission::new(
@@ -449,6 +459,31 @@ pub enum Action {
         /// Journal changes that undo them (written by an automatic flip back).
         undo: Changes,
     },
+    /// Change the colour of another Service's selector along with the production Service's
+    /// (`--also-flip`, or moving back what the last flip moved), with its own resourceVersion
+    /// precondition.
+    FlipService {
+        /// The Service.
+        service: String,
+        /// The colour it leaves.
+        from: String,
+        /// The colour it reaches.
+        to: String,
+        /// The selector key changed.
+        colour_label: String,
+        /// The resourceVersion it must still have.
+        resource_version: Option<String>,
+    },
+    /// Wait until another flipped Service's EndpointSlices hold the new colour's ready pods and
+    /// none of the old colour's; flip everything back if not in time.
+    VerifyService {
+        /// The Service.
+        service: String,
+        /// The colour that must be in the endpoints.
+        colour: String,
+        /// The colour that must be gone from them.
+        previous: String,
+    },
     /// Wait until the Service's EndpointSlices hold the new colour's ready pods and none of
     /// the old colour's; flip back if that does not happen in time.
     Verify {
@@ -542,8 +577,17 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
             _ => None,
         })
         .collect();
+    let moved: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::FlipService { service, .. } => Some(service.clone()),
+            _ => None,
+        })
+        .collect();
     for colour_name in cleaned {
-        let services = emptied_services(snapshot, &colour_name);
+        let mut services = emptied_services(snapshot, &colour_name);
+        services.retain(|s| !moved.contains(s));
         if services.is_empty() {
             continue;
         }
@@ -564,8 +608,9 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
             ),
             blockers: vec![blocker],
             hint: Some(format!(
-                "point {} at the new colour first, keep {colour_name} running with --cleanup none, or accept it with --allow empty-services",
-                services.join(", ")
+                "move {} along with --also-flip {}, keep {colour_name} running with --cleanup none, or accept it with --allow empty-services",
+                if services.len() == 1 { "it" } else { "them" },
+                services.join(",")
             )),
         });
     }
@@ -704,6 +749,7 @@ pub(crate) fn flip_step(
     options: &Options,
     to: &str,
     policy: CleanupPolicy,
+    moved: &[String],
 ) -> Action {
     let from = snapshot.live_colour.clone();
     let label = snapshot.service.colour_label.clone();
@@ -766,6 +812,15 @@ pub(crate) fn flip_step(
         journal::ENTRY_POINTS,
         serde_json::to_string(&entry_points).unwrap_or_default(),
     );
+    if moved.is_empty() {
+        changes.insert(journal::MOVED_SERVICES.into(), None);
+    } else {
+        set(
+            &mut changes,
+            journal::MOVED_SERVICES,
+            serde_json::to_string(moved).unwrap_or_default(),
+        );
+    }
     for key in [
         journal::CLEANUP_AFTER,
         journal::SCALED_DOWN_DEPLOYMENT,
@@ -982,6 +1037,66 @@ pub(crate) fn common_notes(plan: &mut Plan, snapshot: &Snapshot) {
     }
 }
 
+/// The other Services a flip from `from` to `to` moves along: those named with `--also-flip`,
+/// and, when going back to the colour a flip left, those that flip moved. Each must select
+/// `from` by the colour key. `Err` is the refusal.
+pub(crate) fn moved_services(
+    snapshot: &Snapshot,
+    options: &Options,
+    from: &str,
+    to: &str,
+) -> std::result::Result<Vec<Action>, Refusal> {
+    let label = &snapshot.service.colour_label;
+    let journal = Journal::of(snapshot);
+    let mut names: Vec<String> = options.also_flip.clone();
+    if journal.previous_colour() == Some(to) {
+        let recorded = journal
+            .get(journal::MOVED_SERVICES)
+            .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+            .unwrap_or_default();
+        for name in recorded {
+            let still = snapshot
+                .other_services
+                .iter()
+                .any(|o| o.name == name && o.selector.get(label).map(String::as_str) == Some(from));
+            if still && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let mut actions = Vec::new();
+    for name in names {
+        if name == snapshot.service.name {
+            continue;
+        }
+        let found = snapshot.other_services.iter().find(|o| o.name == name);
+        match found {
+            Some(o) if o.selector.get(label).map(String::as_str) == Some(from) => {
+                actions.push(Action::FlipService {
+                    service: name.clone(),
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    colour_label: label.clone(),
+                    resource_version: o.resource_version.clone(),
+                });
+            }
+            _ => {
+                return Err(Refusal {
+                    reason: format!(
+                        "--also-flip {name}: {name} is not a Service of this namespace whose selector picks {from} by {label}={from}"
+                    ),
+                    blockers: Vec::new(),
+                    hint: Some(format!(
+                        "name Services that select {from}'s pods with the key {label}; `kubectl bluegreen status {}` lists them",
+                        snapshot.service.name
+                    )),
+                });
+            }
+        }
+    }
+    Ok(actions)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -1003,6 +1118,7 @@ pub(crate) mod tests {
             to: None,
             now: now(),
             allow: Allowed::default(),
+            also_flip: Vec::new(),
         }
     }
 
@@ -1018,6 +1134,8 @@ pub(crate) mod tests {
                 Action::RecreateServices { .. } => "recreate-services",
                 Action::WaitAvailable { .. } => "wait-available",
                 Action::Flip { .. } => "flip",
+                Action::FlipService { .. } => "flip-service",
+                Action::VerifyService { .. } => "verify-service",
                 Action::Verify { .. } => "verify",
                 Action::MarkCleanupPending { .. } => "mark-cleanup",
                 Action::Delay { .. } => "delay",

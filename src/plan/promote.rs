@@ -14,8 +14,42 @@ use crate::pair::snapshot::Snapshot;
 use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, cleanup_steps, colour,
-    common_notes, flip_step, new_plan, readiness, step, traffic_checks,
+    common_notes, flip_step, moved_services, new_plan, readiness, step, traffic_checks,
 };
+
+/// The names of the Services `moved` flips.
+pub(crate) fn service_names(moved: &[Action]) -> Vec<String> {
+    moved
+        .iter()
+        .filter_map(|a| match a {
+            Action::FlipService { service, .. } => Some(service.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The flips of the other Services, right after the production Service's.
+pub(crate) fn flip_others(plan: &mut Plan, moved: &[Action]) {
+    for action in moved {
+        if let Action::FlipService {
+            service,
+            from,
+            to,
+            colour_label,
+            resource_version,
+        } = action
+        {
+            step(
+                plan,
+                action.clone(),
+                format!(
+                    "move {service} along: {colour_label}: {from} → {colour_label}: {to}, only if it is unchanged since it was read (resourceVersion {})",
+                    resource_version.as_deref().unwrap_or("unknown")
+                ),
+            );
+        }
+    }
+}
 
 /// Plans `promote`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
@@ -129,7 +163,11 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     }
 
     let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);
-    let flip = flip_step(snapshot, options, idle, policy);
+    let moved = match moved_services(snapshot, options, live, idle) {
+        Ok(moved) => moved,
+        Err(refusal) => return Outcome::Refused(refusal),
+    };
+    let flip = flip_step(snapshot, options, idle, policy, &service_names(&moved));
     let reason = match &flip {
         Action::Flip {
             colour_label,
@@ -142,6 +180,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         _ => String::new(),
     };
     step(&mut plan, flip, reason);
+    flip_others(&mut plan, &moved);
     verify_and_clean(&mut plan, snapshot, options, idle, live, policy, "Promoted");
     common_notes(&mut plan, snapshot);
     for test in &target.test_services {
@@ -173,6 +212,27 @@ pub(crate) fn verify_and_clean(
             "wait until {service}'s EndpointSlices hold {to}'s ready pods and none of {previous}'s; if not within --timeout, flip back to {previous} automatically"
         ),
     );
+    let others: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::FlipService { service, .. } => Some(service.clone()),
+            _ => None,
+        })
+        .collect();
+    for other in others {
+        step(
+            plan,
+            Action::VerifyService {
+                service: other.clone(),
+                colour: to.to_string(),
+                previous: previous.to_string(),
+            },
+            format!(
+                "the same for {other}; if not within --timeout, flip {other} and {service} back to {previous}"
+            ),
+        );
+    }
     if policy != CleanupPolicy::None {
         step(
             plan,

@@ -5,10 +5,11 @@
 use crate::journal::Journal;
 use crate::pair::snapshot::{ColourState, DeploymentSummary, Snapshot};
 use crate::plan::promote::verify_and_clean;
+use crate::plan::promote::{flip_others, service_names};
 use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, colour, common_notes,
-    flip_step, new_plan, readiness, step, traffic_checks,
+    flip_step, moved_services, new_plan, readiness, step, traffic_checks,
 };
 
 /// Plans `rollback`.
@@ -139,7 +140,11 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     }
 
     let policy = options.policy.unwrap_or(CleanupPolicy::ScaleDown);
-    let flip = flip_step(snapshot, options, previous, policy);
+    let moved = match moved_services(snapshot, options, live, previous) {
+        Ok(moved) => moved,
+        Err(refusal) => return Outcome::Refused(refusal),
+    };
+    let flip = flip_step(snapshot, options, previous, policy, &service_names(&moved));
     let label = snapshot.service.colour_label.as_str();
     step(
         &mut plan,
@@ -148,6 +153,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             "move traffic back: {label}: {live} → {label}: {previous} in one request, only if {service} is unchanged since it was read"
         ),
     );
+    flip_others(&mut plan, &moved);
     verify_and_clean(
         &mut plan,
         snapshot,

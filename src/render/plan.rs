@@ -113,6 +113,23 @@ pub fn describe(service: &str, action: &Action) -> String {
         Action::Verify { colour, previous } => format!(
             "verify {service}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
         ),
+        Action::FlipService {
+            service: other,
+            from,
+            to,
+            colour_label,
+            resource_version,
+        } => format!(
+            "flip {other} along: {colour_label}={from} → {colour_label}={to} (precondition resourceVersion {})",
+            resource_version.as_deref().unwrap_or("-")
+        ),
+        Action::VerifyService {
+            service: other,
+            colour,
+            previous,
+        } => format!(
+            "verify {other}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
+        ),
         Action::MarkCleanupPending { colour, policy, .. } => {
             format!("journal: cleanup of {colour} ({policy}) pending")
         }
@@ -204,6 +221,24 @@ pub fn requests(plan: &Plan) -> String {
             Action::Verify { .. } => line(format!(
                 "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={} (read only)",
                 plan.service
+            )),
+            Action::FlipService {
+                service,
+                to,
+                colour_label,
+                resource_version,
+                ..
+            } => line(format!(
+                "PATCH /api/v1/namespaces/{ns}/services/{service} ({merge}) {}",
+                journal::flip_patch(
+                    resource_version.as_deref(),
+                    colour_label,
+                    to,
+                    &journal::Changes::new()
+                )
+            )),
+            Action::VerifyService { service, .. } => line(format!(
+                "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={service} (read only)"
             )),
             Action::MarkCleanupPending { policy, delay, .. } => {
                 let mut c = journal::Changes::new();
