@@ -109,6 +109,8 @@ pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
 
 /// One Service port resolved against a pod: (name, port, protocol, appProtocol).
 type Port = (String, i64, String, Option<String>);
+/// An Endpoints address by (IP, pod UID).
+type AddrKey = (String, String);
 
 /// The Service's ports as served by `pod`. A port whose named `targetPort` no container of the
 /// pod declares is left out (not the pod): the real controllers log it and go on with the
@@ -226,8 +228,8 @@ fn sync_endpoints(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
     // As `RepackSubsets` leaves them: each port maps to the addresses serving it (with their
     // readiness), and ports served by the same addresses share a subset. An address serving
     // none of the ports is left out, except from a headless Service without ports.
-    let mut addrs: BTreeMap<(String, String), (Value, bool)> = BTreeMap::new();
-    let mut by_port: Vec<(Option<Port>, Vec<(String, String)>)> = Vec::new();
+    let mut addrs: BTreeMap<AddrKey, (Value, bool)> = BTreeMap::new();
+    let mut by_port: Vec<(Option<Port>, Vec<AddrKey>)> = Vec::new();
     for pod in pods {
         if !has_address(pod) || (meta::deleting(pod) && !publish_not_ready) {
             continue;
@@ -259,7 +261,7 @@ fn sync_endpoints(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
             }
         }
     }
-    let mut groups: BTreeMap<Vec<(String, String)>, Vec<Port>> = BTreeMap::new();
+    let mut groups: BTreeMap<Vec<AddrKey>, Vec<Port>> = BTreeMap::new();
     for (port, mut keys) in by_port {
         keys.sort();
         keys.dedup();
