@@ -13,7 +13,7 @@
 //! | 6    | verification failed and traffic was put back |
 //! | 7    | conflict with a concurrent change |
 //! | 8    | API or connection error (unreachable, TLS, timeout, server error) |
-//! | 9    | unauthorized (401) or forbidden (403) |
+//! | 9    | unauthorized (401), forbidden (403), or credentials not obtained (exec plugin failed) |
 //! | 10   | cleanup stopped: the live colour stopped serving; the old colour was left running |
 //! | 130  | interrupted |
 
@@ -38,7 +38,8 @@ pub const EXIT_VERIFICATION: u8 = 6;
 pub const EXIT_CONFLICT: u8 = 7;
 /// The API server could not be reached or answered with an error.
 pub const EXIT_API: u8 = 8;
-/// The API server rejected the credentials (401) or the request (403).
+/// The API server rejected the credentials (401) or the request (403), or the credentials could
+/// not be obtained (an exec plugin failed).
 pub const EXIT_AUTH: u8 = 9;
 /// The cleanup of the old colour was stopped because the live colour no longer serves as it did
 /// when it was verified; the old colour was left as it is, so the way back stays open.

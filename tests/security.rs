@@ -172,6 +172,157 @@ fn no_command_prints_the_token_or_the_client_key() {
     assert_nothing_secret(&secrets, "completion executable", &stdout, &stderr);
 }
 
+/// The token the failing exec plugins print before they exit non-zero.
+const PLUGIN_TOKEN: &str = "secret-token-XYZ-5f1c0e";
+
+/// Writes an executable shell script `name` in `dir` and returns its path.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("write the plugin");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// A shell command printing an ExecCredential with `token` (and `extra` status fields).
+fn print_credential(token: &str, extra: &str) -> String {
+    format!(
+        "printf '%s\\n' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"{extra}}}}}'\n"
+    )
+}
+
+/// The sandbox's kubeconfig with its user's token replaced by the exec plugin `command`.
+fn kubeconfig_with_exec(sb: &Sandbox, dir: &Path, command: &Path, interactive: &str) -> PathBuf {
+    edit_kubeconfig(sb, dir, |config| {
+        let exec: serde_yaml::Value = serde_yaml::from_str(&format!(
+            "apiVersion: client.authentication.k8s.io/v1\ncommand: {}\ninteractiveMode: {interactive}\n",
+            command.display()
+        ))
+        .expect("YAML");
+        let mut user = serde_yaml::Mapping::new();
+        user.insert("exec".into(), exec);
+        config["users"][0]["user"] = user.into();
+    })
+}
+
+#[test]
+fn a_failing_exec_plugin_is_named_without_what_it_printed() {
+    let sb = start(None);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let plugin = script(
+        dir.path(),
+        "get-token.sh",
+        &format!(
+            "{}echo 'get-token: the session expired, log in again' >&2\nexit 3\n",
+            print_credential(PLUGIN_TOKEN, "")
+        ),
+    );
+    let plugin_text = plugin.display().to_string();
+    let secrets = vec![PLUGIN_TOKEN.to_string(), "secret-token".to_string()];
+    // Captured stderr (interactiveMode Never) is quoted in the message; passed through
+    // (IfAvailable) it reaches the terminal directly, as with kubectl.
+    for interactive in ["Never", "IfAvailable"] {
+        let kubeconfig = kubeconfig_with_exec(&sb, dir.path(), &plugin, interactive);
+        let kubeconfig = kubeconfig.display().to_string();
+        for verbosity in [None, Some("-v"), Some("-vv")] {
+            let mut args = vec!["status", "blueservice", "--kubeconfig", &kubeconfig];
+            args.extend(verbosity);
+            let what = format!("interactiveMode {interactive}, {args:?}");
+            let run = run(&args);
+            run.expect_code(9).stderr_has(&[
+                "cannot obtain credentials",
+                &plugin_text,
+                "exit code 3",
+                "get-token: the session expired, log in again",
+            ]);
+            assert_nothing_secret(&secrets, &what, &run.stdout, &run.stderr);
+            assert!(
+                !run.stderr.contains("ExecCredential\""),
+                "{what}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(sb.requests().is_empty(), "no request without a credential");
+}
+
+#[test]
+fn an_exec_plugin_token_never_appears_even_at_vv() {
+    let sb = settled_scenario("classic");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // An expired credential: the client runs the plugin again before each request.
+    let plugin = script(
+        dir.path(),
+        "get-token.sh",
+        &print_credential(
+            sb.token(),
+            ",\"expirationTimestamp\":\"2000-01-01T00:00:00Z\"",
+        ),
+    );
+    let kubeconfig = kubeconfig_with_exec(&sb, dir.path(), &plugin, "Never");
+    let kubeconfig = kubeconfig.display().to_string();
+    let secrets = vec![sb.token().to_string()];
+    for args in [
+        vec!["status", "blueservice"],
+        vec!["status", "blueservice", "-o", "json"],
+        vec!["promote", "blueservice", "--dry-run"],
+    ] {
+        let mut all = args.clone();
+        all.extend(["-vv", "--kubeconfig", &kubeconfig]);
+        let run = run(&all);
+        let what = args.join(" ");
+        run.expect_code(0);
+        assert!(
+            run.stderr.lines().count() > 5,
+            "{what}: -vv logs the requests"
+        );
+        assert_nothing_secret(&secrets, &what, &run.stdout, &run.stderr);
+    }
+    assert!(!sb.requests().is_empty());
+    assert!(
+        sb.requests().iter().all(|r| r.status != 401),
+        "the plugin's token was accepted"
+    );
+}
+
+#[test]
+fn an_exec_plugin_failing_on_refresh_is_named_without_what_it_printed() {
+    let sb = settled_scenario("classic");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // The first run gives the sandbox's token, already expired; the refresh before the next
+    // request prints a credential and fails.
+    let marker = dir.path().join("ran-once");
+    let plugin = script(
+        dir.path(),
+        "get-token.sh",
+        &format!(
+            "if [ -e '{marker}' ]; then\n{}echo 'refresh refused' >&2\nexit 1\nfi\ntouch '{marker}'\n{}",
+            print_credential(PLUGIN_TOKEN, ""),
+            print_credential(
+                sb.token(),
+                ",\"expirationTimestamp\":\"2000-01-01T00:00:00Z\""
+            ),
+            marker = marker.display(),
+        ),
+    );
+    let kubeconfig = kubeconfig_with_exec(&sb, dir.path(), &plugin, "Never");
+    let run = run(&[
+        "status",
+        "blueservice",
+        "-vv",
+        "--kubeconfig",
+        &kubeconfig.display().to_string(),
+    ]);
+    run.expect_code(9).stderr_has(&[
+        "cannot obtain credentials",
+        &plugin.display().to_string(),
+        "exit code 1",
+        "refresh refused",
+    ]);
+    let secrets = vec![PLUGIN_TOKEN.to_string(), sb.token().to_string()];
+    assert_nothing_secret(&secrets, "refresh", &run.stdout, &run.stderr);
+}
+
 /// Whether the real kubectl can read the Service through `kubeconfig`.
 fn kubectl_succeeds(kubectl: &Path, kubeconfig: &Path) -> bool {
     Command::new(kubectl)

@@ -14,6 +14,7 @@ use http::header::USER_AGENT;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 
+use crate::cluster::credentials::{CredentialErrorLayer, CredentialSource};
 use crate::cluster::request_log::RequestLogLayer;
 use crate::error::{Error, Result};
 
@@ -89,11 +90,21 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
     }
     config.headers.push((USER_AGENT, user_agent()));
 
+    // Building the client runs the exec credential plugin, if the user has one; its failures
+    // are told without what it printed (see `credentials`).
+    let credentials = CredentialSource::of(&config.auth_info);
     let client = kube::client::ClientBuilder::try_from(config)
-        .map_err(|e| Error::InvalidContext {
-            context: target.context.clone(),
-            reason: chain_text(&e),
+        .map_err(|e| match credentials.describe(&e) {
+            Some(reason) => Error::Credentials {
+                context: target.context.clone(),
+                reason,
+            },
+            None => Error::InvalidContext {
+                context: target.context.clone(),
+                reason: chain_text(&e),
+            },
         })?
+        .with_layer(&CredentialErrorLayer::new(credentials))
         .with_layer(&RequestLogLayer)
         .build();
     tracing::info!(

@@ -20,6 +20,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::cluster::Connection;
 use crate::cluster::connect::chain_text;
+use crate::cluster::credentials::CredentialSource;
 use crate::error::{Error, Result};
 
 /// Page size of list requests.
@@ -207,6 +208,13 @@ impl Connection {
     /// Turns a client error into one that says what to do about it.
     pub fn classify(&self, desc: &RequestDesc, err: kube::Error) -> Error {
         let target = &self.target;
+        // A token refresh by the exec plugin failed (already reworded by the client's layer).
+        if let Some(reason) = CredentialSource::default().describe(&err) {
+            return Error::Credentials {
+                context: target.context.clone(),
+                reason,
+            };
+        }
         match err {
             kube::Error::Api(status) => match status.code {
                 401 => Error::Unauthorized {
@@ -230,10 +238,6 @@ impl Connection {
                         status.message.clone()
                     },
                 },
-            },
-            kube::Error::Auth(auth) => Error::Credentials {
-                context: target.context.clone(),
-                reason: chain_text(&auth),
             },
             other => classify_transport(desc, target, &other),
         }

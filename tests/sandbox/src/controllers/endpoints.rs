@@ -109,10 +109,13 @@ pub(crate) fn reconcile(ctx: &Ctx, key: &Key) {
 
 /// One Service port resolved against a pod: (name, port, protocol, appProtocol).
 type Port = (String, i64, String, Option<String>);
-/// Per port list: the ports, ready addresses, not-ready addresses.
-type Subset = (Vec<Port>, Vec<Value>, Vec<Value>);
+/// An Endpoints address by (IP, pod UID).
+type AddrKey = (String, String);
 
-fn resolve_ports(svc: &Value, pod: &Value) -> Option<Vec<Port>> {
+/// The Service's ports as served by `pod`. A port whose named `targetPort` no container of the
+/// pod declares is left out (not the pod): the real controllers log it and go on with the
+/// other ports, so such a pod lands in an EndpointSlice whose port list lacks that port.
+fn resolve_ports(svc: &Value, pod: &Value) -> Vec<Port> {
     let empty = Vec::new();
     let ports = svc["spec"]["ports"].as_array().unwrap_or(&empty);
     let mut out = Vec::new();
@@ -124,7 +127,10 @@ fn resolve_ports(svc: &Value, pod: &Value) -> Option<Vec<Port>> {
         } else if let Some(s) = target.as_str().filter(|s| !s.is_empty()) {
             match s.parse::<i64>() {
                 Ok(n) => n,
-                Err(_) => find_named_port(pod, s, &protocol)?,
+                Err(_) => match find_named_port(pod, s, &protocol) {
+                    Some(n) => n,
+                    None => continue,
+                },
             }
         } else {
             p["port"].as_i64().unwrap_or(0)
@@ -136,11 +142,20 @@ fn resolve_ports(svc: &Value, pod: &Value) -> Option<Vec<Port>> {
             p["appProtocol"].as_str().map(str::to_string),
         ));
     }
-    Some(out)
+    out
 }
 
+/// `FindPort`: the first container port of that name and protocol, in the containers and then
+/// in the sidecars (init containers with `restartPolicy: Always`).
 fn find_named_port(pod: &Value, name: &str, protocol: &str) -> Option<i64> {
-    pod["spec"]["containers"].as_array()?.iter().find_map(|c| {
+    let empty = Vec::new();
+    let containers = pod["spec"]["containers"].as_array().unwrap_or(&empty);
+    let sidecars = pod["spec"]["initContainers"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter(|c| c["restartPolicy"] == "Always");
+    containers.iter().chain(sidecars).find_map(|c| {
         c["ports"].as_array()?.iter().find_map(|p| {
             (p["name"].as_str() == Some(name)
                 && p["protocol"].as_str().unwrap_or("TCP") == protocol)
@@ -209,34 +224,62 @@ fn copied_labels(svc: &Value) -> Map<String, Value> {
 
 fn sync_endpoints(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
     let publish_not_ready = svc["spec"]["publishNotReadyAddresses"].as_bool() == Some(true);
-    // Subsets grouped by their port list, as `RepackSubsets` leaves them.
-    let mut subsets: BTreeMap<String, Subset> = BTreeMap::new();
+    let portless = svc["spec"]["ports"].as_array().is_none_or(|p| p.is_empty());
+    // As `RepackSubsets` leaves them: each port maps to the addresses serving it (with their
+    // readiness), and ports served by the same addresses share a subset. An address serving
+    // none of the ports is left out, except from a headless Service without ports.
+    let mut addrs: BTreeMap<AddrKey, (Value, bool)> = BTreeMap::new();
+    let mut by_port: Vec<(Option<Port>, Vec<AddrKey>)> = Vec::new();
     for pod in pods {
         if !has_address(pod) || (meta::deleting(pod) && !publish_not_ready) {
             continue;
         }
-        let Some(ports) = resolve_ports(svc, pod) else {
-            continue;
+        let ports: Vec<Option<Port>> = if portless {
+            if !is_headless(svc) {
+                continue;
+            }
+            vec![None]
+        } else {
+            resolve_ports(svc, pod).into_iter().map(Some).collect()
         };
+        if ports.is_empty() {
+            continue;
+        }
         let mut addr = json!({"ip": meta::pod_ip(pod), "targetRef": target_ref(pod)});
         if let Some(n) = pod["spec"]["nodeName"].as_str() {
             addr["nodeName"] = json!(n);
         }
-        let entry = subsets
-            .entry(format!("{ports:?}"))
-            .or_insert_with(|| (ports.clone(), Vec::new(), Vec::new()));
-        if meta::pod_ready(pod) || publish_not_ready {
-            entry.1.push(addr);
-        } else {
-            entry.2.push(addr);
+        let key = (meta::pod_ip(pod).to_string(), meta::uid(pod).to_string());
+        addrs.insert(
+            key.clone(),
+            (addr, meta::pod_ready(pod) || publish_not_ready),
+        );
+        for port in ports {
+            match by_port.iter_mut().find(|(p, _)| *p == port) {
+                Some((_, keys)) => keys.push(key.clone()),
+                None => by_port.push((port, vec![key.clone()])),
+            }
         }
     }
-    let by_ip = |a: &Value, b: &Value| a["ip"].as_str().cmp(&b["ip"].as_str());
-    let subsets: Vec<Value> = subsets
-        .into_values()
-        .map(|(ports, mut ready, mut not_ready)| {
-            ready.sort_by(by_ip);
-            not_ready.sort_by(by_ip);
+    let mut groups: BTreeMap<Vec<AddrKey>, Vec<Port>> = BTreeMap::new();
+    for (port, mut keys) in by_port {
+        keys.sort();
+        keys.dedup();
+        let ports = groups.entry(keys).or_default();
+        ports.extend(port);
+    }
+    let subsets: Vec<Value> = groups
+        .into_iter()
+        .map(|(keys, ports)| {
+            let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+            for k in &keys {
+                let (addr, is_ready) = &addrs[k];
+                if *is_ready {
+                    ready.push(addr.clone());
+                } else {
+                    not_ready.push(addr.clone());
+                }
+            }
             let mut s = Map::new();
             if !ready.is_empty() {
                 s.insert("addresses".into(), json!(ready));
@@ -324,21 +367,23 @@ fn delete_slices(ctx: &Ctx, key: &Key, keep: &[String]) {
 
 fn sync_slices(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
     let key = meta::key(svc);
+    let publish_not_ready = svc["spec"]["publishNotReadyAddresses"].as_bool() == Some(true);
     let mut groups: BTreeMap<String, (Vec<Port>, Vec<Value>)> = BTreeMap::new();
     for pod in pods {
         if !has_address(pod) {
             continue;
         }
-        let Some(ports) = resolve_ports(svc, pod) else {
-            continue;
-        };
+        // Grouped by the ports the pod serves, which may be none of the Service's.
+        let ports = resolve_ports(svc, pod);
         let terminating = meta::deleting(pod);
-        let ready = meta::pod_ready(pod);
+        let serving = meta::pod_ready(pod);
         let mut ep = json!({
             "addresses": [meta::pod_ip(pod)],
             "conditions": {
-                "ready": ready && !terminating,
-                "serving": ready,
+                // With `publishNotReadyAddresses` every endpoint is published as ready;
+                // `serving` still tells the pod's readiness.
+                "ready": publish_not_ready || (serving && !terminating),
+                "serving": serving,
                 "terminating": terminating,
             },
             "targetRef": target_ref(pod),
@@ -358,7 +403,13 @@ fn sync_slices(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
     for (_, (ports, mut eps)) in groups {
         eps.sort_by(|a, b| a["addresses"][0].as_str().cmp(&b["addresses"][0].as_str()));
         for chunk in eps.chunks(MAX_PER_SLICE) {
-            wanted.push((port_json(&ports, true), chunk.to_vec()));
+            // An empty port list is stored as `null`, as the placeholder's.
+            let ports = if ports.is_empty() {
+                Value::Null
+            } else {
+                port_json(&ports, true)
+            };
+            wanted.push((ports, chunk.to_vec()));
         }
     }
     if wanted.is_empty() {
@@ -368,9 +419,26 @@ fn sync_slices(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
     labels.insert(SERVICE_NAME_LABEL.into(), json!(key.1));
     labels.insert(MANAGED_BY_LABEL.into(), json!(SLICE_CONTROLLER));
     let existing = managed_slices(ctx, &key);
+    // Each wanted slice updates an existing one with the same ports if there is one; the
+    // others take over slices that would go (the real `finalize` turns such create/delete
+    // pairs into updates), and only then are slices created.
+    let mut slot: Vec<Option<usize>> = vec![None; wanted.len()];
+    let mut used = vec![false; existing.len()];
+    for (w, (ports, _)) in wanted.iter().enumerate() {
+        if let Some(e) = (0..existing.len()).find(|&e| !used[e] && existing[e]["ports"] == *ports) {
+            used[e] = true;
+            slot[w] = Some(e);
+        }
+    }
+    for s in slot.iter_mut().filter(|s| s.is_none()) {
+        if let Some(e) = (0..existing.len()).find(|&e| !used[e]) {
+            used[e] = true;
+            *s = Some(e);
+        }
+    }
     let mut keep = Vec::new();
     let now = store::now_rfc3339();
-    for (i, (ports, eps)) in wanted.into_iter().enumerate() {
+    for ((ports, eps), slot) in wanted.into_iter().zip(slot) {
         let body = |mut s: Value| {
             s["metadata"]["labels"] = json!(labels);
             s["addressType"] = json!("IPv4");
@@ -378,7 +446,7 @@ fn sync_slices(ctx: &Ctx, svc: &Value, pods: &[Arc<Value>]) {
             s["ports"] = ports.clone();
             s
         };
-        match existing.get(i) {
+        match slot.map(|e| &existing[e]) {
             Some(cur) => {
                 keep.push(meta::name(cur).to_string());
                 let want = body((**cur).clone());

@@ -308,3 +308,196 @@ fn endpoints_changed_by_someone_else_are_put_back() {
         endpoint_ips(s, "web", "addresses") == want
     });
 }
+
+/// (sorted endpoint IPs, ports) of each of the Service's slices, sorted.
+fn slices_by_ports(
+    store: &sandbox::store::Store,
+    svc: &str,
+) -> Vec<(Vec<String>, serde_json::Value)> {
+    let (slices, _) = store.list(&resources::ENDPOINTSLICES, Some("default"), |s| {
+        s["metadata"]["labels"]["kubernetes.io/service-name"] == svc
+    });
+    let mut v: Vec<_> = slices
+        .iter()
+        .map(|s| {
+            let mut ips: Vec<String> = s["endpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["addresses"][0].as_str().map(str::to_string))
+                .collect();
+            ips.sort();
+            (ips, s["ports"].clone())
+        })
+        .collect();
+    v.sort_by_key(|(ips, ports)| (ips.clone(), ports.to_string()));
+    v
+}
+
+fn pod_ip(c: &Cluster, name: &str) -> String {
+    c.get(&resources::PODS, "default", name)
+        .and_then(|p| p["status"]["podIP"].as_str().map(str::to_string))
+        .expect("pod IP")
+}
+
+/// A ready pod labelled `app: <app>` whose container declares `ports`.
+fn pod_with_ports(name: &str, app: &str, ports: serde_json::Value) -> serde_json::Value {
+    let mut p = pod(
+        name,
+        app,
+        json!({"sandbox.bluegreen.dev/ready-after-ms": "0"}),
+    );
+    p["spec"]["containers"][0]["ports"] = ports;
+    p
+}
+
+#[test]
+fn pods_are_grouped_in_slices_by_the_named_port_they_resolve_to() {
+    let c = start(50.0);
+    let mut svc = service("named", "n");
+    svc["spec"]["ports"] = json!([{"name": "web", "port": 80, "targetPort": "http"}]);
+    c.create(svc);
+    c.create(pod_with_ports(
+        "a",
+        "n",
+        json!([{"name": "http", "containerPort": 8080}]),
+    ));
+    c.create(pod_with_ports(
+        "b",
+        "n",
+        json!([{"name": "http", "containerPort": 9090}]),
+    ));
+    // No port of that name: kept, in a slice without the port.
+    c.create(pod_with_ports(
+        "c",
+        "n",
+        json!([{"name": "metrics", "containerPort": 9100}]),
+    ));
+    c.wait_until("three endpoints", |s| {
+        slice_endpoints(s, "named").len() == 3
+    });
+    let (a, b, cc) = (pod_ip(&c, "a"), pod_ip(&c, "b"), pod_ip(&c, "c"));
+    let port = |n: i64| json!([{"name": "web", "port": n, "protocol": "TCP"}]);
+    let mut want = vec![
+        (vec![a.clone()], port(8080)),
+        (vec![b.clone()], port(9090)),
+        (vec![cc.clone()], serde_json::Value::Null),
+    ];
+    want.sort_by_key(|(ips, ports)| (ips.clone(), ports.to_string()));
+    c.wait_until("a slice per resolved port set", |s| {
+        slices_by_ports(s, "named") == want
+    });
+    assert!(
+        slice_endpoints(&c.store, "named").iter().all(|e| e.1),
+        "every endpoint ready"
+    );
+    // Endpoints list only the addresses serving a port, one subset per port number.
+    let port = |n: i64| json!([{"name": "web", "port": n, "protocol": "TCP"}]);
+    let mut want = vec![(vec![a], port(8080)), (vec![b], port(9090))];
+    want.sort_by_key(|(ips, ports)| (ips.clone(), ports.to_string()));
+    c.wait_until("a subset per port number", |s| subsets(s, "named") == want);
+}
+
+#[test]
+fn a_pod_missing_one_named_port_keeps_the_others() {
+    let c = start(50.0);
+    let mut svc = service("multi", "m");
+    svc["spec"]["ports"] = json!([
+        {"name": "web", "port": 80, "targetPort": "http"},
+        {"name": "metrics", "port": 9100, "targetPort": 9100},
+    ]);
+    c.create(svc);
+    c.create(pod_with_ports(
+        "full",
+        "m",
+        json!([{"name": "http", "containerPort": 8080}, {"containerPort": 9100}]),
+    ));
+    c.create(pod_with_ports(
+        "bare",
+        "m",
+        json!([{"containerPort": 9100}]),
+    ));
+    c.wait_until("two endpoints", |s| slice_endpoints(s, "multi").len() == 2);
+    let (full, bare) = (pod_ip(&c, "full"), pod_ip(&c, "bare"));
+    let web = json!({"name": "web", "port": 8080, "protocol": "TCP"});
+    let metrics = json!({"name": "metrics", "port": 9100, "protocol": "TCP"});
+    let mut want = vec![
+        (vec![full.clone()], json!([web, metrics])),
+        (vec![bare.clone()], json!([metrics])),
+    ];
+    want.sort_by_key(|(ips, ports)| (ips.clone(), ports.to_string()));
+    c.wait_until("a slice per port set", |s| {
+        slices_by_ports(s, "multi") == want
+    });
+
+    // Endpoints, repacked: both addresses serve metrics, only one serves web.
+    let mut both = vec![full.clone(), bare];
+    both.sort();
+    let mut want = vec![(both, json!([metrics])), (vec![full], json!([web]))];
+    want.sort_by_key(|(ips, ports)| (ips.clone(), ports.to_string()));
+    c.wait_until("a subset per address set", |s| subsets(s, "multi") == want);
+}
+
+/// (sorted ready IPs, ports) of each subset of the Service's Endpoints, sorted.
+fn subsets(store: &sandbox::store::Store, svc: &str) -> Vec<(Vec<String>, serde_json::Value)> {
+    let Some(ep) = store.get(&resources::ENDPOINTS, "default", svc) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(Vec<String>, serde_json::Value)> = ep["subsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let mut ips: Vec<String> = s["addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["ip"].as_str().map(str::to_string))
+                .collect();
+            ips.sort();
+            (ips, s["ports"].clone())
+        })
+        .collect();
+    v.sort_by_key(|(ips, ports)| (ips.clone(), ports.to_string()));
+    v
+}
+
+#[test]
+fn publish_not_ready_addresses_marks_every_endpoint_ready() {
+    let c = start(20.0);
+    let mut svc = service("peers", "p");
+    svc["spec"]["publishNotReadyAddresses"] = json!(true);
+    c.create(svc);
+    // Never Ready while the test runs.
+    c.create(pod(
+        "starting",
+        "p",
+        json!({"sandbox.bluegreen.dev/ready-after-ms": "3600000"}),
+    ));
+    c.create(pod("up", "p", json!({"sandbox.bluegreen.dev/ready-after-ms": "0", "sandbox.bluegreen.dev/terminate-after-ms": "3600000"})));
+    c.wait_until("both published", |s| slice_endpoints(s, "peers").len() == 2);
+    let (starting, up) = (pod_ip(&c, "starting"), pod_ip(&c, "up"));
+    let mut want = vec![
+        (starting.clone(), true, false, false),
+        (up.clone(), true, true, false),
+    ];
+    want.sort();
+    c.wait_until("ready, serving as the pod", |s| {
+        slice_endpoints(s, "peers") == want
+    });
+    let mut both = vec![starting.clone(), up.clone()];
+    both.sort();
+    assert_eq!(endpoint_ips(&c.store, "peers", "addresses"), both);
+    assert!(endpoint_ips(&c.store, "peers", "notReadyAddresses").is_empty());
+
+    // A terminating pod stays published, and ready.
+    c.store
+        .delete(&resources::PODS, "default", "up", &DeleteOpts::default())
+        .expect("delete");
+    let mut want = vec![(starting, true, false, false), (up, true, true, true)];
+    want.sort();
+    c.wait_until("terminating, still ready", |s| {
+        slice_endpoints(s, "peers") == want
+    });
+    assert_eq!(endpoint_ips(&c.store, "peers", "addresses"), both);
+}
