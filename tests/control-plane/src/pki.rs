@@ -29,8 +29,9 @@ pub(crate) struct Pki {
     pub apiserver: Pair,
     pub admin: Pair,
     pub developer: Pair,
-    /// The service-account signing key (PKCS#8 PEM); its public half is derived from it.
+    /// The service-account token signing key (PKCS#8 PEM) and its public key (PEM).
     pub service_account_key_file: PathBuf,
+    pub service_account_pub_file: PathBuf,
 }
 
 fn err(e: rcgen::Error) -> Error {
@@ -113,6 +114,8 @@ pub(crate) fn generate(dir: &Path, service_ip: &str) -> Result<Pki, Error> {
     let sa_key = KeyPair::generate().map_err(err)?;
     let service_account_key_file = dir.join("service-account.key");
     crate::write_private(&service_account_key_file, &sa_key.serialize_pem())?;
+    let service_account_pub_file = dir.join("service-account.pub");
+    crate::write_private(&service_account_pub_file, &sa_key.public_key_pem())?;
 
-    Ok(Pki { ca, apiserver, admin, developer, service_account_key_file })
+    Ok(Pki { ca, apiserver, admin, developer, service_account_key_file, service_account_pub_file })
 }

@@ -185,7 +185,7 @@ async fn start_async(bin: &Path) -> Result<ControlPlane, Error> {
             path_arg("tls-cert-file", &pki.apiserver.cert_file),
             path_arg("tls-private-key-file", &pki.apiserver.key_file),
             path_arg("client-ca-file", &pki.ca.cert_file),
-            path_arg("service-account-key-file", sa_key),
+            path_arg("service-account-key-file", &pki.service_account_pub_file),
             path_arg("service-account-signing-key-file", sa_key),
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
             format!("--service-cluster-ip-range={SERVICE_CIDR}"),
