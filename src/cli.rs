@@ -267,14 +267,20 @@ pub struct PairArgs {
     #[arg(long, value_name = "KEY", value_parser = parse_label_key)]
     pub label: Option<String>,
 
-    /// The two colour values
-    #[arg(
-        long,
-        value_name = "A,B",
-        default_value = "blue,green",
-        value_parser = parse_colours
-    )]
-    pub colors: Colours,
+    /// The two colour values [default: what the Service's journal recorded, else blue,green]
+    #[arg(long, value_name = "A,B", value_parser = parse_colours)]
+    pub colors: Option<Colours>,
+}
+
+impl PairArgs {
+    /// How to recognise the pair, as the flags say.
+    pub fn spec(&self) -> crate::pair::PairSpec {
+        crate::pair::PairSpec {
+            label: self.label.clone(),
+            colours: self.colors.clone().unwrap_or_default().0,
+            colours_given: self.colors.is_some(),
+        }
+    }
 }
 
 /// The two colour values, in display order.
@@ -501,6 +507,6 @@ mod tests {
             panic!("expected status");
         };
         assert_eq!(status.output, OutputFormat::Json);
-        assert_eq!(status.pair.colors, Colours::default());
+        assert_eq!(status.pair.colors, None);
     }
 }

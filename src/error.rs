@@ -331,6 +331,20 @@ pub enum Error {
         colours: [String; 2],
     },
 
+    /// `--label` or `--colors` disagrees with what the Service's journal recorded.
+    #[error(
+        "{flag} disagrees with Service {service:?}'s journal, which recorded {recorded} at its first release; \
+         leave the flag out (the recorded pair is used), or correct it"
+    )]
+    RecordedPairMismatch {
+        /// The Service.
+        service: String,
+        /// The flag as given.
+        flag: String,
+        /// What the journal says.
+        recorded: String,
+    },
+
     /// Several selector entries carry a colour value; the colour key must be named.
     #[error(
         "Service {service:?} selects {selector}: keys {} all hold a colour; name the colour key with --label KEY",
@@ -473,6 +487,7 @@ impl Error {
             | ExternalName { .. }
             | NoColour { .. }
             | LabelMismatch { .. }
+            | RecordedPairMismatch { .. }
             | AmbiguousColour { .. }
             | DuplicateDeployments { .. } => EXIT_NOT_FOUND,
             Unreachable { .. } | Tls { .. } | Timeout { .. } | Api { .. } | Transport { .. } => {

@@ -20,6 +20,8 @@
 //! | `last-failure` | why the last flip was undone (verification failed), with the time |
 //! | `test-services` | the Services with a colour's exact selector that were test Services at the last flip (JSON array) |
 //! | `entry-points` | the Services with a colour's exact selector that were other ways into production at the last flip (JSON array) |
+//! | `colour-label` | the selector key that carries the colour, recorded at every flip: later commands use it without `--label` |
+//! | `colours` | the two colour values (JSON array, `--colors` order), recorded at every flip: later commands use them without `--colors` |
 //! | `moved-services` | the other Services the last flip moved along with the production Service (`--also-flip`; JSON array): rollback moves them back |
 //!
 //! Every write is one merge patch on the Service; a flip writes the journal in the same request
@@ -66,6 +68,10 @@ pub const TEST_SERVICES: &str = "test-services";
 pub const ENTRY_POINTS: &str = "entry-points";
 /// `moved-services`.
 pub const MOVED_SERVICES: &str = "moved-services";
+/// `colour-label`.
+pub const COLOUR_LABEL: &str = "colour-label";
+/// `colours`.
+pub const COLOURS: &str = "colours";
 
 /// Every key this plugin writes.
 pub const KEYS: &[&str] = &[
@@ -86,6 +92,8 @@ pub const KEYS: &[&str] = &[
     TEST_SERVICES,
     ENTRY_POINTS,
     MOVED_SERVICES,
+    COLOUR_LABEL,
+    COLOURS,
 ];
 
 /// `step` while a flip waits for its endpoints.

@@ -26,10 +26,7 @@ pub async fn run(
     to: Option<&str>,
 ) -> Result<()> {
     let conn = connect(&connect_options(global)).await?;
-    let spec = PairSpec {
-        label: args.pair.label.clone(),
-        colours: args.pair.colors.0.clone(),
-    };
+    let spec = args.pair.spec();
     let palette = Palette::new(style::colour_wanted(global.no_color));
     let deadline = Deadline::after(args.timeout.0);
     let ask = Ask { args, command, to };

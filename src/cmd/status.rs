@@ -29,10 +29,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     let screen = Screen {
         conn: &conn,
         service: &args.service,
-        spec: PairSpec {
-            label: args.pair.label.clone(),
-            colours: args.pair.colors.0.clone(),
-        },
+        spec: args.pair.spec(),
         format: args.output,
         palette: Palette::new(
             matches!(args.output, OutputFormat::Table | OutputFormat::Wide)

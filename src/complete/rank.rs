@@ -109,6 +109,7 @@ mod tests {
         let spec = PairSpec {
             label: None,
             colours: ["v1".into(), "v2".into()],
+            colours_given: true,
         };
         let ranked = services(&listed, "default", &spec);
         assert_eq!(names(&ranked), ["web", "canary"]);

@@ -31,6 +31,8 @@ pub struct PairSpec {
     pub label: Option<String>,
     /// The two colours, in display order.
     pub colours: [String; 2],
+    /// `--colors` was given: otherwise the colours the journal recorded win over the default.
+    pub colours_given: bool,
 }
 
 impl Default for PairSpec {
@@ -38,7 +40,52 @@ impl Default for PairSpec {
         PairSpec {
             label: None,
             colours: ["blue".to_string(), "green".to_string()],
+            colours_given: false,
         }
+    }
+}
+
+impl PairSpec {
+    /// The spec with what the Service's journal recorded at its first release (`colour-label`,
+    /// `colours`) filling in what the flags left out. A flag that disagrees with the record is
+    /// an error: the release commands would otherwise see another pair than the one recorded.
+    pub fn with_recorded(&self, service: &Service) -> Result<PairSpec> {
+        let annotations = service.annotations();
+        let recorded =
+            |key: &str| annotations.get(&format!("{}{key}", crate::pair::JOURNAL_PREFIX));
+        let label = recorded(crate::journal::COLOUR_LABEL).cloned();
+        let colours = recorded(crate::journal::COLOURS)
+            .and_then(|v| serde_json::from_str::<[String; 2]>(v).ok());
+        let mut spec = self.clone();
+        let name = service.name_any();
+        if let (Some(given), Some(label)) = (&self.label, &label)
+            && given != label
+        {
+            return Err(Error::RecordedPairMismatch {
+                service: name,
+                flag: format!("--label {given}"),
+                recorded: format!("colour key {label}"),
+            });
+        }
+        if let Some(colours) = colours {
+            let same = |a: &[String; 2], b: &[String; 2]| {
+                (a[0] == b[0] && a[1] == b[1]) || (a[0] == b[1] && a[1] == b[0])
+            };
+            if self.colours_given && !same(&self.colours, &colours) {
+                return Err(Error::RecordedPairMismatch {
+                    service: name,
+                    flag: format!("--colors {},{}", self.colours[0], self.colours[1]),
+                    recorded: format!("colours {},{}", colours[0], colours[1]),
+                });
+            }
+            if !self.colours_given {
+                spec.colours = colours;
+            }
+        }
+        if spec.label.is_none() {
+            spec.label = label;
+        }
+        Ok(spec)
     }
 }
 
@@ -109,6 +156,7 @@ pub fn service_selector(service: &Service) -> BTreeMap<String, String> {
 
 /// Reads the colour key and the live colour from the production Service's selector.
 pub fn identify(service: &Service, namespace: &str, spec: &PairSpec) -> Result<Identity> {
+    let spec = &spec.with_recorded(service)?;
     let name = service.name_any();
     let spec_of = service.spec.as_ref();
     if spec_of.and_then(|s| s.type_.as_deref()) == Some("ExternalName") {
@@ -382,11 +430,59 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_recorded_colours_are_used_without_flags_and_a_disagreeing_flag_is_refused() {
+        let mut svc = service("shop", &[("app", "shop"), ("track", "v2")]);
+        svc.metadata.annotations = Some(
+            [
+                (
+                    "bluegreen.dev/colour-label".to_string(),
+                    "track".to_string(),
+                ),
+                (
+                    "bluegreen.dev/colours".to_string(),
+                    "[\"v1\",\"v2\"]".to_string(),
+                ),
+            ]
+            .into(),
+        );
+        let identity = identify(&svc, "default", &PairSpec::default()).expect("recorded");
+        assert_eq!(identity.colour_label, "track");
+        assert_eq!(identity.colours, ["v1".to_string(), "v2".to_string()]);
+        assert_eq!(identity.live_colour(), "v2");
+        let same = PairSpec {
+            colours: ["v2".into(), "v1".into()],
+            colours_given: true,
+            ..PairSpec::default()
+        };
+        assert_eq!(
+            identify(&svc, "default", &same)
+                .expect("agrees")
+                .live_colour(),
+            "v2"
+        );
+        let other = PairSpec {
+            colours_given: true,
+            ..PairSpec::default()
+        };
+        let err = identify(&svc, "default", &other).expect_err("disagrees");
+        assert!(
+            err.to_string().contains("--colors blue,green disagrees"),
+            "{err}"
+        );
+        let label = PairSpec {
+            label: Some("app".into()),
+            ..PairSpec::default()
+        };
+        assert!(identify(&svc, "default", &label).is_err());
+    }
+
+    #[test]
     fn identification_rules() {
         use Expect::*;
         let custom = PairSpec {
             label: Some("track".into()),
             colours: ["v1".into(), "v2".into()],
+            colours_given: true,
         };
         let by_label = PairSpec {
             label: Some("b".into()),

@@ -812,6 +812,19 @@ pub(crate) fn flip_step(
         journal::ENTRY_POINTS,
         serde_json::to_string(&entry_points).unwrap_or_default(),
     );
+    set(&mut changes, journal::COLOUR_LABEL, label.clone());
+    set(
+        &mut changes,
+        journal::COLOURS,
+        serde_json::to_string(
+            &snapshot
+                .colours
+                .iter()
+                .map(|c| c.colour.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
+    );
     if moved.is_empty() {
         changes.insert(journal::MOVED_SERVICES.into(), None);
     } else {
