@@ -20,7 +20,8 @@ macro_rules! examples {
 Examples:
   # bash: load now, or install for every new shell
   source <(kubectl-bluegreen completion bash)
-  kubectl-bluegreen completion bash > ~/.local/share/bash-completion/completions/kubectl-bluegreen
+  kubectl-bluegreen completion bash \\
+    > ~/.local/share/bash-completion/completions/kubectl-bluegreen
 
   # zsh: a file named _kubectl-bluegreen in a directory of $fpath
   kubectl-bluegreen completion zsh > \"${fpath[1]}/_kubectl-bluegreen\"
