@@ -67,8 +67,41 @@ pub fn run(args: &CompletionArgs) -> Result<()> {
 pub fn script(shell: Shell) -> String {
     let mut command = Cli::command();
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command, BIN_NAME, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    match shell {
+        Shell::Bash => {
+            clap_complete::generate(shell, &mut command, BASH_NAME, &mut out);
+            register_bash(&String::from_utf8_lossy(&out))
+        }
+        _ => {
+            clap_complete::generate(shell, &mut command, BIN_NAME, &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    }
+}
+
+/// The name the bash script is generated for. clap_complete's bash generator spells a
+/// subcommand's state from the binary name with `-` replaced in one place and kept in another,
+/// so with `kubectl-bluegreen` no subcommand state ever matched and only the first word
+/// completed. A name without `-` keeps both spellings equal; [`register_bash`] then registers
+/// the function for the real name.
+const BASH_NAME: &str = "kubectl_bluegreen";
+
+/// Points the script's `complete -F ...` lines at [`BIN_NAME`].
+fn register_bash(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    let suffix = format!(" {BASH_NAME}");
+    for line in script.lines() {
+        match line.strip_suffix(&suffix) {
+            Some(start) if line.trim_start().starts_with("complete -F ") => {
+                out.push_str(start);
+                out.push(' ');
+                out.push_str(BIN_NAME);
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -92,7 +125,14 @@ mod tests {
     #[test]
     fn bash_script_registers_a_completion_function() {
         let text = script(Shell::Bash);
-        assert!(text.contains("complete -F"), "{text}");
+        let registrations: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("complete -F"))
+            .collect();
+        assert!(!registrations.is_empty(), "{text}");
+        for line in registrations {
+            assert!(line.ends_with(" kubectl-bluegreen"), "{line}");
+        }
         assert!(text.contains("--namespace"), "{text}");
         assert!(text.contains("json"), "-o values are listed");
     }
