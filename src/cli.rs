@@ -73,9 +73,10 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Parses a command line as the binary does. kubectl writes its verbosity as `-v=6` or
-    /// `-v 6`; clap reads `-v` as a counted flag, so those spellings are handed to the hidden
-    /// `--v=LEVEL` first. Words after `--` are left alone.
+    /// Parses a command line as the binary does. kubectl writes its verbosity as a level
+    /// (`-v=6`, `-v 6`, `--v=6`); here `-v` is a counted flag, so a level is first rewritten
+    /// into counted flags: 1-5 into `-v` (the API requests), 6 and more into `-vv` (also the
+    /// client's detail), 0 into nothing. Words after `--` are left alone.
     pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -85,8 +86,16 @@ impl Cli {
     }
 }
 
-/// Rewrites `-v=N`, `-vN` and `-v N` (N a number) into `--v=N`.
+/// Rewrites kubectl's `-v=N`, `-vN`, `-v N`, `--v=N` and `--v N` (N a number) into counted
+/// `-v` flags.
 fn kubectl_verbosity(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let counted = |level: &str| -> Option<OsString> {
+        match level.trim_start_matches('0') {
+            "" => None,
+            "1" | "2" | "3" | "4" | "5" => Some("-v".into()),
+            _ => Some("-vv".into()),
+        }
+    };
     let mut out = Vec::new();
     let mut args = args.peekable();
     let mut after_dashes = false;
@@ -102,17 +111,17 @@ fn kubectl_verbosity(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
             out.push(arg);
             continue;
         }
-        if let Some(rest) = text.strip_prefix("-v") {
+        if let Some(rest) = text.strip_prefix("--v").or_else(|| text.strip_prefix("-v")) {
             let level = rest.strip_prefix('=').unwrap_or(rest);
-            if is_level(level) {
-                out.push(format!("--v={level}").into());
+            if is_level(level) && (text.starts_with("-v") || rest.starts_with('=')) {
+                out.extend(counted(level));
                 continue;
             }
             if rest.is_empty()
                 && let Some(next) = args.peek().and_then(|n| n.to_str())
                 && is_level(next)
             {
-                out.push(format!("--v={next}").into());
+                out.extend(counted(next));
                 args.next();
                 continue;
             }
@@ -123,15 +132,10 @@ fn kubectl_verbosity(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
 }
 
 impl GlobalArgs {
-    /// How much to log: 0 warnings only, 1 each API request, 2 also the client's own detail.
-    /// kubectl's levels map onto these: 1-5 to 1, 6 and more to 2.
+    /// How much to log: 0 warnings only, 1 each API request, 2 also the client's own detail
+    /// (kubectl's levels are mapped onto these by [`Cli::parse_args`]).
     pub fn verbosity(&self) -> u8 {
-        let level = match self.level {
-            None | Some(0) => 0,
-            Some(1..=5) => 1,
-            Some(_) => 2,
-        };
-        self.verbose.max(level).min(2)
+        self.verbose.min(2)
     }
 }
 
@@ -161,20 +165,10 @@ pub struct GlobalArgs {
     )]
     pub request_timeout: Timeout,
 
-    /// Show the API requests made (-v) and the client's own detail (-vv); never credentials.
-    /// kubectl's levels work too: -v=N, -v N, --v=N, with 1-5 as -v and 6 or more as -vv
+    /// Show the API requests made (-v) and the client's own detail (-vv), never credentials;
+    /// kubectl's -v=N, -v N and --v=N work too: 1-5 as -v, 6 or more as -vv
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-
-    /// kubectl's `--v=LEVEL`; `-v=N` and `-v N` arrive here too (see [`Cli::parse_args`])
-    #[arg(
-        long = "v",
-        global = true,
-        hide = true,
-        value_name = "LEVEL",
-        value_parser = clap::value_parser!(u8)
-    )]
-    pub level: Option<u8>,
 
     /// Never colour the output (colour is also off when stdout is not a terminal, with NO_COLOR or TERM=dumb)
     #[arg(long, global = true)]
@@ -602,6 +596,40 @@ mod tests {
     }
 
     #[test]
+    fn kubectl_verbosity_levels_become_counted_flags() {
+        let verbosity = |args: &[&str]| {
+            let mut line = vec!["kubectl-bluegreen"];
+            line.extend_from_slice(args);
+            Cli::parse_args(line)
+                .map(|cli| cli.global.verbosity())
+                .map_err(|e| e.to_string())
+        };
+        for (args, level) in [
+            (&["status", "web"][..], 0),
+            (&["-v=6", "status", "web"], 2),
+            (&["--v=6", "status", "web"], 2),
+            (&["-v", "6", "status", "web"], 2),
+            (&["status", "web", "-v", "9"], 2),
+            (&["status", "web", "--v", "7"], 2),
+            (&["status", "web", "-v6"], 2),
+            (&["status", "web", "-v=4"], 1),
+            (&["status", "web", "-v", "1"], 1),
+            (&["status", "web", "-v=0"], 0),
+            (&["status", "web", "-v"], 1),
+            (&["-v", "status", "web"], 1),
+            (&["status", "web", "-vv"], 2),
+            (&["status", "web", "-vvv"], 2),
+            (&["status", "web", "--verbose", "--verbose"], 2),
+        ] {
+            assert_eq!(verbosity(args), Ok(level), "{args:?}");
+        }
+        assert!(verbosity(&["status", "web", "-v=x"]).is_err());
+        // After `--`, nothing is rewritten.
+        let words = kubectl_verbosity(["k", "status", "--", "-v=6"].into_iter().map(Into::into));
+        assert_eq!(words.last().map(|w| w.to_str()), Some(Some("-v=6")));
+    }
+
+    #[test]
     fn global_flags_work_after_the_subcommand() {
         let cli = Cli::try_parse_from([
             "kubectl-bluegreen",
@@ -619,6 +647,7 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.global.context.as_deref(), Some("prod"));
         assert_eq!(cli.global.verbose, 2);
+        assert_eq!(cli.global.verbosity(), 2);
         let Command::Status(status) = cli.command else {
             panic!("expected status");
         };
