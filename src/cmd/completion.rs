@@ -27,7 +27,8 @@ Examples:
   kubectl-bluegreen completion zsh > \"${fpath[1]}/_kubectl-bluegreen\"
 
   # fish
-  kubectl-bluegreen completion fish > ~/.config/fish/completions/kubectl-bluegreen.fish
+  kubectl-bluegreen completion fish \\
+    > ~/.config/fish/completions/kubectl-bluegreen.fish
 
   # PowerShell: add to your profile
   kubectl-bluegreen completion powershell | Out-String | Invoke-Expression"
@@ -42,12 +43,13 @@ pub const LONG_HELP: &str = concat!(
     examples!(),
     "
 
-These scripts complete `kubectl-bluegreen ...` typed directly: subcommands, flags and the values
-of -o. For `kubectl bluegreen ...`, kubectl (1.26 or later) completes the plugin itself by running
-an executable named `kubectl_complete-bluegreen` from PATH. It ships next to the plugin (cargo
-install and the release archives; krew unpacks it but does not put it on PATH) and also completes
-contexts, namespaces and the cluster's Services. Put it on PATH and keep kubectl's own completion
-(`kubectl completion SHELL`) loaded."
+These scripts complete `kubectl-bluegreen ...` typed directly: subcommands,
+flags and the values of -o. For `kubectl bluegreen ...`, kubectl (1.26 or
+later) completes the plugin itself by running an executable named
+`kubectl_complete-bluegreen` from PATH. It ships next to the plugin (cargo
+install and the release archives; krew unpacks it but does not put it on PATH)
+and also completes contexts, namespaces and the cluster's Services. Put it on
+PATH and keep kubectl's own completion (`kubectl completion SHELL`) loaded."
 );
 
 /// Arguments of `completion`.
