@@ -368,7 +368,7 @@ impl Offered {
         let values = stdout
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| value(l))
+            .map(value)
             .collect();
         Offered {
             line,
