@@ -1,5 +1,6 @@
 //! The command line: global connection flags and one subcommand per job.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,10 +11,10 @@ Examples:
   # Show the blue/green pair behind the production Service `blueservice`
   kubectl bluegreen status blueservice
 
-  # The same pair in another namespace, through a specific kubeconfig and context
-  kubectl bluegreen status web -n shop --kubeconfig ~/.kube/prod --context prod-eu
+  # A pair in another namespace, through a specific kubeconfig and context
+  kubectl bluegreen status web -n shop --kubeconfig ~/.kube/prod --context eu
 
-  # Move its traffic to the idle colour, verify, scale the old colour down after 30s
+  # Move its traffic to the idle colour, verify, scale the old one down later
   kubectl bluegreen promote blueservice
 
   # Go back to the previous colour recorded in the Service's journal
@@ -21,19 +22,19 @@ Examples:
 
 Exit codes:
   0 success, 1 internal error, 2 usage error, 3 configuration error,
-  4 not found / not a blue/green pair, 5 preconditions not met, 6 verification failed
-  (traffic put back), 7 conflict, 8 API or connection error, 9 unauthorized/forbidden,
-  130 interrupted";
+  4 not found / not a blue/green pair, 5 preconditions not met,
+  6 verification failed (traffic put back), 7 conflict, 8 API or connection error,
+  9 unauthorized/forbidden, 130 interrupted";
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
   # Both colours side by side, with the verdict for the next promote
   kubectl bluegreen status blueservice
 
-  # Add each colour's selector and the production Service's endpoint addresses
+  # Add each colour's selector and the production Service's endpoints
   kubectl bluegreen status blueservice -o wide
 
-  # For scripts: the documented JSON document (apiVersion bluegreen.dev/v1alpha1)
+  # For scripts: the documented JSON (apiVersion bluegreen.dev/v1alpha1)
   kubectl bluegreen status blueservice -o json | jq -r .verdict.summary
 
   # A selector like `color: v1` with colours named v1 and v2
@@ -71,6 +72,73 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses a command line as the binary does. kubectl writes its verbosity as a level
+    /// (`-v=6`, `-v 6`, `--v=6`); here `-v` is a counted flag, so a level is first rewritten
+    /// into counted flags: 1-5 into `-v` (the API requests), 6 and more into `-vv` (also the
+    /// client's detail), 0 into nothing. Words after `--` are left alone.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        Cli::try_parse_from(kubectl_verbosity(args.into_iter().map(Into::into)))
+    }
+}
+
+/// Rewrites kubectl's `-v=N`, `-vN`, `-v N`, `--v=N` and `--v N` (N a number) into counted
+/// `-v` flags.
+fn kubectl_verbosity(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let counted = |level: &str| -> Option<OsString> {
+        match level.trim_start_matches('0') {
+            "" => None,
+            "1" | "2" | "3" | "4" | "5" => Some("-v".into()),
+            _ => Some("-vv".into()),
+        }
+    };
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    let mut after_dashes = false;
+    let is_level = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    while let Some(arg) = args.next() {
+        let text = arg.to_str().unwrap_or_default();
+        if after_dashes || out.is_empty() {
+            out.push(arg);
+            continue;
+        }
+        if text == "--" {
+            after_dashes = true;
+            out.push(arg);
+            continue;
+        }
+        if let Some(rest) = text.strip_prefix("--v").or_else(|| text.strip_prefix("-v")) {
+            let level = rest.strip_prefix('=').unwrap_or(rest);
+            if is_level(level) && (text.starts_with("-v") || rest.starts_with('=')) {
+                out.extend(counted(level));
+                continue;
+            }
+            if rest.is_empty()
+                && let Some(next) = args.peek().and_then(|n| n.to_str())
+                && is_level(next)
+            {
+                out.extend(counted(next));
+                args.next();
+                continue;
+            }
+        }
+        out.push(arg);
+    }
+    out
+}
+
+impl GlobalArgs {
+    /// How much to log: 0 warnings only, 1 each API request, 2 also the client's own detail
+    /// (kubectl's levels are mapped onto these by [`Cli::parse_args`]).
+    pub fn verbosity(&self) -> u8 {
+        self.verbose.min(2)
+    }
+}
+
 /// Flags that say which cluster to talk to and how; they mean what they mean to kubectl.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Cluster options")]
@@ -97,7 +165,8 @@ pub struct GlobalArgs {
     )]
     pub request_timeout: Timeout,
 
-    /// Show the API requests made (-v), and more detail (-vv); never credentials
+    /// Show the API requests made (-v) and the client's own detail (-vv), never credentials;
+    /// kubectl's -v=N, -v N and --v=N work too: 1-5 as -v, 6 or more as -vv
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
@@ -129,43 +198,56 @@ pub enum Command {
     Promote(PromoteArgs),
 
     /// Move production traffic back to the colour the journal records as previously live
-    #[command(after_help = ROLLBACK_EXAMPLES)]
+    #[command(after_help = ROLLBACK_EXAMPLES, mut_args(rollback_flags))]
     Rollback(ReleaseArgs),
 
     /// Apply the cleanup policy to the idle colour now (never to the live one)
-    #[command(after_help = CLEANUP_EXAMPLES)]
+    #[command(after_help = CLEANUP_EXAMPLES, mut_args(cleanup_flags))]
     Cleanup(ReleaseArgs),
 }
 
+// Example lines stay within 80 columns: clap wraps longer ones, and a wrapped comment or
+// command could not be pasted into a shell (`tests/help.rs` checks this at 80 columns).
+
 const PROMOTE_EXAMPLES: &str = "\
 Examples:
-  # Show the plan, confirm, flip blueservice to the idle colour, verify, scale the old one down
+  # Show the plan, confirm, flip to the idle colour, verify, scale the old down
   kubectl bluegreen promote blueservice
 
-  # In CI: no question; wait up to 10 minutes for the new colour to become ready first
+  # In CI: no question; wait up to 10 minutes for the idle colour to be ready
   kubectl bluegreen promote blueservice --yes --wait --timeout 10m
 
-  # Do it the way the manual procedure does: delete the old Deployment and test Service
+  # As the manual procedure does: delete the old Deployment and test Service
   kubectl bluegreen promote blueservice --cleanup delete
 
-  # Print the plan and the exact requests, change nothing (--dry-run=server: let the API server validate them)
-  kubectl bluegreen promote blueservice --dry-run";
+  # Print the plan and the exact requests; change nothing
+  kubectl bluegreen promote blueservice --dry-run
+
+  # The same, and let the API server validate each change (nothing is stored)
+  kubectl bluegreen promote blueservice --dry-run=server";
 
 const ROLLBACK_EXAMPLES: &str = "\
 Examples:
-  # Bring the previous colour back (scale up or re-create it), wait until it is available, flip back
+  # Bring the previous colour back (scale it up or re-create it), wait until
+  # it is available, move the traffic back, verify, scale the other one down
   kubectl bluegreen rollback blueservice
 
-  # Keep the colour it leaves running
-  kubectl bluegreen rollback blueservice --yes --cleanup none";
+  # The same without a question, keeping the colour it leaves running
+  kubectl bluegreen rollback blueservice --yes --cleanup none
+
+  # Print the plan and the exact requests; change nothing
+  kubectl bluegreen rollback blueservice --dry-run";
 
 const CLEANUP_EXAMPLES: &str = "\
 Examples:
   # After `promote --cleanup none`, or to finish an interrupted promote
   kubectl bluegreen cleanup blueservice
 
-  # Delete the old colour's Deployment and test Service(s), saving them for rollback
-  kubectl bluegreen cleanup blueservice --cleanup delete --yes";
+  # Delete the old colour's Deployment and test Services (saved for rollback)
+  kubectl bluegreen cleanup blueservice --cleanup delete --yes
+
+  # Scale down the idle colour even though traffic never left it
+  kubectl bluegreen cleanup blueservice --force";
 
 /// `--dry-run` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -176,7 +258,9 @@ pub enum DryRun {
     Server,
 }
 
-/// Arguments shared by `promote`, `rollback` and `cleanup`.
+/// Arguments shared by `promote`, `rollback` and `cleanup`. The flag descriptions here are
+/// promote's; [`rollback_flags`] and [`cleanup_flags`] say what the same flags do in those
+/// commands.
 #[derive(Debug, Clone, Args)]
 pub struct ReleaseArgs {
     /// The production Service whose selector picks the live colour
@@ -198,15 +282,15 @@ pub struct ReleaseArgs {
     )]
     pub dry_run: Option<DryRun>,
 
-    /// How long to wait for readiness (--wait, rollback) and for the endpoints to move; 0 means no limit
+    /// How long --wait waits for the idle colour to become ready, and how long the endpoints may take to move to it before traffic is put back; 0 means no limit
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout)]
     pub timeout: Timeout,
 
-    /// Skip the readiness checks of the colour that takes the traffic (says what it skipped)
+    /// Move traffic even when the idle colour fails the readiness checks or runs the live colour's pod template (says what it skipped); never to a colour without a Deployment or replicas
     #[arg(long)]
     pub force: bool,
 
-    /// What to do with the colour traffic left [default: scale-down; for `cleanup`, the pending policy]
+    /// What to do with the colour traffic leaves, after --scale-down-delay [default: scale-down]
     #[arg(long, value_enum, value_name = "POLICY")]
     pub cleanup: Option<crate::plan::CleanupPolicy>,
 
@@ -224,6 +308,46 @@ pub struct ReleaseArgs {
 
     #[command(flatten)]
     pub pair: PairArgs,
+}
+
+/// What the release flags do in `rollback`.
+fn rollback_flags(arg: clap::Arg) -> clap::Arg {
+    let help = match arg.get_id().as_str() {
+        "timeout" => {
+            "How long to wait for the previous colour to become fully available (once scaled up or re-created) and for the endpoints to move back to it before traffic is put back; 0 means no limit"
+        }
+        "force" => {
+            "Move traffic back without waiting for the previous colour's pods to become ready when it is still running (says what it skipped); a colour that was scaled down or deleted is still brought back and waited for"
+        }
+        "cleanup" => {
+            "What to do with the colour traffic moves away from, after --scale-down-delay [default: scale-down]"
+        }
+        "scale_down_delay" => {
+            "How long to keep the colour traffic moves away from before cleaning it up, because kube-proxy on every node needs time to notice [default: 30s; when finishing an interrupted release, what is left of its delay]"
+        }
+        _ => return arg,
+    };
+    arg.help(help)
+}
+
+/// What the release flags do in `cleanup`.
+fn cleanup_flags(arg: clap::Arg) -> clap::Arg {
+    let help = match arg.get_id().as_str() {
+        "timeout" => {
+            "Only when finishing a release interrupted before its endpoints were verified: how long they may take to move before traffic is put back; 0 means no limit"
+        }
+        "force" => {
+            "Clean up the idle colour even though the journal records no move of traffic away from it (it may be the next version, waiting to be promoted)"
+        }
+        "cleanup" => {
+            "The policy to apply to the idle colour [default: the one an interrupted release recorded, else scale-down]"
+        }
+        "scale_down_delay" => {
+            "How long to wait before cleaning up [default: what is left of the delay recorded when traffic moved, else none]"
+        }
+        _ => return arg,
+    };
+    arg.help(help)
 }
 
 /// Arguments of `promote`.
@@ -486,6 +610,40 @@ mod tests {
     }
 
     #[test]
+    fn kubectl_verbosity_levels_become_counted_flags() {
+        let verbosity = |args: &[&str]| {
+            let mut line = vec!["kubectl-bluegreen"];
+            line.extend_from_slice(args);
+            Cli::parse_args(line)
+                .map(|cli| cli.global.verbosity())
+                .map_err(|e| e.to_string())
+        };
+        for (args, level) in [
+            (&["status", "web"][..], 0),
+            (&["-v=6", "status", "web"], 2),
+            (&["--v=6", "status", "web"], 2),
+            (&["-v", "6", "status", "web"], 2),
+            (&["status", "web", "-v", "9"], 2),
+            (&["status", "web", "--v", "7"], 2),
+            (&["status", "web", "-v6"], 2),
+            (&["status", "web", "-v=4"], 1),
+            (&["status", "web", "-v", "1"], 1),
+            (&["status", "web", "-v=0"], 0),
+            (&["status", "web", "-v"], 1),
+            (&["-v", "status", "web"], 1),
+            (&["status", "web", "-vv"], 2),
+            (&["status", "web", "-vvv"], 2),
+            (&["status", "web", "--verbose", "--verbose"], 2),
+        ] {
+            assert_eq!(verbosity(args), Ok(level), "{args:?}");
+        }
+        assert!(verbosity(&["status", "web", "-v=x"]).is_err());
+        // After `--`, nothing is rewritten.
+        let words = kubectl_verbosity(["k", "status", "--", "-v=6"].into_iter().map(Into::into));
+        assert_eq!(words.last().map(|w| w.to_str()), Some(Some("-v=6")));
+    }
+
+    #[test]
     fn global_flags_work_after_the_subcommand() {
         let cli = Cli::try_parse_from([
             "kubectl-bluegreen",
@@ -503,6 +661,7 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.global.context.as_deref(), Some("prod"));
         assert_eq!(cli.global.verbose, 2);
+        assert_eq!(cli.global.verbosity(), 2);
         let Command::Status(status) = cli.command else {
             panic!("expected status");
         };

@@ -1,14 +1,13 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use kubectl_bluegreen::cli::Cli;
 use kubectl_bluegreen::error::{EXIT_INTERNAL, EXIT_OK, Error};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    init_tracing(cli.global.verbosity());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,7 +43,8 @@ fn report(error: &Error) {
     }
 }
 
-/// `-v` shows each API request (method, path, status); `-vv` adds the client's own detail.
+/// `-v` shows each API request (method, path, status); `-vv` adds the client's own detail
+/// (kubectl's `-v=N`: see [`kubectl_bluegreen::cli::GlobalArgs::verbosity`]).
 fn init_tracing(verbosity: u8) {
     // Only this crate's events by default: the client's own error logs would repeat, less
     // helpfully, what the final error message says.

@@ -1,6 +1,8 @@
 //! Completion: the `kubectl_complete-bluegreen` executable answers kubectl's plugin-completion
 //! protocol with subcommands, flags, fixed values, contexts, namespaces and Services, through
-//! the real kubectl against the sandbox; `completion SHELL` prints the shells' scripts.
+//! the real kubectl against the sandbox; `completion SHELL` prints the shells' scripts, and
+//! bash, zsh and fish loading them complete real command lines (drivers in
+//! `tests/completion_shells/`).
 
 mod common;
 
@@ -322,4 +324,191 @@ fn completion_prints_each_shells_script() {
         "source <(kubectl-bluegreen completion bash)",
         "kubectl_complete-bluegreen",
     ]);
+}
+
+/// A shell from PATH, or `None` when it is missing and this is not CI: on CI (`CI=true`) its
+/// absence fails the test (`.ci/run` installs bash, zsh and fish).
+fn shell(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is not on PATH; CI must install it to test its completion script"
+        );
+        eprintln!("{name} is not on PATH; skipping its completion script");
+    }
+    found
+}
+
+/// The folder of the scripts that drive each shell's completion.
+fn drivers() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/completion_shells")
+}
+
+/// What one shell offered for one command line.
+#[derive(Debug)]
+struct Offered {
+    line: String,
+    values: Vec<String>,
+    output: String,
+}
+
+impl Offered {
+    fn from(line: String, output: std::process::Output, value: impl Fn(&str) -> String) -> Self {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "completing {line:?} failed ({}):\n{stdout}\n{stderr}",
+            output.status
+        );
+        let values = stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(value)
+            .collect();
+        Offered {
+            line,
+            values,
+            output: format!("{stdout}{stderr}"),
+        }
+    }
+
+    #[track_caller]
+    fn has(&self, wanted: &[&str]) -> &Self {
+        for w in wanted {
+            assert!(
+                self.values.iter().any(|v| v == w),
+                "{w:?} not offered for {:?}; offered {:?}\n{}",
+                self.line,
+                self.values,
+                self.output
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    fn lacks(&self, unwanted: &[&str]) -> &Self {
+        for u in unwanted {
+            assert!(
+                !self.values.iter().any(|v| v == u),
+                "{u:?} offered for {:?}: {:?}",
+                self.line,
+                self.values
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    fn exactly(&self, wanted: &[&str]) -> &Self {
+        let mut got: Vec<&str> = self.values.iter().map(String::as_str).collect();
+        got.sort_unstable();
+        got.dedup();
+        let mut want = wanted.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want, "for {:?}\n{}", self.line, self.output);
+        self
+    }
+}
+
+/// The command lines every shell must complete, as words after `kubectl-bluegreen` (the last
+/// one being completed), and the checks on what is offered.
+fn check_the_common_lines(complete: impl Fn(&[&str]) -> Offered) {
+    complete(&[""]).has(&["status", "promote", "rollback", "cleanup", "completion"]);
+    complete(&["st"]).exactly(&["status"]);
+    complete(&["status", "-"])
+        .has(&["--output", "--watch", "--namespace", "--context", "-o"])
+        .lacks(&["--wait", "--cleanup", "--force"]);
+    complete(&["status", "-o", ""]).exactly(&["table", "wide", "json", "yaml"]);
+    complete(&["status", "web", "--output", "j"]).exactly(&["json"]);
+    complete(&["promote", "--cleanup", ""]).exactly(&["scale-down", "delete", "none"]);
+    complete(&["promote", "web", "--cleanup", "d"]).exactly(&["delete"]);
+    complete(&["promote", "--"]).has(&["--wait", "--to", "--cleanup", "--dry-run"]);
+    complete(&["rollback", "--"])
+        .has(&["--cleanup", "--force", "--timeout"])
+        .lacks(&["--wait", "--to", "--output"]);
+    complete(&["cleanup", "--c"]).has(&["--cleanup", "--context", "--colors"]);
+}
+
+/// Writes `completion SHELL`'s output to `dir/name`.
+fn write_script(shell: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+    let script = run(&["completion", shell]);
+    script.expect_code(0);
+    let path = dir.join(name);
+    std::fs::write(&path, &script.stdout).expect("write the script");
+    path
+}
+
+#[test]
+fn bash_completes_subcommands_flags_and_values() {
+    let Some(bash) = shell("bash") else { return };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let script = write_script("bash", dir.path(), "kubectl-bluegreen.bash");
+    check_the_common_lines(|words| {
+        let output = Command::new(&bash)
+            .args(["--norc", "--noprofile"])
+            .arg(drivers().join("bash.sh"))
+            .arg(&script)
+            .arg("kubectl-bluegreen")
+            .args(words)
+            .env("HOME", dir.path())
+            .current_dir(dir.path())
+            .output()
+            .expect("bash runs");
+        Offered::from(
+            format!("kubectl-bluegreen {}", words.join(" ")),
+            output,
+            |l| l.to_string(),
+        )
+    });
+}
+
+#[test]
+fn zsh_completes_subcommands_flags_and_values() {
+    let Some(zsh) = shell("zsh") else { return };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    write_script("zsh", dir.path(), "_kubectl-bluegreen");
+    check_the_common_lines(|words| {
+        let line = format!("kubectl-bluegreen {}", words.join(" "));
+        let output = Command::new(&zsh)
+            .arg("-f")
+            .arg(drivers().join("zsh.zsh"))
+            .arg(dir.path())
+            .arg(&line)
+            .env("HOME", dir.path())
+            .env("TERM", "xterm")
+            .current_dir(dir.path())
+            .output()
+            .expect("zsh runs");
+        Offered::from(line, output, |l| l.to_string())
+    });
+}
+
+#[test]
+fn fish_completes_subcommands_flags_and_values() {
+    let Some(fish) = shell("fish") else { return };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let script = write_script("fish", dir.path(), "kubectl-bluegreen.fish");
+    check_the_common_lines(|words| {
+        let line = format!("kubectl-bluegreen {}", words.join(" "));
+        let output = Command::new(&fish)
+            .arg("--no-config")
+            .arg("-c")
+            .arg("source $argv[1]; and complete --do-complete $argv[2]")
+            .arg(&script)
+            .arg(&line)
+            .env("HOME", dir.path())
+            .current_dir(dir.path())
+            .output()
+            .expect("fish runs");
+        // fish prints `candidate<TAB>description`.
+        Offered::from(line, output, |l| {
+            l.split('\t').next().unwrap_or_default().to_string()
+        })
+    });
 }
