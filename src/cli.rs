@@ -345,6 +345,10 @@ fn cleanup_flags(arg: clap::Arg) -> clap::Arg {
         "scale_down_delay" => {
             "How long to wait before cleaning up [default: what is left of the delay recorded when traffic moved, else none]"
         }
+        "allow" => {
+            "Accept a risk the cleanup otherwise refuses; for cleanup only empty-services applies (it leaves other Services that select only the idle colour with no endpoints)"
+        }
+        "also_flip" => "Not used by cleanup, which moves no traffic (refused if given)",
         _ => return arg,
     };
     arg.help(help)

@@ -13,6 +13,17 @@ use crate::plan::{
 
 /// Plans `cleanup`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+    if !options.also_flip.is_empty() {
+        return Outcome::Refused(Refusal {
+            reason: "cleanup moves no traffic: --also-flip applies to promote and rollback"
+                .to_string(),
+            blockers: Vec::new(),
+            hint: Some(format!(
+                "run `kubectl bluegreen cleanup {}` without --also-flip",
+                snapshot.service.name
+            )),
+        });
+    }
     let journal = Journal::of(snapshot);
     let service = snapshot.service.name.as_str();
     let idle = snapshot.idle_colour.as_str();
