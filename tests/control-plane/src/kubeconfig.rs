@@ -16,7 +16,13 @@ pub const CONTEXT: &str = "sandbox";
 pub const STAGING_CONTEXT: &str = "sandbox-staging";
 
 /// A kubeconfig document (YAML) authenticating with a client certificate.
-pub(crate) fn render(server: &str, ca_pem: &str, user: &str, cert_pem: &str, key_pem: &str) -> String {
+pub(crate) fn render(
+    server: &str,
+    ca_pem: &str,
+    user: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> String {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let doc = json!({
         "apiVersion": "v1",

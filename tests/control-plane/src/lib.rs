@@ -44,8 +44,13 @@ pub const BUILD_ENV: &str = "BLUEGREEN_BUILD_CONTROL_PLANE";
 pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The binaries `build.sh` produces.
-pub const BINARIES: [&str; 5] =
-    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+pub const BINARIES: [&str; 5] = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+];
 
 /// Why the control plane could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -60,17 +65,34 @@ pub enum Error {
     #[error("tests/control-plane/build.sh failed: {0}")]
     Build(String),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot generate the control plane's certificates: {0}")]
     Pki(String),
     #[error("cannot start {component}: {message}")]
-    Spawn { component: &'static str, message: String },
+    Spawn {
+        component: &'static str,
+        message: String,
+    },
     /// A server exited during start-up.
     #[error("{component} exited during start-up ({status}); last lines of {}:\n{log_tail}", log.display())]
-    Exited { component: &'static str, status: String, log: PathBuf, log_tail: String },
+    Exited {
+        component: &'static str,
+        status: String,
+        log: PathBuf,
+        log_tail: String,
+    },
     /// A readiness condition was not met in time.
     #[error("timed out after {}s waiting for {what}; last error: {last_error}; last lines of {}:\n{log_tail}", waited.as_secs(), log.display())]
-    Timeout { what: String, waited: Duration, last_error: String, log: PathBuf, log_tail: String },
+    Timeout {
+        what: String,
+        waited: Duration,
+        last_error: String,
+        log: PathBuf,
+        log_tail: String,
+    },
     /// A client request failed in a way retrying does not fix.
     #[error("{0}")]
     Client(String),
@@ -78,14 +100,20 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
 /// The pinned version of `name` (`KUBERNETES`, `ETCD`, `KWOK`) from [`VERSIONS_ENV`].
 pub fn pinned_version(name: &str) -> Option<&'static str> {
     let key = format!("{name}_VERSION=");
-    VERSIONS_ENV.lines().find_map(|l| l.trim().strip_prefix(key.as_str())).map(str::trim)
+    VERSIONS_ENV
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key.as_str()))
+        .map(str::trim)
 }
 
 /// The pinned Kubernetes version, e.g. `v1.35.4`: what `/version` reports.
@@ -94,7 +122,8 @@ pub fn kubernetes_version() -> &'static str {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
 }
 
 /// The build output directory: `$BLUEGREEN_CONTROL_PLANE_DIR`, else `<repo>/target/control-plane`.
@@ -113,12 +142,23 @@ pub fn bin_dir() -> PathBuf {
 /// Checks that every binary is there and that the stamp matches the pins.
 fn check_built() -> Result<PathBuf, Error> {
     let dir = bin_dir();
-    let missing: Vec<&str> = BINARIES.iter().copied().filter(|b| !dir.join(b).is_file()).collect();
+    let missing: Vec<&str> = BINARIES
+        .iter()
+        .copied()
+        .filter(|b| !dir.join(b).is_file())
+        .collect();
     if !missing.is_empty() {
-        return Err(Error::NotBuilt { dir, reason: format!("missing {}", missing.join(", ")) });
+        return Err(Error::NotBuilt {
+            dir,
+            reason: format!("missing {}", missing.join(", ")),
+        });
     }
     let stamp = std::fs::read_to_string(build_dir().join("stamp")).unwrap_or_default();
-    for (name, key) in [("KUBERNETES", "kubernetes"), ("ETCD", "etcd"), ("KWOK", "kwok")] {
+    for (name, key) in [
+        ("KUBERNETES", "kubernetes"),
+        ("ETCD", "etcd"),
+        ("KWOK", "kwok"),
+    ] {
         let want = pinned_version(name).unwrap_or_default();
         let line = format!("{key}={want}");
         if !stamp.lines().any(|l| l == line) {
@@ -137,10 +177,12 @@ pub fn ensure_built() -> Result<PathBuf, Error> {
         Ok(dir) => Ok(dir),
         Err(e) if std::env::var(BUILD_ENV).as_deref() == Ok("1") => {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("build.sh");
-            let status = Command::new("bash")
-                .arg(&script)
-                .status()
-                .map_err(|io| Error::Build(format!("cannot run bash {}: {io} (before: {e})", script.display())))?;
+            let status = Command::new("bash").arg(&script).status().map_err(|io| {
+                Error::Build(format!(
+                    "cannot run bash {}: {io} (before: {e})",
+                    script.display()
+                ))
+            })?;
             if !status.success() {
                 return Err(Error::Build(format!("{status}")));
             }
@@ -176,7 +218,10 @@ impl ControlPlane {
         let handle = std::thread::Builder::new()
             .name("control-plane-start".into())
             .spawn(move || start::start(&bin))
-            .map_err(|e| Error::Spawn { component: "start thread", message: e.to_string() })?;
+            .map_err(|e| Error::Spawn {
+                component: "start thread",
+                message: e.to_string(),
+            })?;
         let mut cp = handle
             .join()
             .map_err(|_| Error::Client("the start-up thread panicked".into()))??;
@@ -224,7 +269,10 @@ impl ControlPlane {
     /// The log file of `component` (`etcd`, `kube-apiserver`, `kube-controller-manager`,
     /// `kube-scheduler`, `kwok`).
     pub fn log_path(&self, component: &str) -> PathBuf {
-        self.dir.path().join("logs").join(format!("{component}.log"))
+        self.dir
+            .path()
+            .join("logs")
+            .join(format!("{component}.log"))
     }
 
     /// `kubectl` (from PATH) with `KUBECONFIG` set to the admin kubeconfig.

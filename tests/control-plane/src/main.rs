@@ -20,7 +20,11 @@ fn main() {
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "KUBECONFIG={}", cp.kubeconfig_path().display());
-    let _ = writeln!(out, "USER_KUBECONFIG={}", cp.user_kubeconfig_path().display());
+    let _ = writeln!(
+        out,
+        "USER_KUBECONFIG={}",
+        cp.user_kubeconfig_path().display()
+    );
     let _ = writeln!(out, "DATA_DIR={}", cp.data_dir().display());
     let _ = writeln!(out, "SERVER={}", cp.server_url());
     let _ = writeln!(out, "VERSION={}", cp.version());

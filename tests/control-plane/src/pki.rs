@@ -52,7 +52,12 @@ fn write(dir: &Path, stem: &str, cert_pem: String, key_pem: String) -> Result<Pa
     let key_file = dir.join(format!("{stem}.key"));
     crate::write_private(&cert_file, &cert_pem)?;
     crate::write_private(&key_file, &key_pem)?;
-    Ok(Pair { cert_pem, key_pem, cert_file, key_file })
+    Ok(Pair {
+        cert_pem,
+        key_pem,
+        cert_file,
+        key_file,
+    })
 }
 
 fn client(
@@ -65,7 +70,10 @@ fn client(
     let key = KeyPair::generate().map_err(err)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     params.distinguished_name = name(cn, org);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let cert = params.signed_by(&key, issuer).map_err(err)?;
     write(dir, stem, cert.pem(), key.serialize_pem())
@@ -102,11 +110,18 @@ pub(crate) fn generate(dir: &Path, service_ip: &str) -> Result<Pki, Error> {
         CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .map_err(err)?;
     server_params.distinguished_name = name("kube-apiserver", None);
-    server_params.key_usages =
-        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    server_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = server_params.signed_by(&server_key, &issuer).map_err(err)?;
-    let apiserver = write(dir, "apiserver", server_cert.pem(), server_key.serialize_pem())?;
+    let apiserver = write(
+        dir,
+        "apiserver",
+        server_cert.pem(),
+        server_key.serialize_pem(),
+    )?;
 
     let admin = client(dir, "admin", &issuer, ADMIN_USER, Some("system:masters"))?;
     let developer = client(dir, "developer", &issuer, DEVELOPER_USER, None)?;
@@ -117,5 +132,12 @@ pub(crate) fn generate(dir: &Path, service_ip: &str) -> Result<Pki, Error> {
     let service_account_pub_file = dir.join("service-account.pub");
     crate::write_private(&service_account_pub_file, &sa_key.public_key_pem())?;
 
-    Ok(Pki { ca, apiserver, admin, developer, service_account_key_file, service_account_pub_file })
+    Ok(Pki {
+        ca,
+        apiserver,
+        admin,
+        developer,
+        service_account_key_file,
+        service_account_pub_file,
+    })
 }

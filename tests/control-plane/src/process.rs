@@ -53,7 +53,11 @@ impl Server {
         args: &[String],
         log: PathBuf,
     ) -> Result<Server, Error> {
-        let out = File::options().create(true).append(true).open(&log).map_err(|e| Error::io(&log, e))?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|e| Error::io(&log, e))?;
         let err = out.try_clone().map_err(|e| Error::io(&log, e))?;
         let mut child = Command::new("sh")
             .arg("-c")
@@ -65,9 +69,17 @@ impl Server {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .map_err(|e| Error::Spawn { component: name, message: format!("sh: {e}") })?;
+            .map_err(|e| Error::Spawn {
+                component: name,
+                message: format!("sh: {e}"),
+            })?;
         let stdin = child.stdin.take();
-        Ok(Server { name, log, child, stdin })
+        Ok(Server {
+            name,
+            log,
+            child,
+            stdin,
+        })
     }
 
     /// `Some(status)` once the server (and so its supervisor) has exited.
@@ -110,7 +122,9 @@ impl Drop for Server {
 
 /// The last `n` lines of a file (empty when it cannot be read).
 pub(crate) fn log_tail(path: &Path, n: usize) -> String {
-    let Ok(file) = File::open(path) else { return String::new() };
+    let Ok(file) = File::open(path) else {
+        return String::new();
+    };
     let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
     let start = lines.len().saturating_sub(n);
     lines[start..].join("\n")

@@ -57,7 +57,9 @@ impl Servers {
 
 fn free_port() -> Result<u16, Error> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io(Path::new("127.0.0.1:0"), e))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| Error::io(Path::new("127.0.0.1:0"), e))
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::io(Path::new("127.0.0.1:0"), e))
 }
 
 fn path_arg(flag: &str, p: &Path) -> String {
@@ -205,17 +207,26 @@ async fn start_async(bin: &Path) -> Result<ControlPlane, Error> {
     let client = kube::Client::try_from(config)
         .map_err(|e| Error::Client(format!("cannot build a client: {e}")))?;
 
-    wait_for(&mut servers, deadline, started, "kube-apiserver /readyz", "kube-apiserver", || {
-        let client = client.clone();
-        async move {
-            let req = http::Request::get("/readyz").body(Vec::new()).map_err(|e| e.to_string())?;
-            match client.request_text(req).await {
-                Ok(body) if body.trim() == "ok" => Ok(Some(())),
-                Ok(body) => Err(body),
-                Err(e) => Err(e.to_string()),
+    wait_for(
+        &mut servers,
+        deadline,
+        started,
+        "kube-apiserver /readyz",
+        "kube-apiserver",
+        || {
+            let client = client.clone();
+            async move {
+                let req = http::Request::get("/readyz")
+                    .body(Vec::new())
+                    .map_err(|e| e.to_string())?;
+                match client.request_text(req).await {
+                    Ok(body) if body.trim() == "ok" => Ok(Some(())),
+                    Ok(body) => Err(body),
+                    Err(e) => Err(e.to_string()),
+                }
             }
-        }
-    })
+        },
+    )
     .await?;
 
     let (kcm_port, scheduler_port, kwok_port) = (free_port()?, free_port()?, free_port()?);
@@ -278,7 +289,8 @@ async fn start_async(bin: &Path) -> Result<ControlPlane, Error> {
     create(&namespaces, &ns).await?;
     let nodes: Api<Node> = Api::all(client.clone());
     for name in NODES {
-        let node: Node = serde_json::from_value(fake_node(name)).map_err(|e| Error::Client(e.to_string()))?;
+        let node: Node =
+            serde_json::from_value(fake_node(name)).map_err(|e| Error::Client(e.to_string()))?;
         create(&nodes, &node).await?;
     }
 
@@ -300,25 +312,42 @@ async fn start_async(bin: &Path) -> Result<ControlPlane, Error> {
     )
     .await?;
 
-    wait_for(&mut servers, deadline, started, "the fake nodes to be Ready", "kwok", || {
-        let nodes = nodes.clone();
-        async move {
-            let mut not_ready = Vec::new();
-            for name in NODES {
-                let node = nodes.get(name).await.map_err(|e| e.to_string())?;
-                let ready = node
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                let cidr = node.spec.as_ref().and_then(|s| s.pod_cidr.as_ref()).is_some();
-                if !ready || !cidr {
-                    not_ready.push(format!("{name} (ready: {ready}, podCIDR: {cidr})"));
+    wait_for(
+        &mut servers,
+        deadline,
+        started,
+        "the fake nodes to be Ready",
+        "kwok",
+        || {
+            let nodes = nodes.clone();
+            async move {
+                let mut not_ready = Vec::new();
+                for name in NODES {
+                    let node = nodes.get(name).await.map_err(|e| e.to_string())?;
+                    let ready = node
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| {
+                            cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                        });
+                    let cidr = node
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.pod_cidr.as_ref())
+                        .is_some();
+                    if !ready || !cidr {
+                        not_ready.push(format!("{name} (ready: {ready}, podCIDR: {cidr})"));
+                    }
+                }
+                if not_ready.is_empty() {
+                    Ok(Some(()))
+                } else {
+                    Err(format!("not ready: {}", not_ready.join(", ")))
                 }
             }
-            if not_ready.is_empty() { Ok(Some(())) } else { Err(format!("not ready: {}", not_ready.join(", "))) }
-        }
-    })
+        },
+    )
     .await?;
 
     let version = client
@@ -348,7 +377,10 @@ where
     match api.create(&PostParams::default(), obj).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-        Err(e) => Err(Error::Client(format!("creating {:?}: {e}", obj.meta().name))),
+        Err(e) => Err(Error::Client(format!(
+            "creating {:?}: {e}",
+            obj.meta().name
+        ))),
     }
 }
 

@@ -8,10 +8,16 @@ use std::time::{Duration, Instant};
 /// PIDs and command lines of the processes whose command line mentions `needle`.
 fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(raw) = std::fs::read(e.path().join("cmdline")) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
         let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
         if cmdline.contains(needle) {
             found.push((pid, cmdline));
@@ -38,12 +44,17 @@ fn sigkill_leaves_nothing(binary: &str) {
             break;
         }
     }
-    assert!(!data_dir.is_empty(), "the control plane did not start (see stderr above)");
+    assert!(
+        !data_dir.is_empty(),
+        "the control plane did not start (see stderr above)"
+    );
 
     let before = processes_mentioning(&data_dir);
     for name in control_plane::BINARIES {
         assert!(
-            before.iter().any(|(_, c)| c.contains(&format!("/bin/{name} "))),
+            before
+                .iter()
+                .any(|(_, c)| c.contains(&format!("/bin/{name} "))),
             "{name} not running before the kill: {before:#?}"
         );
     }

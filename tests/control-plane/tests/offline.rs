@@ -4,9 +4,15 @@
 fn pins_are_read_from_versions_env() {
     for name in ["KUBERNETES", "ETCD", "KWOK"] {
         let v = control_plane::pinned_version(name).unwrap_or_default();
-        assert!(v.starts_with('v') && v.matches('.').count() == 2, "{name}: {v:?}");
+        assert!(
+            v.starts_with('v') && v.matches('.').count() == 2,
+            "{name}: {v:?}"
+        );
     }
-    assert_eq!(control_plane::kubernetes_version(), control_plane::pinned_version("KUBERNETES").unwrap_or_default());
+    assert_eq!(
+        control_plane::kubernetes_version(),
+        control_plane::pinned_version("KUBERNETES").unwrap_or_default()
+    );
 }
 
 #[test]
@@ -18,14 +24,25 @@ fn stages_cover_nodes_and_every_behaviour_annotation() {
         .iter()
         .map(|d| {
             (
-                d["spec"]["resourceRef"]["kind"].as_str().unwrap_or_default(),
+                d["spec"]["resourceRef"]["kind"]
+                    .as_str()
+                    .unwrap_or_default(),
                 d["metadata"]["name"].as_str().unwrap_or_default(),
             )
         })
         .collect();
-    assert!(docs.iter().all(|d| d["kind"] == "Stage" && d["apiVersion"] == "kwok.x-k8s.io/v1alpha1"));
+    assert!(
+        docs.iter()
+            .all(|d| d["kind"] == "Stage" && d["apiVersion"] == "kwok.x-k8s.io/v1alpha1")
+    );
     assert!(kinds.iter().any(|(k, _)| *k == "Node"), "{kinds:?}");
-    for annotation in ["ready-after-ms", "never-ready", "crash-loop", "unready-after-ms", "terminate-after-ms"] {
+    for annotation in [
+        "ready-after-ms",
+        "never-ready",
+        "crash-loop",
+        "unready-after-ms",
+        "terminate-after-ms",
+    ] {
         assert!(
             control_plane::STAGES.contains(&format!("sandbox.bluegreen.dev/{annotation}")),
             "no stage reads {annotation}"
@@ -35,7 +52,13 @@ fn stages_cover_nodes_and_every_behaviour_annotation() {
 
 #[test]
 fn not_built_error_says_how_to_build() {
-    let e = control_plane::Error::NotBuilt { dir: "/nowhere/bin".into(), reason: "missing etcd".into() };
+    let e = control_plane::Error::NotBuilt {
+        dir: "/nowhere/bin".into(),
+        reason: "missing etcd".into(),
+    };
     let msg = e.to_string();
-    assert!(msg.contains("tests/control-plane/build.sh") && msg.contains("missing etcd"), "{msg}");
+    assert!(
+        msg.contains("tests/control-plane/build.sh") && msg.contains("missing etcd"),
+        "{msg}"
+    );
 }

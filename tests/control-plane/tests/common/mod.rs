@@ -18,7 +18,11 @@ struct Shared {
     done: usize,
 }
 
-static SHARED: Mutex<Shared> = Mutex::new(Shared { cp: None, users: 0, done: 0 });
+static SHARED: Mutex<Shared> = Mutex::new(Shared {
+    cp: None,
+    users: 0,
+    done: 0,
+});
 
 /// A test's hold on the control plane shared by the tests of one binary. It is started by the
 /// first test and dropped (stopping every process, removing its directory) when the last of
@@ -56,12 +60,17 @@ pub fn control_plane(total: usize) -> Hold {
         s.cp = Some(Arc::new(cp));
     }
     s.users += 1;
-    Hold { cp: s.cp.clone().unwrap_or_else(|| unreachable!()), total }
+    Hold {
+        cp: s.cp.clone().unwrap_or_else(|| unreachable!()),
+        total,
+    }
 }
 
 /// Runs a command; its stdout, or a panic with its stderr.
 pub fn run(mut cmd: Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is kubectl on PATH?)"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is kubectl on PATH?)"));
     if !out.status.success() {
         panic!(
             "{cmd:?} failed ({}):\n{}\n{}",
@@ -91,7 +100,12 @@ pub fn apply(cp: &ControlPlane, namespace: &str, yaml: &str) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("kubectl on PATH");
-    child.stdin.take().expect("stdin").write_all(yaml.as_bytes()).expect("write manifest");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(yaml.as_bytes())
+        .expect("write manifest");
     let out = child.wait_with_output().expect("kubectl apply");
     assert!(
         out.status.success(),
@@ -126,7 +140,11 @@ pub fn deployment(name: &str, replicas: u32, annotations: &[(&str, &str)]) -> St
     for (k, v) in annotations {
         ann.push_str(&format!("        {k}: \"{v}\"\n"));
     }
-    let ann = if ann.is_empty() { String::new() } else { format!("      annotations:\n{ann}") };
+    let ann = if ann.is_empty() {
+        String::new()
+    } else {
+        format!("      annotations:\n{ann}")
+    };
     format!(
         r#"apiVersion: apps/v1
 kind: Deployment
@@ -153,7 +171,19 @@ spec:
 
 /// The pods of `app=<name>` as JSON items.
 pub fn pods(cp: &ControlPlane, namespace: &str, app: &str) -> Vec<serde_json::Value> {
-    let out = kubectl(cp, &["get", "pods", "-n", namespace, "-l", &format!("app={app}"), "-o", "json"]);
+    let out = kubectl(
+        cp,
+        &[
+            "get",
+            "pods",
+            "-n",
+            namespace,
+            "-l",
+            &format!("app={app}"),
+            "-o",
+            "json",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_str(&out).expect("pod list JSON");
     v["items"].as_array().cloned().unwrap_or_default()
 }
