@@ -43,6 +43,9 @@ pub const BUILD_ENV: &str = "BLUEGREEN_BUILD_CONTROL_PLANE";
 /// How long [`ControlPlane::start`] waits, in all, for the control plane to be ready.
 pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How often [`ControlPlane::start`] tries when a port it picked was taken meanwhile.
+const START_ATTEMPTS: u32 = 3;
+
 /// The binaries `build.sh` produces.
 pub const BINARIES: [&str; 5] = [
     "etcd",
@@ -215,18 +218,34 @@ impl ControlPlane {
     pub fn start() -> Result<ControlPlane, Error> {
         let bin = ensure_built()?;
         let t0 = Instant::now();
-        let handle = std::thread::Builder::new()
-            .name("control-plane-start".into())
-            .spawn(move || start::start(&bin))
-            .map_err(|e| Error::Spawn {
-                component: "start thread",
-                message: e.to_string(),
-            })?;
-        let mut cp = handle
-            .join()
-            .map_err(|_| Error::Client("the start-up thread panicked".into()))??;
-        cp.startup = t0.elapsed();
-        Ok(cp)
+        let mut attempt = 1;
+        loop {
+            let bin = bin.clone();
+            let handle = std::thread::Builder::new()
+                .name("control-plane-start".into())
+                .spawn(move || start::start(&bin))
+                .map_err(|e| Error::Spawn {
+                    component: "start thread",
+                    message: e.to_string(),
+                })?;
+            let result = handle
+                .join()
+                .map_err(|_| Error::Client("the start-up thread panicked".into()))?;
+            match result {
+                Ok(mut cp) => {
+                    cp.startup = t0.elapsed();
+                    return Ok(cp);
+                }
+                // A free port picked for a server was taken by another process before the
+                // server bound it: start again with new ports.
+                Err(Error::Exited { ref log_tail, .. })
+                    if attempt < START_ATTEMPTS && log_tail.contains("address already in use") =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Admin kubeconfig (user [`ADMIN_USER`], certificate in group `system:masters`); contexts
