@@ -14,12 +14,15 @@ pub const IGNORE: &str = "real control plane: tests/control-plane/run-tests.sh r
 
 struct Shared {
     cp: Option<Arc<ControlPlane>>,
+    /// Why the first start failed: later tests fail at once with it instead of trying again.
+    failed: Option<String>,
     users: usize,
     done: usize,
 }
 
 static SHARED: Mutex<Shared> = Mutex::new(Shared {
     cp: None,
+    failed: None,
     users: 0,
     done: 0,
 });
@@ -45,10 +48,17 @@ impl Drop for Hold {
 /// The shared control plane; `total` is the number of tests in the binary that use it.
 pub fn control_plane(total: usize) -> Hold {
     let mut s = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = &s.failed {
+        panic!("cannot start the control plane (as for an earlier test): {e}");
+    }
     if s.cp.is_none() {
         let cp = match ControlPlane::start() {
             Ok(cp) => cp,
-            Err(e) => panic!("cannot start the control plane: {e}"),
+            Err(e) => {
+                s.failed = Some(e.to_string());
+                drop(s);
+                panic!("cannot start the control plane: {e}");
+            }
         };
         eprintln!(
             "control plane {} ({}) ready in {:.1} s, data in {}",
