@@ -16,14 +16,12 @@ struct Shared {
     cp: Option<Arc<ControlPlane>>,
     /// Why the first start failed: later tests fail at once with it instead of trying again.
     failed: Option<String>,
-    users: usize,
     done: usize,
 }
 
 static SHARED: Mutex<Shared> = Mutex::new(Shared {
     cp: None,
     failed: None,
-    users: 0,
     done: 0,
 });
 
@@ -69,7 +67,6 @@ pub fn control_plane(total: usize) -> Hold {
         );
         s.cp = Some(Arc::new(cp));
     }
-    s.users += 1;
     Hold {
         cp: s.cp.clone().unwrap_or_else(|| unreachable!()),
         total,
