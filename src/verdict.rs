@@ -106,6 +106,7 @@ pub fn decide(snapshot: &Snapshot) -> Verdict {
             notes,
         );
     }
+    let released = matches!(promote, Outcome::Nothing { .. });
     let (action, outcome) = match promote {
         Outcome::Nothing { message } => {
             notes.insert(0, format!("promote: {message}"));
@@ -124,14 +125,27 @@ pub fn decide(snapshot: &Snapshot) -> Verdict {
         Outcome::Proceed(p) => p.target.clone(),
         _ => snapshot.idle_colour.clone(),
     };
+    let restores =
+        matches!(&outcome, Outcome::Proceed(p) if p.flip().is_none() && p.target == from);
     let movement = match action {
         Action::Promote => format!("promote would move {service} from {from} to {to}"),
+        Action::Rollback if restores => {
+            format!("{service} selects {from}, which has no pods: rollback would bring {from} back")
+        }
+        // Right after a release, the headline is its state; rollback is the way back.
+        Action::Rollback if released => {
+            format!("released: {service} sends traffic to {from}; the way back: rollback to {to}")
+        }
         Action::Rollback => format!("rollback would move {service} back from {from} to {to}"),
     };
     let judged = judge(&outcome);
     let summary = match &outcome {
         Outcome::Nothing { message } => message.clone(),
+        Outcome::Proceed(p) if released && !restores => {
+            format!("{movement}{} is {}", preparation(p), judged.text)
+        }
         Outcome::Proceed(p) => format!("{movement}{}: {}", preparation(p), judged.text),
+        Outcome::Refused(_) if released => format!("{movement} is {}", judged.text),
         Outcome::Refused(_) => format!("{movement}: {}", judged.text),
     };
     Verdict {
@@ -626,7 +640,9 @@ mod tests {
                     codes: &[],
                     interrupted: None,
                     next: Some("kubectl bluegreen rollback blueservice"),
-                    summary: &["rollback would move blueservice back from green to blue: safe"],
+                    summary: &[
+                        "released: blueservice sends traffic to green; the way back: rollback to blue is safe",
+                    ],
                     note: Some("promote: already promoted"),
                 },
             ),
@@ -650,7 +666,7 @@ mod tests {
                     interrupted: None,
                     next: Some("kubectl bluegreen rollback blueservice"),
                     summary: &[
-                        "rollback would move blueservice back from green to blue (scaling bluedeploy back to 3 replicas first): safe",
+                        "released: blueservice sends traffic to green; the way back: rollback to blue (scaling bluedeploy back to 3 replicas first) is safe",
                     ],
                     note: Some("promote: already promoted"),
                 },
@@ -679,7 +695,7 @@ mod tests {
                     interrupted: None,
                     next: Some("kubectl bluegreen rollback blueservice"),
                     summary: &[
-                        "rollback would move blueservice back from green to blue (re-creating Deployment bluedeploy and test Service greenservice from the journal first): safe",
+                        "released: blueservice sends traffic to green; the way back: rollback to blue (re-creating Deployment bluedeploy and test Service greenservice from the journal first) is safe",
                     ],
                     note: Some("blue has no Deployment"),
                 },
@@ -698,7 +714,7 @@ mod tests {
                     interrupted: None,
                     next: None,
                     summary: &[
-                        "rollback would move blueservice back from green to blue: not safe: blue has no Deployment",
+                        "released: blueservice sends traffic to green; the way back: rollback to blue is not safe: blue has no Deployment",
                     ],
                     note: None,
                 },
@@ -722,7 +738,7 @@ mod tests {
                     interrupted: None,
                     next: None,
                     summary: &[
-                        "rollback would move blueservice back from green to blue (once bluedeploy is fully available): not safe: blue is not ready (1/3 pods ready)",
+                        "released: blueservice sends traffic to green; the way back: rollback to blue (once bluedeploy is fully available) is not safe: blue is not ready (1/3 pods ready)",
                     ],
                     note: None,
                 },

@@ -67,8 +67,8 @@ fn after_promote_with_cleanup_delete_rollback_re_creates_from_the_journal() {
 
     assert_eq!(
         verdict_line(&sb),
-        "Verdict: rollback would move blueservice back from green to blue \
-         (re-creating Deployment bluedeploy and test Service greenservice from the journal first): safe"
+        "Verdict: released: blueservice sends traffic to green; the way back: rollback to blue \
+         (re-creating Deployment bluedeploy and test Service greenservice from the journal first) is safe"
     );
     let v = verdict(&sb);
     assert_eq!(v.action, Action::Rollback);
@@ -134,8 +134,8 @@ fn after_the_default_scale_down_rollback_scales_the_old_colour_back() {
 
     assert_eq!(
         verdict_line(&sb),
-        "Verdict: rollback would move blueservice back from green to blue \
-         (scaling bluedeploy back to 3 replicas first): safe"
+        "Verdict: released: blueservice sends traffic to green; the way back: rollback to blue \
+         (scaling bluedeploy back to 3 replicas first) is safe"
     );
     let v = verdict(&sb);
     assert_eq!(v.action, Action::Rollback);
@@ -175,7 +175,7 @@ fn after_promote_with_cleanup_none_rollback_flips_back_at_once() {
 
     assert_eq!(
         verdict_line(&sb),
-        "Verdict: rollback would move blueservice back from green to blue: safe"
+        "Verdict: released: blueservice sends traffic to green; the way back: rollback to blue is safe"
     );
     let v = verdict(&sb);
     assert_eq!(v.action, Action::Rollback);
@@ -237,7 +237,7 @@ fn an_interrupted_promote_is_explained_and_cleanup_finishes_it() {
     assert_eq!(v.action, Action::Rollback);
     assert_eq!(
         v.summary,
-        "rollback would move blueservice back from green to blue \
-         (scaling bluedeploy back to 3 replicas first): safe"
+        "released: blueservice sends traffic to green; the way back: rollback to blue \
+         (scaling bluedeploy back to 3 replicas first) is safe"
     );
 }

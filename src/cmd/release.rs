@@ -60,7 +60,13 @@ pub async fn run(
         Outcome::Proceed(plan) => plan,
     };
 
-    print(&show(&conn, &snapshot, &plan, &palette))?;
+    // A person answering the question reads the summary and the steps; the pod rows and the
+    // reason of each step come with -v, with a pair small enough to fit a screen, and whenever
+    // nobody is asked (--yes, --dry-run), where the full plan is the record.
+    let asked = args.dry_run.is_none() && !args.yes;
+    let pods: usize = snapshot.colours.iter().map(|c| c.pods.len()).sum();
+    let brief = asked && global.verbose == 0 && pods > SMALL_PAIR_PODS;
+    print(&show(&conn, &snapshot, &plan, &palette, brief))?;
     if !plan.forced.is_empty() {
         eprintln!(
             "WARNING: --force: moving traffic although these readiness checks failed: {}",
@@ -170,14 +176,30 @@ async fn wait_until_ready(
     Ok((snapshot, outcome))
 }
 
-/// The side-by-side view followed by the plan.
-fn show(conn: &Connection, snapshot: &Snapshot, plan: &Plan, palette: &Palette) -> String {
+/// Up to this many pods in both colours, a confirmation shows every pod and every reason.
+const SMALL_PAIR_PODS: usize = 10;
+
+/// The side-by-side view followed by the plan; `brief`: the summary and one line per step.
+fn show(
+    conn: &Connection,
+    snapshot: &Snapshot,
+    plan: &Plan,
+    palette: &Palette,
+    brief: bool,
+) -> String {
     let verdict = verdict::decide(snapshot);
     let view = View {
         target: &conn.target,
         snapshot,
         verdict: &verdict,
     };
+    if brief {
+        return format!(
+            "{}\n{}(pod rows and the reason of each step: -v)\n",
+            render::table::render_summary(&view, palette),
+            render::plan::render_brief(&conn.target, plan, palette)
+        );
+    }
     format!(
         "{}\n{}",
         render::table::render(&view, false, palette),

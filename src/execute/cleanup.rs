@@ -103,7 +103,15 @@ impl Executor<'_> {
         // Save first: rollback re-creates from the journal.
         let mut changes = Changes::new();
         if let Some(d) = &found_deployment {
-            let manifest = manifest_of(d, "apps/v1", "Deployment")?;
+            let mut manifest = manifest_of(d, "apps/v1", "Deployment")?;
+            // A colour an earlier cleanup scaled down is saved with the count it served with,
+            // so a rollback re-creates it serving, not at 0.
+            if manifest["spec"]["replicas"].as_i64().unwrap_or(1) == 0 {
+                let name = d.metadata.name.clone().unwrap_or_default();
+                if let Some(count) = Journal::of(self.snapshot).scaled_down_replicas(&name) {
+                    manifest["spec"]["replicas"] = Value::from(count);
+                }
+            }
             changes.insert(journal::SAVED_DEPLOYMENT.into(), Some(manifest.to_string()));
         }
         if !found_services.is_empty() {
@@ -163,6 +171,12 @@ impl Executor<'_> {
             });
         };
         manifest["metadata"]["namespace"] = Value::String(self.conn.target.namespace.clone());
+        // Never re-created at 0 replicas (a manifest saved before counts were kept): the count
+        // it had when it last served, else one pod.
+        if manifest["spec"]["replicas"].as_i64() == Some(0) {
+            let count = journal.scaled_down_replicas(deployment).unwrap_or(1);
+            manifest["spec"]["replicas"] = Value::from(count);
+        }
         let dry = if self.dry_run {
             " (server dry run)"
         } else {

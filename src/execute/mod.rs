@@ -362,7 +362,7 @@ impl<'a> Executor<'a> {
             if first || self.progress.is_terminal() {
                 self.progress.update(&format!(
                 "waiting {} before cleaning up the old colour (kube-proxy on every node needs time to notice the switch); Ctrl-C is safe: `kubectl bluegreen cleanup {name}` finishes it",
-                humanize(Duration::from_secs(left.as_secs().max(1)))
+                humanize(Duration::from_secs(left.as_millis().div_ceil(1000).max(1) as u64))
             ));
             }
             first = false;

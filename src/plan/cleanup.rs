@@ -72,7 +72,11 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                     d.name,
                     journal
                         .scaled_down_replicas(&d.name)
-                        .map(|r| format!("; rollback restores {r} replicas"))
+                        .map(|r| if journal.action() == Some("rollback") {
+                            format!("; its {r} replicas are remembered")
+                        } else {
+                            format!("; rollback restores {r} replicas")
+                        })
                         .unwrap_or_default()
                 ),
                 None => format!("{idle} has no Deployment"),

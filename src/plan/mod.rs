@@ -834,14 +834,36 @@ pub(crate) fn flip_step(
             serde_json::to_string(moved).unwrap_or_default(),
         );
     }
-    for key in [
-        journal::CLEANUP_AFTER,
-        journal::SCALED_DOWN_DEPLOYMENT,
-        journal::SCALED_DOWN_REPLICAS,
-        journal::SAVED_DEPLOYMENT,
-        journal::SAVED_SERVICES,
-        journal::LAST_FAILURE,
-    ] {
+    // What an earlier cleanup saved is kept while it still describes something missing: a
+    // colour that was deleted and not re-created, a Deployment still scaled down. Dropping it
+    // then would lose the old version for good.
+    let current_journal = Journal::of(snapshot);
+    let saved_still_needed = current_journal.saved_deployment().is_some_and(|saved| {
+        let colour_name = saved["spec"]["template"]["metadata"]["labels"][&label]
+            .as_str()
+            .map(str::to_string);
+        colour_name.is_some_and(|c| colour(snapshot, &c).is_some_and(|s| s.deployment.is_none()))
+    });
+    let scaled_still_needed = current_journal
+        .get(journal::SCALED_DOWN_DEPLOYMENT)
+        .is_some_and(|name| {
+            snapshot.colours.iter().any(|c| {
+                c.deployment
+                    .as_ref()
+                    .is_some_and(|d| d.name == name && d.desired == 0)
+            })
+        });
+    let mut cleared = vec![journal::CLEANUP_AFTER, journal::LAST_FAILURE];
+    if !scaled_still_needed {
+        cleared.extend([
+            journal::SCALED_DOWN_DEPLOYMENT,
+            journal::SCALED_DOWN_REPLICAS,
+        ]);
+    }
+    if !saved_still_needed {
+        cleared.extend([journal::SAVED_DEPLOYMENT, journal::SAVED_SERVICES]);
+    }
+    for key in cleared {
         changes.insert(key.to_string(), None);
     }
     // Only write what changes: removing a key that is not there is noise in the request.

@@ -10,7 +10,7 @@
 //! when the Service already selects it.
 
 use crate::journal::{self, Journal};
-use crate::pair::snapshot::Snapshot;
+use crate::pair::snapshot::{DeploymentSummary, Snapshot};
 use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{
     Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, cleanup_steps, colour,
@@ -84,16 +84,17 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         });
     };
 
-    if already_promoted(snapshot, &journal) {
+    // `--to` the idle colour asks for traffic to move there: never "already promoted".
+    let asked_for_idle = options.to.as_deref() == Some(idle);
+    if !asked_for_idle && let Some(state) = already_promoted(snapshot, &journal) {
         let when = journal
             .flipped_at()
             .map(|t| format!(" at {t}"))
             .unwrap_or_default();
         return Outcome::Nothing {
             message: format!(
-                "already promoted: {service} sends traffic to {live} (promoted from {idle}{when}) \
-                 and {idle} still runs the version it replaced; nothing to do. \
-                 To go back: kubectl bluegreen rollback {service}"
+                "already promoted: {service} sends traffic to {live} (promoted from {idle}{when}); \
+                 {state}; nothing to do. The way back: kubectl bluegreen rollback {service}"
             ),
         };
     }
@@ -104,13 +105,47 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         .collect();
     if !fatal.is_empty() {
         // Even --force never points the Service at nothing.
-        return Outcome::Refused(Refusal {
-            reason: format!("cannot promote {service} to {idle}: {}", sentences(&fatal)),
-            blockers: fatal,
-            hint: Some(format!(
+        let hint = match &target.deployment {
+            // The last promote scaled it down: rollback brings it back, to the count it had.
+            Some(d) if journal.previous_colour() == Some(idle) && !new_version(&journal, d) => {
+                format!(
+                    "{idle} is the colour the last promote left: `kubectl bluegreen rollback {service}` scales it back up and moves traffic to it"
+                )
+            }
+            Some(d) => {
+                let replicas = journal
+                    .scaled_down_replicas(&d.name)
+                    .or_else(|| {
+                        colour(snapshot, live)
+                            .and_then(|l| l.deployment.as_ref())
+                            .map(|l| l.desired)
+                    })
+                    .filter(|r| *r > 0)
+                    .unwrap_or(1);
+                format!(
+                    "scale it up first: `kubectl scale deployment/{} --replicas={replicas}`, then `kubectl bluegreen promote {service} --wait`",
+                    d.name
+                )
+            }
+            None => format!(
                 "deploy the new version as {idle}'s Deployment (pods labelled {}) with at least one replica",
                 crate::pair::discover::selector_text(&target.selector)
-            )),
+            ),
+        };
+        let what = match &target.deployment {
+            Some(d) if new_version(&journal, d) && journal.previous_colour() == Some(idle) => {
+                format!(
+                    "{idle} runs a new version ({}) but {}",
+                    d.images.join(", "),
+                    sentences(&fatal)
+                )
+            }
+            _ => sentences(&fatal),
+        };
+        return Outcome::Refused(Refusal {
+            reason: format!("cannot promote {service} to {idle}: {what}"),
+            blockers: fatal,
+            hint: Some(hint),
         });
     }
     let mut plan = new_plan(snapshot, Command::Promote, idle);
@@ -255,24 +290,40 @@ pub(crate) fn verify_and_clean(
     cleanup_steps(plan, snapshot, previous, policy, options.delay);
 }
 
-/// Whether the last promote already moved traffic away from the idle colour and the idle colour
-/// still runs what it ran then.
-fn already_promoted(snapshot: &Snapshot, journal: &Journal) -> bool {
+/// When the last promote already moved traffic away from the idle colour and the idle colour
+/// is still the version it replaced (running, scaled down or deleted), what the idle colour is
+/// now; `None` when a promote would do something (a new version was deployed into it).
+fn already_promoted(snapshot: &Snapshot, journal: &Journal) -> Option<String> {
+    let idle = snapshot.idle_colour.as_str();
     if journal.action() != Some("promote")
-        || journal.previous_colour() != Some(snapshot.idle_colour.as_str())
+        || journal.previous_colour() != Some(idle)
         || journal.step().is_some()
     {
-        return false;
+        return None;
     }
-    let Some(idle) = colour(snapshot, &snapshot.idle_colour) else {
-        return true;
-    };
-    match (&idle.deployment, journal.previous_images()) {
-        (None, _) => true,
-        (Some(d), _) if d.desired == 0 => true,
-        (Some(d), Some(images)) => d.images == images,
-        (Some(_), None) => true,
+    let state = colour(snapshot, idle)?;
+    match &state.deployment {
+        None => Some(match journal.saved_deployment() {
+            Some(_) => format!(
+                "{idle} was deleted by its cleanup (saved in the journal: rollback re-creates it)"
+            ),
+            None => format!("{idle} has no Deployment"),
+        }),
+        Some(d) if new_version(journal, d) => None,
+        Some(d) if d.desired == 0 => Some(format!(
+            "{idle} ({}) is scaled down and still the version it replaced",
+            d.name
+        )),
+        Some(_) => Some(format!("{idle} still runs the version it replaced")),
     }
+}
+
+/// Whether `deployment` runs other images than the journal recorded for the colour traffic
+/// left at the last flip: a new version was deployed into it since.
+pub(crate) fn new_version(journal: &Journal, deployment: &DeploymentSummary) -> bool {
+    journal
+        .previous_images()
+        .is_some_and(|images| images != deployment.images)
 }
 
 /// Finishing an interrupted promote or rollback: the journal says a step is in progress.

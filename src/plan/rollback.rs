@@ -30,6 +30,9 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         });
     };
     if previous == live {
+        if let Some(restore) = restore_live(snapshot, &journal) {
+            return restore;
+        }
         return Outcome::Nothing {
             message: format!("{service} already sends traffic to {live}; nothing to roll back"),
         };
@@ -165,6 +168,89 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     );
     common_notes(&mut plan, snapshot);
     Outcome::Proceed(plan)
+}
+
+/// The Service selects the colour an earlier cleanup deleted or scaled down (its selector was
+/// put back by hand, or by a tool that re-applies its file): production has no pods. Rollback
+/// brings that colour back from the journal, without moving traffic.
+fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
+    let live = snapshot.live_colour.as_str();
+    let service = snapshot.service.name.as_str();
+    let state = colour(snapshot, live)?;
+    let mut plan = new_plan(snapshot, Command::Rollback, live);
+    match &state.deployment {
+        None => {
+            let saved = journal.saved_deployment()?;
+            let label = &snapshot.service.colour_label;
+            if saved["spec"]["template"]["metadata"]["labels"][label].as_str() != Some(live) {
+                return None;
+            }
+            let name = saved["metadata"]["name"].as_str()?.to_string();
+            let services: Vec<String> = journal
+                .saved_services()
+                .iter()
+                .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+                .collect();
+            step(
+                &mut plan,
+                Action::Recreate {
+                    deployment: name.clone(),
+                    colour: live.to_string(),
+                    services,
+                },
+                format!(
+                    "{service} selects {live}, whose Deployment was deleted: re-create {name} from the manifest the journal saved"
+                ),
+            );
+            step(
+                &mut plan,
+                Action::WaitAvailable {
+                    deployment: name,
+                    colour: live.to_string(),
+                },
+                "production is back once it is fully available",
+            );
+        }
+        Some(d) if d.desired == 0 => {
+            let replicas = journal
+                .scaled_down_replicas(&d.name)
+                .unwrap_or(1)
+                .max(state.hpas.iter().map(|h| h.min_replicas).max().unwrap_or(1));
+            step(
+                &mut plan,
+                Action::ScaleUp {
+                    deployment: d.name.clone(),
+                    colour: live.to_string(),
+                    replicas,
+                },
+                format!(
+                    "{service} selects {live}, whose Deployment is at 0 replicas: scale it back to {replicas}"
+                ),
+            );
+            step(
+                &mut plan,
+                Action::WaitAvailable {
+                    deployment: d.name.clone(),
+                    colour: live.to_string(),
+                },
+                "production is back once it is fully available",
+            );
+        }
+        Some(_) => return None,
+    }
+    plan.notes.push(format!(
+        "{service} selects {live}, which has no pods: production is down until {live} is back"
+    ));
+    step(&mut plan, Action::MarkDone, "nothing is left in progress");
+    step(
+        &mut plan,
+        Action::Event {
+            reason: "Restored".into(),
+            message: format!("{service}: {live} brought back"),
+        },
+        "record the restore on the Service",
+    );
+    Some(Outcome::Proceed(plan))
 }
 
 /// Test Services that `--cleanup delete` saved and that are gone although their colour's

@@ -12,6 +12,15 @@ use crate::render::style::{self, Palette};
 
 /// The plan in words: where, the selector change, each step with its reason, the notes.
 pub fn render(target: &Target, plan: &Plan, palette: &Palette) -> String {
+    render_with(target, plan, palette, true)
+}
+
+/// The plan one line per step, without the reasons: what a confirmation shows.
+pub fn render_brief(target: &Target, plan: &Plan, palette: &Palette) -> String {
+    render_with(target, plan, palette, false)
+}
+
+fn render_with(target: &Target, plan: &Plan, palette: &Palette, reasons: bool) -> String {
     let mut out = String::new();
     let paint = |c: &str| {
         let index = usize::from(c != plan.live);
@@ -52,10 +61,12 @@ pub fn render(target: &Target, plan: &Plan, palette: &Palette) -> String {
             i + 1,
             describe(&plan.service, &step.action)
         ));
-        out.push_str(&format!(
-            "     {}\n",
-            palette.paint(&format!("why: {}", step.reason), style::dim())
-        ));
+        if reasons {
+            out.push_str(&format!(
+                "     {}\n",
+                palette.paint(&format!("why: {}", step.reason), style::dim())
+            ));
+        }
     }
     if !plan.notes.is_empty() {
         out.push_str("\nNotes:\n");

@@ -26,6 +26,22 @@ pub fn render(view: &View<'_>, wide: bool, palette: &Palette) -> String {
     out
 }
 
+/// The pair at a glance, for a confirmation: the two colour columns, the endpoints and the
+/// verdict, without a row per pod.
+pub fn render_summary(view: &View<'_>, palette: &Palette) -> String {
+    let mut out = String::new();
+    header(&mut out, view, palette);
+    out.push('\n');
+    out.push_str(&finish(side_by_side(view, palette)));
+    out.push('\n');
+    endpoints_line(&mut out, view, palette);
+    verdict(&mut out, view, palette);
+    out
+}
+
+/// At most this many addresses are listed on the endpoints line; the rest are counted.
+const ADDRESSES_SHOWN: usize = 6;
+
 fn header(out: &mut String, view: &View<'_>, palette: &Palette) {
     let t = view.target;
     let s = &view.snapshot.service;
@@ -258,11 +274,16 @@ fn endpoints_line(out: &mut String, view: &View<'_>, palette: &Palette) {
     if ready.is_empty() {
         out.push_str(&format!("\n{label} none ready"));
     } else {
-        out.push_str(&format!(
-            "\n{label} {} ({})",
-            ready.join(", "),
-            by_colour.join(", ")
-        ));
+        let listed = if ready.len() > ADDRESSES_SHOWN {
+            format!(
+                "{} and {} more",
+                ready[..ADDRESSES_SHOWN].join(", "),
+                ready.len() - ADDRESSES_SHOWN
+            )
+        } else {
+            ready.join(", ")
+        };
+        out.push_str(&format!("\n{label} {listed} ({})", by_colour.join(", ")));
     }
     if not_ready > 0 {
         out.push_str(&format!("; {not_ready} not ready"));
