@@ -328,6 +328,59 @@ fn interrupted(
     }
 }
 
+/// Where the journal no longer matches the cluster (someone changed things by hand since the
+/// last release): the cluster is what counts, the journal only explains how it got there.
+fn journal_drift(snapshot: &Snapshot) -> Vec<String> {
+    let journal = Journal::of(snapshot);
+    let mut drift = Vec::new();
+    let label = &snapshot.service.colour_label;
+    if let Some(name) = journal.get(journal::SCALED_DOWN_DEPLOYMENT) {
+        let running = snapshot
+            .colours
+            .iter()
+            .filter_map(|c| c.deployment.as_ref())
+            .find(|d| d.name == name && d.desired > 0);
+        if let Some(d) = running {
+            drift.push(format!(
+                "the journal records {name} scaled down to 0, but it runs {} replica(s) now (changed by hand)",
+                d.desired
+            ));
+        }
+    }
+    if let Some(saved) = journal.saved_deployment() {
+        let colour_name = saved["spec"]["template"]["metadata"]["labels"][label]
+            .as_str()
+            .unwrap_or_default();
+        let name = saved["metadata"]["name"].as_str().unwrap_or_default();
+        if let Some(d) = snapshot
+            .colours
+            .iter()
+            .find(|c| c.colour == colour_name)
+            .and_then(|c| c.deployment.as_ref())
+        {
+            drift.push(format!(
+                "the journal holds the manifest of the deleted {name}, but {colour_name} has a Deployment again ({}): the one in the cluster is what counts",
+                d.name
+            ));
+        }
+    }
+    if let (Some(previous), Some(images)) = (journal.previous_colour(), journal.previous_images())
+        && let Some(d) = snapshot
+            .colours
+            .iter()
+            .find(|c| c.colour == previous)
+            .and_then(|c| c.deployment.as_ref())
+        && d.images != images
+    {
+        drift.push(format!(
+            "{previous} runs {} now; at the last flip it ran {}: a new version was deployed into it",
+            d.images.join(", "),
+            images.join(", ")
+        ));
+    }
+    drift
+}
+
 fn notes(snapshot: &Snapshot) -> Vec<String> {
     let mut notes = Vec::new();
     let service = &snapshot.service.name;
@@ -348,6 +401,7 @@ fn notes(snapshot: &Snapshot) -> Vec<String> {
             snapshot.idle_colour
         ));
     }
+    notes.extend(journal_drift(snapshot));
     for state in &snapshot.colours {
         if state.deployment.is_none() {
             notes.push(format!("{} has no Deployment", state.colour));

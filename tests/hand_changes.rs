@@ -334,3 +334,21 @@ fn the_promote_that_ends_such_an_outage_keeps_the_saved_old_version() {
     assert_eq!(selected(&sb, "blueservice", "app"), "blue");
     assert_eq!(replicas(&sb, "bluedeploy"), Some(3));
 }
+
+#[test]
+fn status_names_a_journal_that_no_longer_matches_the_cluster() {
+    let sb = settled_scenario("classic");
+    run_against(&sb, PROMOTE).expect_code(0);
+    kubectl_ok(&sb, &["scale", "deployment/bluedeploy", "--replicas=2"]);
+    kubectl_ok(
+        &sb,
+        &["set", "image", "deploy/bluedeploy", "web=nginx:blue-v2"],
+    );
+    wait_settled(&sb);
+    let notes = verdict(&sb)["notes"].to_string();
+    assert!(
+        notes.contains("the journal records bluedeploy scaled down to 0, but it runs 2 replica(s) now (changed by hand)"),
+        "{notes}"
+    );
+    assert!(notes.contains("blue runs nginx:blue-v2 now"), "{notes}");
+}

@@ -323,3 +323,39 @@ spec:
         "only the named Service is changed"
     );
 }
+
+#[test]
+fn the_confirmation_of_a_larger_pair_is_a_summary_and_one_line_per_step() {
+    let sb = settled_scenario("classic");
+    let kubeconfig = sb.kubeconfig_path().display().to_string();
+    for d in ["bluedeploy", "greendeploy"] {
+        let out = std::process::Command::new("kubectl")
+            .args([
+                "--kubeconfig",
+                &kubeconfig,
+                "scale",
+                "deployment",
+                d,
+                "--replicas=8",
+            ])
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "{out:?}");
+    }
+    wait_settled(&sb);
+    let (code, screen) = promote_on_a_terminal(&sb, "n");
+    assert_eq!(code, Some(5), "{screen}");
+    assert!(screen.contains("1. flip blueservice"), "{screen}");
+    assert!(
+        screen.contains("(pod rows and the reason of each step: -v)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("why:"), "no reasons: {screen}");
+    assert!(!screen.contains("COLOUR   POD"), "no pod rows: {screen}");
+    let lines = screen.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(lines < 40, "{lines} lines before the question:\n{screen}");
+    // Small pairs, and the record of --yes and --dry-run, keep everything.
+    run_against(&sb, &["promote", "blueservice", "--dry-run"])
+        .expect_code(0)
+        .stdout_has(&["why:", "COLOUR   POD"]);
+}
