@@ -384,6 +384,11 @@ pub struct StatusArgs {
     #[arg(short = 'w', long)]
     pub watch: bool,
 
+    /// Exit 11 when production is not as the last release left it: no ready endpoint, or a
+    /// selector put back since (by another tool or by hand)
+    #[arg(long, conflicts_with = "watch")]
+    pub check: bool,
+
     #[command(flatten)]
     pub pair: PairArgs,
 }

@@ -15,6 +15,7 @@
 //! | 8    | API or connection error (unreachable, TLS, timeout, server error) |
 //! | 9    | unauthorized (401), forbidden (403), or credentials not obtained (exec plugin failed) |
 //! | 10   | cleanup stopped: the live colour stopped serving; the old colour was left running |
+//! | 11   | `status --check`: production has no ready endpoint, or its selector was put back since the last release |
 //! | 130  | interrupted |
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub const EXIT_AUTH: u8 = 9;
 /// The cleanup of the old colour was stopped because the live colour no longer serves as it did
 /// when it was verified; the old colour was left as it is, so the way back stays open.
 pub const EXIT_CLEANUP_HELD: u8 = 10;
+/// `status --check`: production is not as the last release left it.
+pub const EXIT_PRODUCTION_PROBLEM: u8 = 11;
 /// Interrupted (Ctrl-C).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -445,6 +448,13 @@ pub enum Error {
         detail: String,
     },
 
+    /// `status --check` found production failing or changed since the last release.
+    #[error("{problem}")]
+    ProductionProblem {
+        /// What is wrong, and the command that restores service.
+        problem: String,
+    },
+
     /// Someone else changed the object between our read and our write; ours was not applied.
     #[error("conflict: {detail}")]
     Conflict {
@@ -499,6 +509,7 @@ impl Error {
             Refused { .. } | NeedsConfirmation { .. } | Declined { .. } => EXIT_PRECONDITION,
             VerificationFailed { .. } => EXIT_VERIFICATION,
             CleanupHeld { .. } => EXIT_CLEANUP_HELD,
+            ProductionProblem { .. } => EXIT_PRODUCTION_PROBLEM,
             Conflict { .. } => EXIT_CONFLICT,
             PermissionsMissing { .. } => EXIT_AUTH,
         }

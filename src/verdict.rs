@@ -86,10 +86,68 @@ pub struct Verdict {
     /// The command line that does what the summary says first; none when it is not safe.
     #[serde(default)]
     pub next_command: Option<String>,
+    /// What is wrong with production right now, if anything: no ready endpoint, or a selector
+    /// put back (by another tool or by hand) after the last release. `status --check` exits 11
+    /// when it is set.
+    #[serde(default)]
+    pub production_problem: Option<String>,
 }
 
 /// Decides the verdict from a snapshot, through the plans of the release commands.
 pub fn decide(snapshot: &Snapshot) -> Verdict {
+    let mut verdict = decide_moves(snapshot);
+    verdict.production_problem = production_problem(snapshot, &verdict);
+    if let Some(problem) = &verdict.production_problem {
+        verdict.notes.insert(0, problem.clone());
+    }
+    verdict
+}
+
+/// What is wrong with production now, with the command that restores it.
+fn production_problem(snapshot: &Snapshot, verdict: &Verdict) -> Option<String> {
+    let journal = Journal::of(snapshot);
+    let service = &snapshot.service.name;
+    let live = &snapshot.live_colour;
+    let label = &snapshot.service.colour_label;
+    let fix = verdict
+        .next_command
+        .as_ref()
+        .map(|c| format!("; `{c}` restores service"))
+        .unwrap_or_default();
+    let reverted = match (journal.previous_colour(), journal.action(), journal.step()) {
+        (Some(previous), Some(action), None) if previous == live.as_str() && action != "revert" => {
+            let by: Vec<&str> = snapshot
+                .service
+                .owners
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect();
+            let by = if by.is_empty() {
+                " (by hand, or by a tool this plugin cannot see)".to_string()
+            } else {
+                format!(" (its owner: {})", by.join(", "))
+            };
+            Some(format!(
+                "{service}'s selector was put back to {label}={live}{by} after the {action} of {} moved it to {}",
+                journal.flipped_at().unwrap_or("an unknown time"),
+                snapshot.idle_colour
+            ))
+        }
+        _ => None,
+    };
+    let ready = snapshot.endpoints.iter().filter(|e| e.ready).count();
+    match (ready, reverted) {
+        (0, Some(r)) => Some(format!("OUTAGE: {r}, and {live} has no ready pods{fix}")),
+        (0, None) => Some(format!(
+            "OUTAGE: {service} selects {label}={live} and has no ready endpoint{fix}"
+        )),
+        (_, Some(r)) => Some(format!("DRIFT: {r}")),
+        _ => None,
+    }
+}
+
+/// The release move the verdict is about.
+fn decide_moves(snapshot: &Snapshot) -> Verdict {
     let journal = Journal::of(snapshot);
     let planned = |command| plan::plan(snapshot, &options(snapshot, command));
     let promote = planned(Command::Promote);
@@ -161,6 +219,7 @@ pub fn decide(snapshot: &Snapshot) -> Verdict {
         notes,
         summary,
         interrupted_step: None,
+        production_problem: None,
     }
 }
 
@@ -324,6 +383,7 @@ fn interrupted(
         notes,
         summary,
         interrupted_step: Some(step),
+        production_problem: None,
         next_command: judged.safe.then_some(next),
     }
 }

@@ -46,7 +46,13 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     if args.watch {
         watch(&screen, &snapshot, &first).await
     } else {
-        print(&first)
+        print(&first)?;
+        if args.check
+            && let Some(problem) = verdict::decide(&snapshot).production_problem
+        {
+            return Err(crate::error::Error::ProductionProblem { problem });
+        }
+        Ok(())
     }
 }
 

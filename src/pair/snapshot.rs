@@ -85,6 +85,10 @@ pub struct ServiceInfo {
     /// Its ports: what verification checks one by one.
     #[serde(default)]
     pub ports: Vec<ServicePortInfo>,
+    /// Other writers that put the selector back to what their source says (kubectl apply,
+    /// Helm, Argo CD, Flux).
+    #[serde(default)]
+    pub owners: Vec<crate::pair::owners::Owner>,
 }
 
 /// One port of the production Service.
@@ -416,6 +420,7 @@ pub fn build(
             managed_by: discover::managed_by(service),
             journal,
             ports,
+            owners: crate::pair::owners::owners(service),
         },
         live_colour: identity.live_colour().to_string(),
         idle_colour: identity.idle_colour().to_string(),

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::error::{EXIT_OK, EXIT_PRECONDITION};
 use crate::journal::{self, Changes, Journal};
+use crate::pair::owners;
 use crate::pair::snapshot::{ColourState, Snapshot};
 use crate::plan::readiness::Blocker;
 
@@ -120,6 +121,8 @@ pub struct Allowed {
     pub stray_pods: bool,
     /// The cleanup leaves other Services with no endpoints.
     pub empty_services: bool,
+    /// The cleanup removes the colour another tool's next apply puts the selector back to.
+    pub owner_revert: bool,
 }
 
 /// One risk, as `--allow` names it.
@@ -131,6 +134,8 @@ pub enum Risk {
     StrayPods,
     /// Clean up a colour that other Services (another entry point) still select, leaving them empty
     EmptyServices,
+    /// Clean up the colour another tool (kubectl apply, Helm, Argo CD, Flux) puts the selector back to at its next apply
+    OwnerRevert,
 }
 
 impl Allowed {
@@ -140,6 +145,7 @@ impl Allowed {
             capacity: risks.contains(&Risk::Capacity),
             stray_pods: risks.contains(&Risk::StrayPods),
             empty_services: risks.contains(&Risk::EmptyServices),
+            owner_revert: risks.contains(&Risk::OwnerRevert),
         }
     }
 }
@@ -585,6 +591,55 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
             _ => None,
         })
         .collect();
+    // Before the flip the Service matches its owner's source; after a flip the journal names
+    // the colour it was in sync with.
+    let in_sync = if plan.flip().is_some() {
+        snapshot.live_colour.clone()
+    } else {
+        Journal::of(snapshot)
+            .previous_colour()
+            .unwrap_or(&snapshot.live_colour)
+            .to_string()
+    };
+    let label = &snapshot.service.colour_label;
+    for owner in &snapshot.service.owners {
+        let back = owners::colour_put_back(owner, label, &in_sync);
+        plan.notes.push(format!(
+            "{} is also written by {}: its next apply puts the selector back to {label}={back}; make {} select the colour you release",
+            snapshot.service.name, owner.name, owner.source
+        ));
+    }
+    for colour_name in &cleaned {
+        let reverting: Vec<&owners::Owner> = snapshot
+            .service
+            .owners
+            .iter()
+            .filter(|o| owners::colour_put_back(o, label, &in_sync) == *colour_name)
+            .collect();
+        if reverting.is_empty() {
+            continue;
+        }
+        let who: Vec<String> = reverting.iter().map(|o| o.name.clone()).collect();
+        let blocker = Blocker::OwnerRevert {
+            colour: colour_name.clone(),
+            owners: who.clone(),
+        };
+        if options.allow.owner_revert {
+            plan.forced
+                .push(format!("{blocker} (accepted with --allow owner-revert)"));
+            continue;
+        }
+        let sources: Vec<String> = reverting.iter().map(|o| o.source.clone()).collect();
+        return Outcome::Refused(Refusal {
+            reason: format!("{} {}: {blocker}", plan.command, snapshot.service.name),
+            blockers: vec![blocker],
+            hint: Some(format!(
+                "update {} to select {label}={} first (then its next apply agrees with this release), keep {colour_name} running with --cleanup none, or accept it with --allow owner-revert",
+                sources.join(" and "),
+                plan.target
+            )),
+        });
+    }
     for colour_name in cleaned {
         let mut services = emptied_services(snapshot, &colour_name);
         services.retain(|s| !moved.contains(s));

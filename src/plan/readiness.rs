@@ -85,6 +85,13 @@ pub enum Blocker {
         /// What production serves with now (its serving pods, at least its autoscaler's minimum).
         serving: usize,
     },
+    /// Another tool's next apply puts the selector back to the colour a cleanup removes.
+    OwnerRevert {
+        /// The colour cleaned up.
+        colour: String,
+        /// Who puts it back.
+        owners: Vec<String>,
+    },
     /// Cleaning up a colour would leave other Services that select only its pods with no
     /// endpoints.
     EmptiesServices {
@@ -109,6 +116,7 @@ impl Blocker {
             Blocker::StrayPods { .. } => "strayPods",
             Blocker::Capacity { .. } => "capacity",
             Blocker::EmptiesServices { .. } => "emptiesServices",
+            Blocker::OwnerRevert { .. } => "ownerRevert",
         }
     }
 }
@@ -164,6 +172,11 @@ impl fmt::Display for Blocker {
             } => write!(
                 f,
                 "{colour} has {ready} ready pod(s) while {live} serves with {serving}: less than half the capacity"
+            ),
+            Blocker::OwnerRevert { colour, owners } => write!(
+                f,
+                "{} puts the selector back to {colour} at its next apply, and the cleanup removes {colour}'s pods: production would then select nothing",
+                owners.join(" and ")
             ),
             Blocker::EmptiesServices { colour, services } => write!(
                 f,
