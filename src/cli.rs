@@ -204,6 +204,173 @@ pub enum Command {
     /// Apply the cleanup policy to the idle colour now (never to the live one)
     #[command(after_help = CLEANUP_EXAMPLES, mut_args(cleanup_flags))]
     Cleanup(ReleaseArgs),
+
+    /// Put a new version on the idle colour: update or create its Deployment (and test Service), wait until it is ready
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Deploy(DeployArgs),
+}
+
+const DEPLOY_EXAMPLES: &str = "\
+Examples:
+  # The new image on the idle colour; wait until every pod is Ready
+  kubectl bluegreen deploy blueservice --image nginx:1.28
+
+  # Name the container when the pod has several
+  kubectl bluegreen deploy blueservice --image web=nginx:1.28 --image log=fluentd:2
+
+  # In CI: no question, then promote
+  kubectl bluegreen deploy blueservice --image nginx:1.28 --yes
+  kubectl bluegreen promote blueservice --yes
+
+  # The plan and the exact requests; nothing changes
+  kubectl bluegreen deploy blueservice --image nginx:1.28 --dry-run";
+
+/// Arguments of `deploy`.
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// The production Service whose selector picks the live colour
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// The new version's image, for the container named (optional when the pod has one container); repeatable
+    #[arg(long, value_name = "[CONTAINER=]IMAGE", required = true, value_parser = parse_image)]
+    pub image: Vec<crate::plan::deploy::ImageSpec>,
+
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Show the plan and the exact requests without changing anything
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "client"
+    )]
+    pub dry_run: Option<DryRun>,
+
+    /// How long to wait for the rollout to complete and every pod to be Ready; 0 means no limit
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: Timeout,
+
+    /// Do not wait for the rollout; `status` shows its progress
+    #[arg(long)]
+    pub no_wait: bool,
+
+    #[command(flatten)]
+    pub pair: PairArgs,
+}
+
+impl DeployArgs {
+    /// The release-command arguments `deploy` shares.
+    pub fn release(&self) -> ReleaseArgs {
+        ReleaseArgs {
+            service: self.service.clone(),
+            yes: self.yes,
+            dry_run: self.dry_run,
+            timeout: self.timeout.clone(),
+            force: false,
+            cleanup: None,
+            allow: Vec::new(),
+            also_flip: Vec::new(),
+            scale_down_delay: None,
+            pair: self.pair.clone(),
+        }
+    }
+}
+
+/// `[CONTAINER=]IMAGE`: a container name (a DNS label) and an image reference
+/// (`[registry[:port]/]path[:tag][@sha256:digest]`, path lower-case).
+fn parse_image(value: &str) -> Result<crate::plan::deploy::ImageSpec, String> {
+    let (container, image) = match value.split_once('=') {
+        Some((c, i)) => (Some(c), i),
+        None => (None, value),
+    };
+    if let Some(c) = container {
+        let label = !c.is_empty()
+            && c.len() <= 63
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !c.starts_with('-')
+            && !c.ends_with('-');
+        if !label {
+            return Err(format!(
+                "{c:?} is not a container name: 1-63 lower-case letters, digits and '-'"
+            ));
+        }
+    }
+    if !valid_image(image) {
+        return Err(format!(
+            "{image:?} is not an image reference: [registry[:port]/]path[:tag][@sha256:digest], the path in lower case"
+        ));
+    }
+    Ok(crate::plan::deploy::ImageSpec {
+        container: container.map(str::to_string),
+        image: image.to_string(),
+    })
+}
+
+fn valid_image(image: &str) -> bool {
+    if image.is_empty() || image.len() > 4096 || image.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest {
+        let Some(hex) = d.strip_prefix("sha256:") else {
+            return false;
+        };
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+    }
+    // A tag follows the last ':' after the last '/'.
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    };
+    if let Some(t) = tag {
+        let ok = !t.is_empty()
+            && t.len() <= 128
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            && !t.starts_with(['.', '-']);
+        if !ok {
+            return false;
+        }
+    }
+    let mut parts = path.split('/').peekable();
+    let mut first = true;
+    while let Some(part) = parts.next() {
+        let is_registry = first
+            && parts.peek().is_some()
+            && (part.contains('.') || part.contains(':') || part == "localhost");
+        first = false;
+        if is_registry {
+            continue;
+        }
+        let ok = !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && part
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
+            && part
+                .bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_alphanumeric());
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 // Example lines stay within 80 columns: clap wraps longer ones, and a wrapped comment or

@@ -20,6 +20,7 @@
 //! | `last-failure` | why the last flip was undone (verification failed), with the time |
 //! | `test-services` | the Services with a colour's exact selector that were test Services at the last flip (JSON array) |
 //! | `entry-points` | the Services with a colour's exact selector that were other ways into production at the last flip (JSON array) |
+//! | `last-deploy` | what the last `deploy` put on which colour, and when: `<time> <colour>: <container>=<image>,...` |
 //! | `colour-label` | the selector key that carries the colour, recorded at every flip: later commands use it without `--label` |
 //! | `colours` | the two colour values (JSON array, `--colors` order), recorded at every flip: later commands use them without `--colors` |
 //! | `moved-services` | the other Services the last flip moved along with the production Service (`--also-flip`; JSON array): rollback moves them back |
@@ -68,6 +69,8 @@ pub const TEST_SERVICES: &str = "test-services";
 pub const ENTRY_POINTS: &str = "entry-points";
 /// `moved-services`.
 pub const MOVED_SERVICES: &str = "moved-services";
+/// `last-deploy`.
+pub const LAST_DEPLOY: &str = "last-deploy";
 /// `colour-label`.
 pub const COLOUR_LABEL: &str = "colour-label";
 /// `colours`.
@@ -94,6 +97,7 @@ pub const KEYS: &[&str] = &[
     MOVED_SERVICES,
     COLOUR_LABEL,
     COLOURS,
+    LAST_DEPLOY,
 ];
 
 /// `step` while a flip waits for its endpoints.

@@ -31,6 +31,7 @@ pub async fn run(cli: cli::Cli) -> Result<()> {
             cli::Command::Promote(args) => cmd::promote::run(&cli.global, args).await,
             cli::Command::Rollback(args) => cmd::rollback::run(&cli.global, args).await,
             cli::Command::Cleanup(args) => cmd::cleanup::run(&cli.global, args).await,
+            cli::Command::Deploy(args) => cmd::deploy::run(&cli.global, args).await,
         }
     };
     tokio::select! {

@@ -238,6 +238,8 @@ fn options(snapshot: &Snapshot, command: Command) -> plan::Options {
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         allow: plan::Allowed::default(),
         also_flip: Vec::new(),
+        images: Vec::new(),
+        no_wait: false,
     }
 }
 

@@ -25,11 +25,28 @@ pub async fn run(
     wait: bool,
     to: Option<&str>,
 ) -> Result<()> {
+    run_asked(global, args, command, wait, to, None).await
+}
+
+/// Runs one release command, `deploy` included.
+pub async fn run_asked(
+    global: &GlobalArgs,
+    args: &ReleaseArgs,
+    command: Command,
+    wait: bool,
+    to: Option<&str>,
+    deploy: Option<&DeployAsk>,
+) -> Result<()> {
     let conn = connect(&connect_options(global)).await?;
     let spec = args.pair.spec();
     let palette = Palette::new(style::colour_wanted(global.no_color));
     let deadline = Deadline::after(args.timeout.0);
-    let ask = Ask { args, command, to };
+    let ask = Ask {
+        args,
+        command,
+        to,
+        deploy,
+    };
     let mut snapshot = pair::load(&conn, &args.service, &spec).await?;
     let mut outcome = plan::plan(&snapshot, &ask.options());
 
@@ -109,6 +126,16 @@ struct Ask<'a> {
     args: &'a ReleaseArgs,
     command: Command,
     to: Option<&'a str>,
+    deploy: Option<&'a DeployAsk>,
+}
+
+/// What `deploy` adds to a release command's arguments.
+#[derive(Debug, Clone, Default)]
+pub struct DeployAsk {
+    /// `--image`.
+    pub images: Vec<crate::plan::deploy::ImageSpec>,
+    /// `--no-wait`.
+    pub no_wait: bool,
 }
 
 impl Ask<'_> {
@@ -127,6 +154,8 @@ impl Ask<'_> {
             now: jiff::Timestamp::now(),
             allow: plan::Allowed::of(&args.allow),
             also_flip: args.also_flip.clone(),
+            images: self.deploy.map(|d| d.images.clone()).unwrap_or_default(),
+            no_wait: self.deploy.is_some_and(|d| d.no_wait),
         }
     }
 }
@@ -263,6 +292,10 @@ fn summary(plan: &Plan, done: &[String], dry_run: bool) -> String {
         _ if dry_run => format!(
             "\nServer dry run of {} {}: nothing was stored.\n",
             plan.command, plan.service
+        ),
+        (Command::Deploy, _) => format!(
+            "\nDeployed on {} for {}. Next: kubectl bluegreen promote {}\n",
+            plan.target, plan.service, plan.service
         ),
         _ => format!("\n{} of {} done.\n", plan.command, plan.service),
     };

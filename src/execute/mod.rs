@@ -168,6 +168,59 @@ impl<'a> Executor<'a> {
                     self.name()
                 ));
             }
+            Action::CreateDeployment {
+                deployment,
+                manifest,
+                ..
+            } => {
+                let mut manifest = manifest.clone();
+                manifest["metadata"]["namespace"] =
+                    serde_json::Value::String(self.conn.target.namespace.clone());
+                let created = requests::create::<k8s_openapi::api::apps::v1::Deployment>(
+                    self.conn,
+                    &manifest,
+                    self.dry_run,
+                )
+                .await?;
+                self.record(if created {
+                    format!("created Deployment {deployment}{dry}")
+                } else {
+                    format!("Deployment {deployment} already exists; kept as it is")
+                });
+            }
+            Action::PatchDeployment {
+                deployment, patch, ..
+            } => {
+                requests::patch_deployment(self.conn, deployment, patch, self.dry_run).await?;
+                self.record(format!(
+                    "updated Deployment {deployment}: {}{dry}",
+                    crate::render::plan::describe(self.name(), action)
+                        .split_once(": ")
+                        .map_or("", |(_, what)| what)
+                ));
+            }
+            Action::RecordDeploy { colour, images } => {
+                let mut changes = Changes::new();
+                changes.insert(
+                    journal::LAST_DEPLOY.into(),
+                    Some(format!("{} {colour}: {images}", jiff::Timestamp::now())),
+                );
+                self.write_journal(&changes).await?;
+            }
+            Action::CreateService {
+                service, manifest, ..
+            } => {
+                let mut manifest = manifest.clone();
+                manifest["metadata"]["namespace"] =
+                    serde_json::Value::String(self.conn.target.namespace.clone());
+                let created =
+                    requests::create::<Service>(self.conn, &manifest, self.dry_run).await?;
+                self.record(if created {
+                    format!("created test Service {service}{dry}")
+                } else {
+                    format!("Service {service} already exists; kept as it is")
+                });
+            }
             Action::FlipService {
                 service,
                 from,

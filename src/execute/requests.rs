@@ -144,6 +144,25 @@ pub async fn scale(conn: &Connection, name: &str, replicas: i32, dry_run: bool) 
     .map(|_| ())
 }
 
+/// A strategic merge patch on a Deployment (new images by container name, a replica count):
+/// absolute values, so sending it again after a lost answer changes nothing more.
+pub async fn patch_deployment(
+    conn: &Connection,
+    name: &str,
+    patch: &Value,
+    dry_run: bool,
+) -> Result<()> {
+    let api: Api<Deployment> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
+    let strategic = Patch::Strategic(patch);
+    let params = patch_params(dry_run);
+    let (api, params, strategic) = (&api, &params, &strategic);
+    conn.call_idempotent(&desc("patch", "deployments.apps", name), || {
+        api.patch(name, params, strategic)
+    })
+    .await
+    .map(|_| ())
+}
+
 /// Deletes a namespaced object, only if it is still the one that was read (uid precondition).
 /// Already gone is fine.
 pub async fn delete<K>(

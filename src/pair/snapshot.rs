@@ -62,6 +62,13 @@ pub struct Snapshot {
     /// LoadBalancer is never deleted by a cleanup). Not part of the output schema.
     #[serde(skip)]
     pub service_types: BTreeMap<String, String>,
+    /// Each colour's Deployment as JSON (what `deploy` copies). Not part of the output schema.
+    #[serde(skip)]
+    pub manifests: BTreeMap<String, serde_json::Value>,
+    /// The production Service as JSON (what `deploy` copies a test Service from). Not part of
+    /// the output schema.
+    #[serde(skip)]
+    pub service_manifest: serde_json::Value,
 }
 
 /// The production Service.
@@ -428,6 +435,16 @@ pub fn build(
         endpoints,
         other_services,
         hpas_known: objects.hpas.is_some(),
+        manifests: identity
+            .colours
+            .iter()
+            .zip(found.iter())
+            .filter_map(|(c, d)| {
+                d.and_then(|d| serde_json::to_value(d).ok())
+                    .map(|v| (c.clone(), v))
+            })
+            .collect(),
+        service_manifest: serde_json::to_value(&objects.service).unwrap_or_default(),
         service_types: objects
             .services
             .iter()

@@ -4,6 +4,7 @@
 //! work from this one value.
 
 pub mod cleanup;
+pub mod deploy;
 pub mod promote;
 #[cfg(test)]
 mod properties;
@@ -34,6 +35,8 @@ pub enum Command {
     Rollback,
     /// Apply the cleanup policy to the idle colour.
     Cleanup,
+    /// Put a new version on the idle colour.
+    Deploy,
 }
 
 impl std::fmt::Display for Command {
@@ -42,6 +45,7 @@ impl std::fmt::Display for Command {
             Command::Promote => "promote",
             Command::Rollback => "rollback",
             Command::Cleanup => "cleanup",
+            Command::Deploy => "deploy",
         })
     }
 }
@@ -109,6 +113,10 @@ pub struct Options {
     pub allow: Allowed,
     /// `--also-flip`: other Services whose colour moves with the production Service's.
     pub also_flip: Vec<String>,
+    /// `deploy --image`: the new version's images.
+    pub images: Vec<deploy::ImageSpec>,
+    /// `deploy --no-wait`: do not wait for the rollout.
+    pub no_wait: bool,
 }
 
 /// Risks a release refuses unless the user accepts them (`--allow`). Unlike readiness, which
@@ -258,6 +266,12 @@ impl Plan {
                 Action::FlipService { service: other, .. } => {
                     add(core("patch", "services", Some(other)));
                 }
+                Action::CreateDeployment { .. } => add(apps("create", None, None)),
+                Action::PatchDeployment { deployment, .. } => {
+                    add(apps("patch", None, Some(deployment)));
+                }
+                Action::CreateService { .. } => add(core("create", "services", None)),
+                Action::RecordDeploy { .. } => add(core("patch", "services", Some(service))),
                 Action::VerifyService { .. } => {
                     add(core("list", "pods", None));
                     add(slices("list"));
@@ -465,6 +479,41 @@ pub enum Action {
         /// Journal changes that undo them (written by an automatic flip back).
         undo: Changes,
     },
+    /// Create the idle colour's Deployment (copied from the live colour's by `deploy`).
+    CreateDeployment {
+        /// Its name.
+        deployment: String,
+        /// Its colour.
+        colour: String,
+        /// The manifest sent.
+        manifest: serde_json::Value,
+    },
+    /// Change the idle colour's Deployment (new images; replicas back from 0), by a strategic
+    /// merge patch that names each container.
+    PatchDeployment {
+        /// The Deployment.
+        deployment: String,
+        /// Its colour.
+        colour: String,
+        /// The patch sent.
+        patch: serde_json::Value,
+    },
+    /// Record in the journal what `deploy` put on a colour.
+    RecordDeploy {
+        /// The colour.
+        colour: String,
+        /// `container=image`, comma-separated.
+        images: String,
+    },
+    /// Create a test Service for the idle colour.
+    CreateService {
+        /// Its name.
+        service: String,
+        /// Its colour.
+        colour: String,
+        /// The manifest sent.
+        manifest: serde_json::Value,
+    },
     /// Change the colour of another Service's selector along with the production Service's
     /// (`--also-flip`, or moving back what the last flip moved), with its own resourceVersion
     /// precondition.
@@ -563,6 +612,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         Command::Promote => promote::plan(snapshot, options),
         Command::Rollback => rollback::plan(snapshot, options),
         Command::Cleanup => cleanup::plan(snapshot, options),
+        Command::Deploy => return deploy::plan(snapshot, options),
     };
     guard_other_services(snapshot, options, outcome)
 }
@@ -1209,6 +1259,8 @@ pub(crate) mod tests {
             now: now(),
             allow: Allowed::default(),
             also_flip: Vec::new(),
+            images: Vec::new(),
+            no_wait: false,
         }
     }
 
@@ -1225,6 +1277,10 @@ pub(crate) mod tests {
                 Action::WaitAvailable { .. } => "wait-available",
                 Action::Flip { .. } => "flip",
                 Action::FlipService { .. } => "flip-service",
+                Action::CreateDeployment { .. } => "create-deployment",
+                Action::PatchDeployment { .. } => "patch-deployment",
+                Action::CreateService { .. } => "create-service",
+                Action::RecordDeploy { .. } => "record-deploy",
                 Action::VerifyService { .. } => "verify-service",
                 Action::Verify { .. } => "verify",
                 Action::MarkCleanupPending { .. } => "mark-cleanup",

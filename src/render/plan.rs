@@ -124,6 +124,45 @@ pub fn describe(service: &str, action: &Action) -> String {
         Action::Verify { colour, previous } => format!(
             "verify {service}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
         ),
+        Action::CreateDeployment {
+            deployment, colour, ..
+        } => format!("create Deployment {deployment} ({colour})"),
+        Action::PatchDeployment {
+            deployment,
+            colour,
+            patch,
+        } => {
+            let images: Vec<String> = patch["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .map(|cs| {
+                    cs.iter()
+                        .map(|c| {
+                            format!(
+                                "{}={}",
+                                c["name"].as_str().unwrap_or_default(),
+                                c["image"].as_str().unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let scale = patch["spec"]["replicas"]
+                .as_i64()
+                .map(|r| format!(", {r} replicas"))
+                .unwrap_or_default();
+            format!(
+                "update Deployment {deployment} ({colour}): {}{scale}",
+                images.join(", ")
+            )
+        }
+        Action::CreateService {
+            service: other,
+            colour,
+            ..
+        } => format!("create test Service {other} selecting {colour}"),
+        Action::RecordDeploy { colour, images } => {
+            format!("journal: {colour} runs {images}")
+        }
         Action::FlipService {
             service: other,
             from,
@@ -247,6 +286,25 @@ pub fn requests(plan: &Plan) -> String {
                     to,
                     &journal::Changes::new()
                 )
+            )),
+            Action::CreateDeployment { manifest, .. } => line(format!(
+                "POST /apis/apps/v1/namespaces/{ns}/deployments {manifest}"
+            )),
+            Action::PatchDeployment {
+                deployment, patch, ..
+            } => line(format!(
+                "PATCH {} (application/strategic-merge-patch+json) {patch}",
+                deploy(deployment)
+            )),
+            Action::CreateService { manifest, .. } => {
+                line(format!("POST /api/v1/namespaces/{ns}/services {manifest}"))
+            }
+            Action::RecordDeploy { colour, images } => line(format!(
+                "PATCH {svc_path} ({merge}) {}",
+                journal::journal_patch(&journal::Changes::from([(
+                    journal::LAST_DEPLOY.to_string(),
+                    Some(format!("<now> {colour}: {images}"))
+                )]))
             )),
             Action::VerifyService { service, .. } => line(format!(
                 "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={service} (read only)"
