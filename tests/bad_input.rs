@@ -115,6 +115,65 @@ spec:
       containers: [{name: web, image: "nginx:1.27", ports: [{containerPort: 8080}]}]
 "#;
 
+//// A pair whose Service has a cleanup pending in its journal.
+const IN_PROGRESS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: blueservice
+  annotations:
+    bluegreen.dev/step: cleanup
+    bluegreen.dev/previous-colour: green
+    bluegreen.dev/action: promote
+    bluegreen.dev/cleanup-policy: scale-down
+spec:
+  selector: {app: blue}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bluedeploy}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: blue}}
+  template:
+    metadata: {labels: {app: blue}}
+    spec:
+      containers: [{name: web, image: "nginx:blue"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: greendeploy}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: green}}
+  template:
+    metadata: {labels: {app: green}}
+    spec:
+      containers: [{name: web, image: "nginx:green"}]
+"#;
+
+/// A Service selecting blue, which has no Deployment; green has one.
+const LIVE_WITHOUT_DEPLOYMENT: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: blueservice}
+spec:
+  selector: {app: blue}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: greendeploy}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: green}}
+  template:
+    metadata: {labels: {app: green}}
+    spec:
+      containers: [{name: web, image: "nginx:green"}]
+"#;
+
 /// A pair whose green is scaled to zero.
 const GREEN_AT_ZERO: &str = r#"
 apiVersion: v1
@@ -642,6 +701,52 @@ const CATALOGUE: &[Row] = &[
                 &["--request-timeout", "is not a duration"],
             ),
         ],
+    },
+    Row {
+        case: "`deploy` without `--image`",
+        readme: "the required argument --image is missing",
+        fixture: Fixture::Objects(Some("classic"), ""),
+        runs: &[exits(&["deploy", "blueservice"], 2, &["--image"])],
+    },
+    Row {
+        case: "`deploy --image` that is not an image reference",
+        readme: "not an image reference: [registry[:port]/]path[:tag][@sha256:digest], the path in lower case",
+        fixture: Fixture::Objects(Some("classic"), ""),
+        runs: &[exits(
+            &["deploy", "blueservice", "--image", "Nginx:1 .2"],
+            2,
+            &["is not an image reference"],
+        )],
+    },
+    Row {
+        case: "`deploy --image` naming an unknown container",
+        readme: "the pod template has no container X; lists its containers",
+        fixture: Fixture::Objects(Some("classic"), ""),
+        runs: &[exits(
+            &["deploy", "blueservice", "--image", "sidecar=nginx:1", "--yes"],
+            5,
+            &["no container \"sidecar\"", "(it has web)"],
+        )],
+    },
+    Row {
+        case: "`deploy` while a release is in progress",
+        readme: "a release is in progress (step cleanup); finish it with cleanup (or roll it back), then deploy",
+        fixture: Fixture::Objects(None, IN_PROGRESS),
+        runs: &[exits(
+            &["deploy", "blueservice", "--image", "nginx:2", "--yes"],
+            5,
+            &["in progress (step cleanup)", "kubectl bluegreen cleanup blueservice"],
+        )],
+    },
+    Row {
+        case: "`deploy` with a live colour that has no Deployment",
+        readme: "the live colour has no Deployment to copy the new version's settings from",
+        fixture: Fixture::Objects(None, LIVE_WITHOUT_DEPLOYMENT),
+        runs: &[exits(
+            &["deploy", "blueservice", "--image", "nginx:2", "--yes"],
+            5,
+            &["has no Deployment to copy"],
+        )],
     },
     Row {
         case: "invalid `-o`",
