@@ -117,7 +117,10 @@ pub fn owners(service: &Service) -> Vec<Owner> {
     found
 }
 
-/// Field managers other than this plugin that own `spec.selector` through server-side apply.
+/// Field managers other than this plugin that apply the Service's spec (server-side apply).
+/// Once the plugin has changed the selector, the API server moves the selector's ownership to
+/// the plugin and the applier keeps only the rest of the spec; its manifest still holds the
+/// selector it will apply again, so owning any of the spec is what counts.
 fn selector_appliers(service: &Service) -> Vec<String> {
     service
         .managed_fields()
@@ -127,7 +130,8 @@ fn selector_appliers(service: &Service) -> Vec<String> {
         .filter(|m| {
             m.fields_v1
                 .as_ref()
-                .is_some_and(|f| f.0["f:spec"]["f:selector"].is_object())
+                .and_then(|f| f.0["f:spec"].as_object())
+                .is_some_and(|spec| !spec.is_empty())
         })
         .filter_map(|m| m.manager.clone())
         .collect()
@@ -214,6 +218,15 @@ mod tests {
             entry("kubectl-bluegreen", "Apply"),
             entry("kubectl-edit", "Update"),
         ]);
+        // After the plugin's flip the applier keeps the rest of the spec, not the selector.
+        let mut flipped = s.clone();
+        flipped.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("pipeline".into()),
+            operation: Some("Apply".into()),
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:spec": {"f:ports": {}}}))),
+            ..Default::default()
+        }]);
+        assert_eq!(owners(&flipped).len(), 1);
         let found = owners(&s);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].name, "server-side apply by field manager pipeline");
