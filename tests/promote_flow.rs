@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use release_support::*;
 
-/// The manual procedure of PRODUCT.md, as one command per step: status, promote with
+/// The manual procedure of docs/design.md, as one command per step: status, promote with
 /// `--cleanup delete`, status, rollback, status.
 #[test]
 fn manual_procedure_end_to_end() {

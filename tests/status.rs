@@ -1,4 +1,4 @@
-//! `status` through the built binary against the sandbox: each scenario of PRODUCT.md, the
+//! `status` through the built binary against the sandbox: each sandbox scenario, the
 //! flags that find a pair, namespaces, and the JSON/YAML document checked field by field.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Finding the pair from the production Service, as PRODUCT.md's "The pair" defines it. Pure
+//! Finding the pair from the production Service, as docs/design.md ("The pair") defines it. Pure
 //! functions of API objects, so every rule is unit-tested without a server.
 
 use std::collections::BTreeMap;
