@@ -4,6 +4,8 @@
 //! them is done; each test works in a namespace of its own there.
 
 #![allow(dead_code)]
+// The store's closures return `ApiError`, a whole `Status` object, as in the library.
+#![allow(clippy::result_large_err)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -137,10 +139,14 @@ impl Target {
         };
         t.kubectl(&["create", "namespace", ns]);
         // Pods need the namespace's default ServiceAccount, which a controller creates.
-        t.eventually(Duration::from_secs(60), "the default ServiceAccount", || {
-            t.try_kubectl(&["get", "serviceaccount", "default"])
-                .map(|_| ())
-        });
+        t.eventually(
+            Duration::from_secs(60),
+            "the default ServiceAccount",
+            || {
+                t.try_kubectl(&["get", "serviceaccount", "default"])
+                    .map(|_| ())
+            },
+        );
         t
     }
 
@@ -322,15 +328,23 @@ impl Target {
             let (spec, status) = (&d["spec"], &d["status"]);
             let n = spec["replicas"].as_i64().unwrap_or(1);
             wanted += n;
-            let counts = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"]
-                .map(|f| status[f].as_i64().unwrap_or(0));
+            let counts = [
+                "replicas",
+                "updatedReplicas",
+                "readyReplicas",
+                "availableReplicas",
+            ]
+            .map(|f| status[f].as_i64().unwrap_or(0));
             if status["observedGeneration"] != d["metadata"]["generation"]
                 || counts.iter().any(|c| *c != n)
             {
                 return Some(format!("deployment {} at {status}", d["metadata"]["name"]));
             }
         }
-        if pods.iter().any(|p| !p["metadata"]["deletionTimestamp"].is_null()) {
+        if pods
+            .iter()
+            .any(|p| !p["metadata"]["deletionTimestamp"].is_null())
+        {
             return Some("a pod is terminating".into());
         }
         if pods.len() as i64 != wanted {
@@ -345,9 +359,7 @@ impl Target {
             let ready = pods
                 .iter()
                 .filter(|p| {
-                    sel.iter()
-                        .all(|(k, v)| &p["metadata"]["labels"][k] == v)
-                        && pod_ready(p)
+                    sel.iter().all(|(k, v)| &p["metadata"]["labels"][k] == v) && pod_ready(p)
                 })
                 .count();
             let listed = slices
@@ -357,7 +369,9 @@ impl Target {
                 .filter(|e| e["conditions"]["ready"] == true)
                 .count();
             if ready != listed {
-                return Some(format!("service {name}: {listed} of {ready} ready pods listed"));
+                return Some(format!(
+                    "service {name}: {listed} of {ready} ready pods listed"
+                ));
             }
         }
         None
