@@ -32,6 +32,16 @@ pub fn apply(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
         }
         "Service" => service(obj, old),
         "Namespace" => {
+            // Every namespace carries its name as a label, which clients cannot change or
+            // remove (the real server sets it on every write).
+            if let Some(name) = obj["metadata"]["name"].as_str().map(str::to_string)
+                && obj.is_object()
+            {
+                if !obj["metadata"]["labels"].is_object() {
+                    obj["metadata"]["labels"] = json!({});
+                }
+                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+            }
             if obj["status"]["phase"].is_null() {
                 obj["status"] = json!({"phase": "Active"});
             }

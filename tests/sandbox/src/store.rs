@@ -767,12 +767,13 @@ impl Store {
         if let Some(uid) = &opts.uid
             && Some(uid.as_str()) != old["metadata"]["uid"].as_str()
         {
+            // The real server names the kind here, not the resource.
             return Err(ApiError::conflict(
                 rt.group,
-                rt.plural,
+                rt.kind,
                 name,
                 &format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    "the UID in the precondition ({uid}) does not match the UID in record ({}). The object might have been deleted and then recreated",
                     old["metadata"]["uid"].as_str().unwrap_or("")
                 ),
             ));
@@ -780,12 +781,13 @@ impl Store {
         if let Some(rv) = &opts.resource_version
             && Some(rv.as_str()) != old["metadata"]["resourceVersion"].as_str()
         {
+            // The real server names the kind here, not the resource.
             return Err(ApiError::conflict(
                 rt.group,
-                rt.plural,
+                rt.kind,
                 name,
                 &format!(
-                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({}). The object might have been modified",
                     old["metadata"]["resourceVersion"].as_str().unwrap_or("")
                 ),
             ));

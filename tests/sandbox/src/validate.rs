@@ -11,6 +11,14 @@ type Causes = Vec<(String, String)>;
 /// Validates (and where the real server defaults a field, defaults) `obj` before it is
 /// stored. `old` is the stored object for updates.
 pub fn object(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) -> ApiResult<()> {
+    if let Some(e) = type_error(rt, obj) {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: {}",
+            e.message(),
+            kind = rt.kind,
+            version = rt.version,
+        )));
+    }
     crate::defaults::apply(rt, obj, old);
     let mut causes: Causes = Vec::new();
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
@@ -30,6 +38,24 @@ pub fn object(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) -> ApiRes
                 format!(
                     "Invalid value: \"{name}\": a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
                 ),
+            ));
+        }
+    }
+    if old.is_none()
+        && let Some(prefix) = obj["metadata"]["generateName"].as_str()
+    {
+        // The prefix must be valid for the kind's names, length included.
+        let max = if rt.plural == resources::SERVICES.plural
+            || rt.plural == resources::NAMESPACES.plural
+        {
+            63
+        } else {
+            253
+        };
+        if prefix.len() > max {
+            causes.push((
+                "metadata.generateName".into(),
+                format!("Invalid value: \"{prefix}\": must be no more than {max} characters"),
             ));
         }
     }
@@ -220,4 +246,67 @@ pub fn is_label_value(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+/// A value of the wrong JSON type where the Go types have a map of strings (labels,
+/// annotations, selectors): the real server's decoder refuses the whole body.
+pub struct TypeError {
+    /// The Go struct holding the map, e.g. `ObjectMeta`.
+    pub owner: &'static str,
+    /// The JSON path of the map, e.g. `spec.template.metadata.labels`.
+    pub path: String,
+    pub key: String,
+    pub value: Value,
+}
+
+impl TypeError {
+    /// In the words of Go's `encoding/json`.
+    pub fn message(&self) -> String {
+        let got = match &self.value {
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+            _ => "string",
+        };
+        format!(
+            "json: cannot unmarshal {got} into Go struct field {}.{} of type string",
+            self.owner, self.path
+        )
+    }
+}
+
+/// The first map of strings in `obj` holding something else than a string (or null).
+pub fn type_error(rt: &ResourceType, obj: &Value) -> Option<TypeError> {
+    let mut maps: Vec<(&'static str, &str)> = vec![
+        ("ObjectMeta", "metadata.labels"),
+        ("ObjectMeta", "metadata.annotations"),
+    ];
+    match rt.kind {
+        "Deployment" | "ReplicaSet" => maps.extend([
+            ("LabelSelector", "spec.selector.matchLabels"),
+            ("ObjectMeta", "spec.template.metadata.labels"),
+            ("ObjectMeta", "spec.template.metadata.annotations"),
+            ("PodSpec", "spec.template.spec.nodeSelector"),
+        ]),
+        "Pod" => maps.push(("PodSpec", "spec.nodeSelector")),
+        "Service" => maps.push(("ServiceSpec", "spec.selector")),
+        _ => {}
+    }
+    for (owner, path) in maps {
+        let mut v = obj;
+        for step in path.split('.') {
+            v = &v[step];
+        }
+        let Some(map) = v.as_object() else { continue };
+        if let Some((k, bad)) = map.iter().find(|(_, v)| !(v.is_string() || v.is_null())) {
+            return Some(TypeError {
+                owner,
+                path: path.to_string(),
+                key: k.clone(),
+                value: bad.clone(),
+            });
+        }
+    }
+    None
 }

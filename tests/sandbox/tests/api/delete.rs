@@ -26,11 +26,16 @@ async fn preconditions_must_match() {
     )
     .await;
     assert_eq!(a.status, 409);
-    assert!(
-        a.json["message"]
-            .as_str()
-            .unwrap()
-            .contains("Precondition failed: UID")
+    // In the real server's words, which name the kind.
+    assert_eq!(
+        a.json["message"],
+        format!(
+            "Operation cannot be fulfilled on Deployment.apps \"web\": the UID in the precondition (00000000-0000-4000-8000-000000000000) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
+        )
+    );
+    assert_eq!(
+        a.json["details"],
+        json!({"name": "web", "group": "apps", "kind": "Deployment"})
     );
 
     let wrong_rv = json!({"preconditions": {"resourceVersion": "1"}});

@@ -35,6 +35,26 @@ pub(super) fn server_side_apply(
     }
     let mut applied = applied;
     unknown_fields(req, res.rt, &mut applied, &[])?;
+    if let Some(e) = crate::validate::type_error(res.rt, &applied) {
+        // The applied configuration does not fit the type's schema: the real server answers
+        // 500 in structured-merge-diff's words.
+        let gv = match res.rt.group {
+            "" => format!("/{}", res.rt.version),
+            g => format!("{g}/{}", res.rt.version),
+        };
+        return Err(ApiError::new(
+            500,
+            "InternalError",
+            format!(
+                "failed to create typed patch object (/{}; {gv}, Kind={}): .{}.{}: expected string, got &value.valueUnstructured{{Value:{}}}",
+                name(res),
+                res.rt.kind,
+                e.path,
+                e.key,
+                e.value
+            ),
+        ));
+    }
     if state.store.get(res.rt, namespace(res), name(res)).is_none() && res.subresource.is_none() {
         crate::server::namespaces::check_not_terminating(&state.store, res.rt, namespace(res))?;
         let mut obj = applied.clone();

@@ -161,6 +161,16 @@ pub(super) fn patch_object(state: &State, req: &ApiRequest, res: &ResourceRoute)
 /// A patch result with its unknown fields handled; fields the stored object already had
 /// (objects loaded around the API) are not the patch's fault.
 fn checked(req: &ApiRequest, rt: &ResourceType, old: &Value, mut new: Value) -> ApiResult<Value> {
+    // A patch giving a label (annotation, selector) a value that is not a string: the real
+    // server fails to decode the patched object, and says so about the patch.
+    if let Some(e) = crate::validate::type_error(rt, &new) {
+        let value = format!(
+            "Invalid value: {}: {}",
+            serde_json::to_string(&new.to_string()).unwrap_or_default(),
+            e.message()
+        );
+        return Err(ApiError::invalid("", "", "", vec![("patch".into(), value)]));
+    }
     let already = fields::prune_unknown(rt, &mut old.clone());
     unknown_fields(req, rt, &mut new, &already)?;
     Ok(new)
