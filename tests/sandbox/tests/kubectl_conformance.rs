@@ -1,4 +1,4 @@
-//! The real kubectl against the sandbox: every command SANDBOX.md lists, with the oldest and
+//! The real kubectl against the sandbox: every command tests/sandbox/README.md lists, with the oldest and
 //! the newest kubectl build installed beside the machine's `kubectl` dispatcher.
 //!
 //! Each expectation is a function over a target and runs twice per kubectl build: against the
