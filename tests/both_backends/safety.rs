@@ -136,15 +136,48 @@ fn a_stray_pod_with_greens_labels_is_refused(c: &dyn Cluster) {
     before.assert_unchanged(c);
 }
 
-fn green_turning_unready_during_the_delay_puts_traffic_back(c: &dyn Cluster) {
-    // Green turns unready 10 s (wall-clock) after it is Ready: inside the 30 s grace period.
+/// The pair with green Ready, then unready 10 s (wall-clock) later: inside a 30 s grace period.
+fn green_unready_after_10s(c: &dyn Cluster) {
     let unready = c.cluster_ms(10_000);
     Pair {
         green_annotations: format!(r#""sandbox.bluegreen.dev/unready-after-ms": "{unready}""#),
         ..Pair::default()
     }
     .load(c);
-    c.bluegreen(&["promote", "blueservice", "--yes", "--scale-down-delay", "30s"])
+}
+
+const PROMOTE_30S: &[&str] = &["promote", "blueservice", "--yes", "--scale-down-delay", "30s"];
+
+/// Blue is never touched once green stops serving during the delay, and production is served
+/// again: by the promote putting traffic back (green stopped serving all at once, exit 6), or
+/// by the instant `rollback` the error names (green's pods stopped one after the other, so the
+/// cleanup stopped at the first one, exit 10).
+fn green_turning_unready_during_the_delay_leaves_blue_untouched(c: &dyn Cluster) {
+    green_unready_after_10s(c);
+    let run = c.bluegreen(PROMOTE_30S);
+    assert_eq!(replicas(c, "bluedeploy"), Some(3), "blue was not touched: {run:?}");
+    match run.code {
+        6 => {
+            run.stderr_has(&["no longer serves", "put back on blue"]);
+        }
+        10 => {
+            run.stderr_has(&["cleanup of blue stopped", "kubectl bluegreen rollback blueservice"]);
+            assert_eq!(selected(c, "blueservice", "app"), "green");
+            c.bluegreen(&rollback(&["--cleanup", "none"])).expect_code(0);
+        }
+        _ => panic!("promote exits 6 or 10: {run:?}"),
+    }
+    assert_eq!(selected(c, "blueservice", "app"), "blue");
+    eventually(Duration::from_secs(30), "blue serves again", || {
+        ready_endpoints(c, "blueservice") == 3
+    });
+}
+
+/// When every green pod stops serving during the delay while blue is fully available, the
+/// promote puts traffic back (exit 6) — also when the pods stop one after the other.
+fn green_turning_unready_during_the_delay_puts_traffic_back(c: &dyn Cluster) {
+    green_unready_after_10s(c);
+    c.bluegreen(PROMOTE_30S)
         .expect_code(6)
         .stderr_has(&["no longer serves", "put back on blue"]);
     assert_eq!(selected(c, "blueservice", "app"), "blue");
@@ -161,5 +194,10 @@ both_backends!(
     a_named_port_green_lacks_is_not_safe_even_forced,
     much_less_capacity_is_refused,
     a_stray_pod_with_greens_labels_is_refused,
+    green_turning_unready_during_the_delay_leaves_blue_untouched,
+);
+
+both_backends!(
+    pending("fails on the real API server until promote puts traffic back when the live colour's pods stop serving one after the other during the grace period (it stops with exit 10 at the first one and leaves the Service on a colour that serves nothing)")
     green_turning_unready_during_the_delay_puts_traffic_back,
 );
