@@ -108,7 +108,9 @@ pub trait Cluster: Sync {
             .spawn()
             .expect("kubectl runs");
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(text.as_bytes()).expect("the manifest is written");
+            stdin
+                .write_all(text.as_bytes())
+                .expect("the manifest is written");
         }
         let out = child.wait_with_output().expect("kubectl ends");
         assert!(
@@ -315,7 +317,13 @@ pub fn real(test: &str) -> RealCluster {
     let n = NAMESPACES.fetch_add(1, Ordering::SeqCst);
     let mut namespace: String = test
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     namespace.truncate(50);
     let namespace = format!("{}-{n}", namespace.trim_matches('-'));
@@ -338,12 +346,16 @@ pub fn real(test: &str) -> RealCluster {
         dir,
         kubeconfig,
     };
-    eventually(Duration::from_secs(60), "the default ServiceAccount exists", || {
-        cluster
-            .kubectl(&["get", "serviceaccount", "default", "-o", "name"])
-            .status
-            .success()
-    });
+    eventually(
+        Duration::from_secs(60),
+        "the default ServiceAccount exists",
+        || {
+            cluster
+                .kubectl(&["get", "serviceaccount", "default", "-o", "name"])
+                .status
+                .success()
+        },
+    );
     cluster
 }
 
@@ -351,7 +363,10 @@ pub fn real(test: &str) -> RealCluster {
 fn write_kubeconfig(from: &Path, to: &Path, namespace: &str) {
     let text = std::fs::read_to_string(from).expect("the control plane's kubeconfig");
     let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("kubeconfig YAML");
-    let current = doc["current-context"].as_str().unwrap_or_default().to_string();
+    let current = doc["current-context"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     for context in doc["contexts"].as_sequence_mut().expect("contexts") {
         if context["name"].as_str() == Some(current.as_str()) {
             context["context"]["namespace"] = serde_yaml::Value::from(namespace);
@@ -499,7 +514,10 @@ impl Cluster for RealCluster {
     fn user_kubeconfig(&self, role: &str) -> PathBuf {
         let mut doc: serde_yaml::Value = serde_yaml::from_str(role).expect("the Role is YAML");
         doc["metadata"]["namespace"] = serde_yaml::Value::from(self.namespace.as_str());
-        let name = doc["metadata"]["name"].as_str().expect("a name").to_string();
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .expect("a name")
+            .to_string();
         let binding = format!(
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {name}, namespace: {ns}}}\n\
              roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {name}}}\n\
@@ -597,7 +615,9 @@ pub fn journal(c: &dyn Cluster, service: &str, key: &str) -> Option<String> {
 pub fn event_reasons(c: &dyn Cluster, service: &str) -> Vec<String> {
     c.list_json("events")
         .iter()
-        .filter(|e| e["involvedObject"]["kind"] == "Service" && e["involvedObject"]["name"] == service)
+        .filter(|e| {
+            e["involvedObject"]["kind"] == "Service" && e["involvedObject"]["name"] == service
+        })
         .filter_map(|e| e["reason"].as_str().map(str::to_string))
         .collect()
 }

@@ -27,10 +27,15 @@ fn two_promotes_at_once_flip_once(c: &dyn Cluster) {
                     || other.stdout.contains("resuming the promote of")),
             "the other one did not flip: {other:?}"
         ),
-        _ => panic!("the other promote exits 7, or 0 without a flip: {other:?}\nwinner: {winner:?}"),
+        _ => {
+            panic!("the other promote exits 7, or 0 without a flip: {other:?}\nwinner: {winner:?}")
+        }
     }
     assert_eq!(selected(c, "blueservice", "app"), "green");
-    assert_eq!(journal(c, "blueservice", "previous-colour").as_deref(), Some("blue"));
+    assert_eq!(
+        journal(c, "blueservice", "previous-colour").as_deref(),
+        Some("blue")
+    );
     assert_eq!(journal(c, "blueservice", "step"), None);
     assert_eq!(
         journal(c, "blueservice", "scaled-down-replicas").as_deref(),

@@ -20,7 +20,11 @@ struct Sample {
 }
 
 /// Lists `service`'s EndpointSlices every 50 ms until `stop`, recording each sample.
-fn watch(c: &dyn Cluster, service: &str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Sample>> {
+fn watch(
+    c: &dyn Cluster,
+    service: &str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<Sample>> {
     let kubeconfig = c.kubeconfig_path().to_path_buf();
     let namespace = c.namespace().to_string();
     let selector = format!("kubernetes.io/service-name={service}");
@@ -40,7 +44,10 @@ fn watch(c: &dyn Cluster, service: &str, stop: Arc<AtomicBool>) -> std::thread::
             let api: Api<EndpointSlice> = Api::namespaced(client, &namespace);
             let params = ListParams::default().labels(&selector);
             while !stop.load(Ordering::SeqCst) {
-                let list = api.list(&params).await.expect("the EndpointSlices are listed");
+                let list = api
+                    .list(&params)
+                    .await
+                    .expect("the EndpointSlices are listed");
                 let mut sample = Sample { blue: 0, green: 0 };
                 for slice in &list.items {
                     for endpoint in &slice.endpoints {
@@ -78,11 +85,19 @@ fn promote_never_leaves_the_service_without_ready_endpoints(c: &dyn Cluster) {
     classic(c);
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = watch(c, "blueservice", stop.clone());
-    c.bluegreen(&["promote", "blueservice", "--yes", "--scale-down-delay", "1s"])
-        .expect_code(0);
+    c.bluegreen(&[
+        "promote",
+        "blueservice",
+        "--yes",
+        "--scale-down-delay",
+        "1s",
+    ])
+    .expect_code(0);
     // The scale-down's effect on the slices is watched too.
     eventually(Duration::from_secs(30), "blue's pods are gone", || {
-        c.list_json("pods").iter().all(|p| p["metadata"]["labels"]["app"] != "blue")
+        c.list_json("pods")
+            .iter()
+            .all(|p| p["metadata"]["labels"]["app"] != "blue")
     });
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::SeqCst);

@@ -37,7 +37,14 @@ fn a_new_image_in_the_scaled_down_colour_is_a_new_version(c: &dyn Cluster) {
     assert_eq!(selected(c, "blueservice", "app"), "green");
     c.kubectl_ok(&["scale", "deployment/bluedeploy", "--replicas=3"]);
     c.bluegreen(&[
-        "promote", "blueservice", "--yes", "--wait", "--timeout", "60s", "--cleanup", "none",
+        "promote",
+        "blueservice",
+        "--yes",
+        "--wait",
+        "--timeout",
+        "60s",
+        "--cleanup",
+        "none",
     ])
     .expect_code(0);
     assert_eq!(selected(c, "blueservice", "app"), "blue");
@@ -62,7 +69,8 @@ fn cleanup_delete_after_scale_down_then_rollback_re_creates_it(c: &dyn Cluster) 
 
 fn the_service_file_applied_after_a_delete_promote_is_repaired_by_rollback(c: &dyn Cluster) {
     classic(c);
-    c.bluegreen(&promote(&["--cleanup", "delete"])).expect_code(0);
+    c.bluegreen(&promote(&["--cleanup", "delete"]))
+        .expect_code(0);
     // The pipeline applies the Service's file again: production selects the deleted blue.
     c.kubectl_apply(BLUESERVICE);
     assert_eq!(selected(c, "blueservice", "app"), "blue");

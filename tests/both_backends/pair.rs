@@ -102,16 +102,20 @@ spec:
 /// of that port's endpoints).
 #[track_caller]
 pub fn wait_rolled_out(c: &dyn Cluster) {
-    crate::backends::eventually(std::time::Duration::from_secs(60), "both colours ready", || {
-        let run = c.bluegreen(&["status", "blueservice", "-o", "json"]);
-        run.code == 0
-            && run.json()["colours"].as_array().is_some_and(|colours| {
-                colours.iter().all(|c| {
-                    c["deployment"]["rolloutComplete"] == true
-                        && c["deployment"]["ready"] == c["deployment"]["desired"]
+    crate::backends::eventually(
+        std::time::Duration::from_secs(60),
+        "both colours ready",
+        || {
+            let run = c.bluegreen(&["status", "blueservice", "-o", "json"]);
+            run.code == 0
+                && run.json()["colours"].as_array().is_some_and(|colours| {
+                    colours.iter().all(|c| {
+                        c["deployment"]["rolloutComplete"] == true
+                            && c["deployment"]["ready"] == c["deployment"]["desired"]
+                    })
                 })
-            })
-    });
+        },
+    );
 }
 
 /// The classic pair, settled.
@@ -121,7 +125,13 @@ pub fn classic(c: &dyn Cluster) {
 
 /// `promote blueservice --yes --scale-down-delay 0s` followed by `extra`.
 pub fn promote<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["promote", "blueservice", "--yes", "--scale-down-delay", "0s"];
+    let mut args = vec![
+        "promote",
+        "blueservice",
+        "--yes",
+        "--scale-down-delay",
+        "0s",
+    ];
     args.extend_from_slice(extra);
     args
 }

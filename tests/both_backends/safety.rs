@@ -105,9 +105,10 @@ fn much_less_capacity_is_refused(c: &dyn Cluster) {
     assert_eq!(doc["verdict"]["safe"], false);
     assert!(blocker_codes(&doc).contains(&"capacity".to_string()));
     let before = Snapshot::take(c);
-    c.bluegreen(&promote(&[]))
-        .expect_code(5)
-        .stderr_has(&["2 ready pod(s) while blue serves with 8", "--allow capacity"]);
+    c.bluegreen(&promote(&[])).expect_code(5).stderr_has(&[
+        "2 ready pod(s) while blue serves with 8",
+        "--allow capacity",
+    ]);
     before.assert_unchanged(c);
 }
 
@@ -126,7 +127,10 @@ fn a_stray_pod_with_greens_labels_is_refused(c: &dyn Cluster) {
     }
     .load(c);
     let doc = status_json(c);
-    assert_eq!(doc["colours"][1]["strays"], serde_json::json!(["experiment"]));
+    assert_eq!(
+        doc["colours"][1]["strays"],
+        serde_json::json!(["experiment"])
+    );
     assert_eq!(doc["verdict"]["safe"], false);
     assert!(blocker_codes(&doc).contains(&"strayPods".to_string()));
     let before = Snapshot::take(c);
@@ -146,7 +150,13 @@ fn green_unready_after_10s(c: &dyn Cluster) {
     .load(c);
 }
 
-const PROMOTE_30S: &[&str] = &["promote", "blueservice", "--yes", "--scale-down-delay", "30s"];
+const PROMOTE_30S: &[&str] = &[
+    "promote",
+    "blueservice",
+    "--yes",
+    "--scale-down-delay",
+    "30s",
+];
 
 /// Blue is never touched once green stops serving during the delay, and production is served
 /// again: by the promote putting traffic back (green stopped serving all at once, exit 6), or
@@ -155,15 +165,23 @@ const PROMOTE_30S: &[&str] = &["promote", "blueservice", "--yes", "--scale-down-
 fn green_turning_unready_during_the_delay_leaves_blue_untouched(c: &dyn Cluster) {
     green_unready_after_10s(c);
     let run = c.bluegreen(PROMOTE_30S);
-    assert_eq!(replicas(c, "bluedeploy"), Some(3), "blue was not touched: {run:?}");
+    assert_eq!(
+        replicas(c, "bluedeploy"),
+        Some(3),
+        "blue was not touched: {run:?}"
+    );
     match run.code {
         6 => {
             run.stderr_has(&["no longer serves", "put back on blue"]);
         }
         10 => {
-            run.stderr_has(&["cleanup of blue stopped", "kubectl bluegreen rollback blueservice"]);
+            run.stderr_has(&[
+                "cleanup of blue stopped",
+                "kubectl bluegreen rollback blueservice",
+            ]);
             assert_eq!(selected(c, "blueservice", "app"), "green");
-            c.bluegreen(&rollback(&["--cleanup", "none"])).expect_code(0);
+            c.bluegreen(&rollback(&["--cleanup", "none"]))
+                .expect_code(0);
         }
         _ => panic!("promote exits 6 or 10: {run:?}"),
     }

@@ -46,4 +46,7 @@ fn status_through_the_kubeconfig_variable(c: &dyn Cluster) {
     assert_eq!(doc["service"]["namespace"], c.namespace());
 }
 
-both_backends!(status_of_the_classic_pair, status_through_the_kubeconfig_variable);
+both_backends!(
+    status_of_the_classic_pair,
+    status_through_the_kubeconfig_variable
+);
