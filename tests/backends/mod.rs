@@ -279,6 +279,27 @@ impl Cluster for SandboxCluster {
 /// What the shared control plane gives each test.
 struct Shared {
     plane: control_plane::ControlPlane,
+    /// Held until the process ends: then the reaper sees its stdin close and removes the
+    /// plane's directory (a static is never dropped, so the plane's own `Drop` never runs).
+    _reaper: Option<std::process::ChildStdin>,
+}
+
+/// Starts `sh` waiting on a pipe only this process holds; when the pipe closes (the test
+/// process ended, however), it waits for the servers' supervisors to stop them and removes
+/// `dir`.
+fn reaper(dir: &Path) -> Option<std::process::ChildStdin> {
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "cat >/dev/null; sleep 10; rm -rf -- \"$0\"",
+            &dir.display().to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()
 }
 
 static PLANE: OnceLock<Result<Shared, String>> = OnceLock::new();
@@ -294,7 +315,11 @@ fn plane() -> &'static control_plane::ControlPlane {
                     plane.startup_time(),
                     plane.data_dir().display()
                 );
-                Shared { plane }
+                let reaper = reaper(plane.data_dir());
+                Shared {
+                    plane,
+                    _reaper: reaper,
+                }
             })
             .map_err(|e| e.to_string())
     });
