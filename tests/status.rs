@@ -812,20 +812,5 @@ fn the_kubeconfig_may_turn_tls_verification_off_and_nothing_else_does() {
     .stdout_has(&["safe"]);
 }
 
-#[test]
-#[ignore = "needs a cluster"]
-fn status_against_the_cluster_in_kubeconfig() {
-    // Run with `cargo test -- --ignored` when KUBECONFIG points at a cluster holding a pair;
-    // BLUEGREEN_SERVICE names its production Service (default `blueservice`).
-    let kubeconfig = std::env::var("KUBECONFIG").expect("KUBECONFIG points at a cluster");
-    let service = std::env::var("BLUEGREEN_SERVICE").unwrap_or_else(|_| "blueservice".into());
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    let run = run_in(
-        home.path(),
-        &["status", &service, "-o", "json"],
-        &[("KUBECONFIG", &kubeconfig)],
-    );
-    let doc = run.expect_code(0).json();
-    assert_eq!(doc["kind"], "PairStatus");
-    assert_eq!(doc["service"]["name"], service.as_str());
-}
+// `status` against a real API server, through KUBECONFIG as a user runs it:
+// tests/both_backends/status.rs (`status_through_the_kubeconfig_variable::real`).

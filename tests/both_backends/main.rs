@@ -1,0 +1,26 @@
+//! One suite, two back-ends: every scenario here is written once against
+//! [`backends::Cluster`] and runs against the in-memory sandbox (`NAME::sandbox`) and against a
+//! real control plane (`NAME::real`: kube-apiserver, etcd, the controllers, the scheduler and
+//! kwok; ignored unless `--include-ignored`, after `tests/control-plane/build.sh`).
+//!
+//! ```sh
+//! cargo test --test both_backends                         # the sandbox half
+//! cargo test --test both_backends -- --include-ignored    # both
+//! cargo test --test both_backends -- --ignored            # the real half only
+//! ```
+
+#[path = "../backends/mod.rs"]
+mod backends;
+#[path = "../common/mod.rs"]
+mod common;
+
+mod pair;
+
+mod concurrency;
+mod crash;
+mod downtime;
+mod hand_changes;
+mod rbac;
+mod release;
+mod safety;
+mod status;
