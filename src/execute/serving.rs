@@ -84,10 +84,12 @@ impl Executor<'_> {
             })
     }
 
-    /// The live colour stopped serving before the cleanup: stop without touching the old
-    /// colour. When this run moved the traffic, the live colour serves nothing at all on some
-    /// port and the old colour is still fully available, traffic goes back to the old colour
-    /// as a failed verification would put it back; otherwise the Service is left as it is.
+    /// The live colour stopped serving as verified before the cleanup: stop without touching
+    /// the old colour. When this run moved the traffic and the old colour is still fully
+    /// available, traffic goes back to it as a failed verification would put it back: on a real
+    /// cluster pods turn unready one after another, so waiting for "none left" would wait into
+    /// an outage. Otherwise (a later `cleanup`, or the old colour no longer fully available)
+    /// the Service is left as it is.
     pub(super) async fn hold_cleanup(
         &mut self,
         plan: &Plan,
@@ -103,9 +105,7 @@ impl Executor<'_> {
         );
         self.progress
             .done(&format!("not cleaning up {old}: {detail}"));
-        let serves_nothing = tally.new_ready == 0;
-        if serves_nothing
-            && self.flipped_to.as_deref() == Some(live.as_str())
+        if self.flipped_to.as_deref() == Some(live.as_str())
             && plan.flip().is_some()
             && self.fully_available(&old).await
         {

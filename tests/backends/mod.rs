@@ -98,10 +98,23 @@ pub trait Cluster: Sync {
     /// `kubectl apply -f -` of a manifest (as a pipeline that applies its files again does).
     #[track_caller]
     fn kubectl_apply(&self, text: &str) {
+        self.kubectl_stdin("apply", text);
+    }
+
+    /// `kubectl create -f -`: objects made as the sandbox's loader makes them, without the
+    /// last-applied record that would make `kubectl apply` their owner.
+    #[track_caller]
+    fn kubectl_create(&self, text: &str) {
+        self.kubectl_stdin("create", text);
+    }
+
+    /// `kubectl VERB -f -` of a manifest.
+    #[track_caller]
+    fn kubectl_stdin(&self, verb: &str, text: &str) {
         let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(self.kubeconfig_path())
-            .args(["apply", "-f", "-"])
+            .args([verb, "-f", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -507,7 +520,7 @@ impl Cluster for RealCluster {
     }
 
     fn load_yaml(&self, text: &str) {
-        self.kubectl_apply(text);
+        self.kubectl_create(text);
     }
 
     fn get_json(&self, kind: &str, name: &str) -> Option<Value> {
@@ -710,16 +723,6 @@ impl Snapshot {
     }
 }
 
-/// Whether the real variants of scenarios that fail on the real API server until a fix lands
-/// run (`BLUEGREEN_PENDING=1`); otherwise they stop at once, saying so.
-pub fn run_pending(test: &str, reason: &str) -> bool {
-    if std::env::var("BLUEGREEN_PENDING").as_deref() == Ok("1") {
-        return true;
-    }
-    eprintln!("{test}: not run ({reason}); BLUEGREEN_PENDING=1 runs it");
-    false
-}
-
 /// Generates, for each scenario `fn NAME(c: &dyn Cluster)`, a module `NAME` with the tests
 /// `sandbox` and `real` (the latter ignored unless `--include-ignored`).
 #[macro_export]
@@ -736,30 +739,6 @@ macro_rules! both_backends {
                 #[test]
                 #[ignore = "real control plane: tests/control-plane/build.sh, then cargo test -- --include-ignored"]
                 fn real() {
-                    let c = $crate::backends::real(stringify!($name));
-                    super::$name(&c);
-                }
-            }
-        )*
-    };
-    // A scenario that fails on the real API server until a fix lands: its real variant says
-    // why it is ignored, and runs only with BLUEGREEN_PENDING=1 (so that `--include-ignored`
-    // stays green meanwhile).
-    ($(pending($reason:literal) $name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn sandbox() {
-                    let c = $crate::backends::sandbox();
-                    super::$name(&c);
-                }
-
-                #[test]
-                #[ignore = $reason]
-                fn real() {
-                    if !$crate::backends::run_pending(stringify!($name), $reason) {
-                        return;
-                    }
                     let c = $crate::backends::real(stringify!($name));
                     super::$name(&c);
                 }

@@ -283,7 +283,4 @@ both_backends!(
     promote_refused_when_green_crash_loops,
 );
 
-both_backends!(
-    pending("fails on the real API server until the kwok crash-loop Stage keeps lastState.terminated on restart (tests/control-plane/src/stages.yaml, pod-crash-restart)")
-    a_crash_looping_green_is_named_as_such,
-);
+both_backends!(a_crash_looping_green_is_named_as_such,);
