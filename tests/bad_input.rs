@@ -723,7 +723,13 @@ const CATALOGUE: &[Row] = &[
         readme: "the pod template has no container X; lists its containers",
         fixture: Fixture::Objects(Some("classic"), ""),
         runs: &[exits(
-            &["deploy", "blueservice", "--image", "sidecar=nginx:1", "--yes"],
+            &[
+                "deploy",
+                "blueservice",
+                "--image",
+                "sidecar=nginx:1",
+                "--yes",
+            ],
             5,
             &["no container \"sidecar\"", "(it has web)"],
         )],
@@ -735,7 +741,10 @@ const CATALOGUE: &[Row] = &[
         runs: &[exits(
             &["deploy", "blueservice", "--image", "nginx:2", "--yes"],
             5,
-            &["in progress (step cleanup)", "kubectl bluegreen cleanup blueservice"],
+            &[
+                "in progress (step cleanup)",
+                "kubectl bluegreen cleanup blueservice",
+            ],
         )],
     },
     Row {
