@@ -3,8 +3,7 @@
 # including the ones that need it (#[ignore]d otherwise):
 #   cargo test -p bluegreen-control-plane -- --include-ignored
 # Arguments replace `-p bluegreen-control-plane`, e.g. `run-tests.sh -p bluegreen-control-plane
-# --test cluster`. (Not `--workspace`: other crates have ignored tests that need other set-ups,
-# e.g. tests/status.rs' test against the cluster in $KUBECONFIG.)
+# --test cluster`, or `--workspace` for everything (the README's test command).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 command -v kubectl >/dev/null 2>&1 || { echo "run-tests: kubectl is not on PATH (the tests drive the real kubectl)" >&2; exit 1; }
