@@ -28,6 +28,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -425,6 +426,24 @@ impl State {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Plugin bugs these sequences found whose fix has not landed yet
+
+/// A plugin bug the generated test counts instead of failing on, so that it keeps looking for
+/// others; each has an ignored plain test below that fails until it is fixed, and
+/// `SEQUENCE_STRICT=1` makes the generated test fail on it too. Remove its entry from
+/// [`TOLERATED`] once the fix lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KnownBug {
+    /// `promote --to X` exits 0 with "already promoted" while the Service selects the other
+    /// colour (after a promote away from X).
+    PromoteToSaysAlreadyPromoted,
+}
+
+const TOLERATED: &[KnownBug] = &[KnownBug::PromoteToSaysAlreadyPromoted];
+
+static KNOWN_HITS: Mutex<BTreeMap<KnownBug, usize>> = Mutex::new(BTreeMap::new());
+
+// ---------------------------------------------------------------------------------------------
 // The runner
 
 /// Runs the steps of one sequence against a back-end and checks the invariants after each.
@@ -439,12 +458,14 @@ struct Runner<'a, B: Backend> {
     state: State,
     /// What happened so far, for the failure message.
     transcript: Vec<String>,
+    /// Fail on the known bugs too.
+    strict: bool,
 }
 
 type Checked = Result<(), TestCaseError>;
 
 impl<'a, B: Backend> Runner<'a, B> {
-    fn new(cluster: &'a B, kubectl: PathBuf) -> Result<Self, String> {
+    fn new(cluster: &'a B, kubectl: PathBuf, strict: bool) -> Result<Self, String> {
         let work = tempfile::tempdir().map_err(|e| e.to_string())?;
         for (name, text) in manifests() {
             std::fs::write(work.path().join(name), text).map_err(|e| e.to_string())?;
@@ -461,10 +482,20 @@ impl<'a, B: Backend> Runner<'a, B> {
                 pods: Vec::new(),
             },
             transcript: Vec::new(),
+            strict,
         };
         runner.state = runner.read()?;
         runner.status = runner.read_status()?;
         Ok(runner)
+    }
+
+    /// Whether to let a known bug pass (and count it) rather than fail.
+    fn tolerate(&self, bug: KnownBug) -> bool {
+        if self.strict || !TOLERATED.contains(&bug) {
+            return false;
+        }
+        *KNOWN_HITS.lock().unwrap().entry(bug).or_default() += 1;
+        true
     }
 
     fn fail(&self, what: impl fmt::Display) -> TestCaseError {
@@ -709,6 +740,11 @@ impl<'a, B: Backend> Runner<'a, B> {
         if let Some(to) = to
             && now.live() != to.name()
         {
+            if run.stdout.starts_with("already promoted")
+                && self.tolerate(KnownBug::PromoteToSaysAlreadyPromoted)
+            {
+                return Ok(());
+            }
             return fail(format!(
                 "promote --to {} exited 0 but the Service selects {}",
                 to.name(),
@@ -894,9 +930,10 @@ static SEQUENCES: AtomicUsize = AtomicUsize::new(0);
 static STEPS: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs one sequence from a fresh classic pair.
-fn run_sequence(kubectl: &Path, steps: &[Step]) -> Checked {
+fn run_sequence(kubectl: &Path, steps: &[Step], strict: bool) -> Checked {
     let cluster = SandboxBackend::classic();
-    let mut runner = Runner::new(&cluster, kubectl.to_path_buf()).map_err(TestCaseError::fail)?;
+    let mut runner =
+        Runner::new(&cluster, kubectl.to_path_buf(), strict).map_err(TestCaseError::fail)?;
     SEQUENCES.fetch_add(1, Ordering::Relaxed);
     for (i, step) in steps.iter().enumerate() {
         STEPS.fetch_add(1, Ordering::Relaxed);
@@ -915,7 +952,7 @@ fn replay(steps: &[Step]) {
     let Some(kubectl) = common::kubectl() else {
         return;
     };
-    if let Err(e) = run_sequence(&kubectl, steps) {
+    if let Err(e) = run_sequence(&kubectl, steps, true) {
         panic!("{e}");
     }
 }
@@ -950,6 +987,7 @@ fn generated_sequences_keep_the_invariants() {
     let cases = env_number("PROPTEST_CASES", 12) as u32;
     let max_steps = env_number("SEQUENCE_STEPS", 6) as usize;
     let seed = seed();
+    let strict = std::env::var_os("SEQUENCE_STRICT").is_some();
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config {
@@ -962,14 +1000,19 @@ fn generated_sequences_keep_the_invariants() {
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let started = Instant::now();
     let result = runner.run(&prop::collection::vec(step(), 1..=max_steps), |steps| {
-        run_sequence(&kubectl, &steps)
+        run_sequence(&kubectl, &steps, strict)
     });
-    let report = format!(
+    let mut report = format!(
         "sequences: {} runs ({} steps) of up to {max_steps} steps, {cases} cases, seed {seed} (SEQUENCE_SEED), in {:.1}s\n",
         SEQUENCES.load(Ordering::Relaxed),
         STEPS.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );
+    for (bug, hits) in KNOWN_HITS.lock().unwrap().iter() {
+        report.push_str(&format!(
+            "sequences: known plugin bug {bug:?} hit {hits} times (tolerated until fixed)\n"
+        ));
+    }
     // Straight to stderr, past the test harness's capture, so CI logs show it.
     let _ = std::io::stderr().write_all(report.as_bytes());
     if let Err(e) = result {
