@@ -44,7 +44,7 @@ const SERVICE: &str = "blueservice";
 const SPEED: f64 = 50.0;
 /// Flags every release command gets: no question, no grace period before the cleanup, and a
 /// bound on how long it may wait for a colour to become available.
-const RELEASE_FLAGS: &[&str] = &["--yes", "--scale-down-delay", "0s", "--timeout", "10s"];
+const RELEASE_FLAGS: &[&str] = &["--yes", "--scale-down-delay", "0s", "--timeout", "5s"];
 /// Exit codes of the release commands (README "Exit codes").
 const OK: i32 = 0;
 const REFUSED: i32 = 5;
@@ -437,9 +437,17 @@ enum KnownBug {
     /// `promote --to X` exits 0 with "already promoted" while the Service selects the other
     /// colour (after a promote away from X).
     PromoteToSaysAlreadyPromoted,
+    /// The verdict calls a rollback that must first scale up (or re-create) the old colour
+    /// `safe`, although that colour's pod template has changed so that its pods never become
+    /// ready; the rollback then waits `--timeout` and refuses (exit 5) for a reason the verdict
+    /// never gave.
+    RollbackSafeButColourNeverAvailable,
 }
 
-const TOLERATED: &[KnownBug] = &[KnownBug::PromoteToSaysAlreadyPromoted];
+const TOLERATED: &[KnownBug] = &[
+    KnownBug::PromoteToSaysAlreadyPromoted,
+    KnownBug::RollbackSafeButColourNeverAvailable,
+];
 
 static KNOWN_HITS: Mutex<BTreeMap<KnownBug, usize>> = Mutex::new(BTreeMap::new());
 
@@ -680,7 +688,15 @@ impl<'a, B: Backend> Runner<'a, B> {
                 .unwrap_or_default();
             let refused_as_said =
                 run.code == REFUSED && reasons.iter().any(|r| run.stderr.contains(r));
-            if run.code != OK && !refused_as_said {
+            let summary = verdict["summary"].as_str().unwrap_or_default();
+            if run.code == REFUSED
+                && verdict["action"] == "rollback"
+                && summary.contains(" first): safe")
+                && run.stderr.contains("did not become fully available in time")
+                && self.tolerate(KnownBug::RollbackSafeButColourNeverAvailable)
+            {
+                // Go on from what the rollback left (the old colour scaled up, not serving).
+            } else if run.code != OK && !refused_as_said {
                 return Err(self.fail(format!(
                     "(c) status said {:?} ({}), yet it exited {}\n{output}",
                     verdict["nextCommand"],
@@ -1056,5 +1072,25 @@ fn promote_to_the_colour_just_left_is_not_already_promoted() {
             cleanup: None,
             dry_run: false,
         },
+    ]);
+}
+
+/// After a promote scaled blue down, blue's pod template is changed so that its pods crash-loop
+/// (as a bad config change would). `status` then says "rollback would move blueservice back
+/// from green to blue (scaling bluedeploy back to 3 replicas first): safe" and names `rollback`
+/// as the next command; `rollback` scales blue up, waits --timeout for pods that never become
+/// ready, and refuses with exit 5 ("bluedeploy did not become fully available in time"), a
+/// reason the verdict never gave.
+#[test]
+#[ignore = "fails until the verdict stops calling a rollback safe whose old colour's template changed since it was scaled down"]
+fn the_verdicts_rollback_after_the_old_colour_was_broken_while_scaled_down() {
+    replay(&[
+        Step::Promote {
+            to: None,
+            cleanup: None,
+            dry_run: false,
+        },
+        CrashLoop(Blue),
+        FollowVerdict,
     ]);
 }
