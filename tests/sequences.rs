@@ -767,6 +767,11 @@ impl<'a, B: Backend> Runner<'a, B> {
                 now.live()
             ));
         }
+        if let Some(step) = now.annotations["bluegreen.dev/step"].as_str() {
+            return fail(format!(
+                "it exited 0, yet its journal still says step {step:?} is in progress"
+            ));
+        }
         let moved = run.stdout.lines().find_map(|l| {
             let l = l.trim();
             l.strip_prefix(&format!("Promoted {SERVICE}: "))
@@ -862,6 +867,30 @@ impl<'a, B: Backend> Runner<'a, B> {
         if nothing {
             if now.release_view() != before.release_view() {
                 return fail("it said there was nothing to do, yet the cluster changed".into());
+            }
+            // What it says the state already is, it is.
+            let said_live = ["sends traffic to ", "went back to "]
+                .iter()
+                .find_map(|p| message.split_once(p))
+                .and_then(|(_, rest)| rest.split(|c: char| !c.is_alphanumeric()).next());
+            if let Some(said) = said_live
+                && said != now.live()
+            {
+                return fail(format!(
+                    "it says {SERVICE} sends traffic to {said}; it selects {}",
+                    now.live()
+                ));
+            }
+            for colour in [Blue, Green] {
+                let d = colour.deployment();
+                let replicas = now.replicas(colour);
+                let wrong = (message.contains(&format!("({d} at 0 replicas)"))
+                    && replicas != Some(0))
+                    || (message.contains(&format!("{} has no Deployment", colour.name()))
+                        && replicas.is_some());
+                if wrong {
+                    return fail(format!("{d} has {} replicas", show(replicas)));
+                }
             }
             return Ok(());
         }
