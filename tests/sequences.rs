@@ -13,7 +13,7 @@
 //!   0) or refuses (exit 5) for a reason the verdict gave.
 //!
 //! The sequences are drawn from a fixed seed, so every run tries the same ones:
-//! `PROPTEST_CASES` (default 12) sets how many, `SEQUENCE_STEPS` (default 6) their longest
+//! `PROPTEST_CASES` (default 20) sets how many, `SEQUENCE_STEPS` (default 8) their longest
 //! length, and `SEQUENCE_SEED` another seed (a number, or `random`). A failing sequence is
 //! shrunk and printed; each one found is kept below as a plain test.
 //!
@@ -134,8 +134,9 @@ enum Step {
     Scale(Colour, u8),
     /// `kubectl delete deploy/D`
     DeleteDeployment(Colour),
-    /// `kubectl apply -f` of the production Service's original file (selector app: blue).
-    ApplyService,
+    /// `kubectl apply -f` of the production Service's file: the original (selector app: blue),
+    /// or a copy edited to select green (a flip by hand).
+    ApplyService(Colour),
     /// `kubectl apply -f` of a colour's original Deployment file (nginx:COLOUR, 3 replicas).
     ApplyDeployment(Colour),
     /// `kubectl rollout undo deploy/D`
@@ -145,8 +146,8 @@ enum Step {
 }
 
 use Step::{
-    ApplyDeployment, ApplyService, CrashLoop, DeleteDeployment, FollowVerdict, RolloutUndo,
-    Scale, SetImage,
+    ApplyDeployment, ApplyService, CrashLoop, DeleteDeployment, FollowVerdict, RolloutUndo, Scale,
+    SetImage,
 };
 
 /// Image tags a hand-made `set image` uses (few, so colours sometimes run the same template).
@@ -179,7 +180,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (colour(), prop::sample::select(TAGS)).prop_map(|(c, tag)| SetImage(c, tag)),
         1 => (colour(), 0u8..=4).prop_map(|(c, n)| Scale(c, n)),
         1 => colour().prop_map(DeleteDeployment),
-        1 => Just(ApplyService),
+        1 => colour().prop_map(ApplyService),
         1 => colour().prop_map(ApplyDeployment),
         1 => colour().prop_map(RolloutUndo),
         1 => colour().prop_map(CrashLoop),
@@ -187,7 +188,12 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// The arguments of a release command, without the common flags.
-fn release_args(verb: &str, cleanup: Option<Policy>, dry_run: bool, to: Option<Colour>) -> Vec<String> {
+fn release_args(
+    verb: &str,
+    cleanup: Option<Policy>,
+    dry_run: bool,
+    to: Option<Colour>,
+) -> Vec<String> {
     let mut args = vec![verb.to_string(), SERVICE.to_string()];
     if let Some(to) = to {
         args.extend(["--to".to_string(), to.name().to_string()]);
@@ -208,9 +214,21 @@ impl fmt::Display for Step {
                 to,
                 cleanup,
                 dry_run,
-            } => write!(f, "kubectl bluegreen {}", release_args("promote", *cleanup, *dry_run, *to).join(" ")),
-            Step::Rollback { cleanup, dry_run } => write!(f, "kubectl bluegreen {}", release_args("rollback", *cleanup, *dry_run, None).join(" ")),
-            Step::Cleanup { cleanup, dry_run } => write!(f, "kubectl bluegreen {}", release_args("cleanup", *cleanup, *dry_run, None).join(" ")),
+            } => write!(
+                f,
+                "kubectl bluegreen {}",
+                release_args("promote", *cleanup, *dry_run, *to).join(" ")
+            ),
+            Step::Rollback { cleanup, dry_run } => write!(
+                f,
+                "kubectl bluegreen {}",
+                release_args("rollback", *cleanup, *dry_run, None).join(" ")
+            ),
+            Step::Cleanup { cleanup, dry_run } => write!(
+                f,
+                "kubectl bluegreen {}",
+                release_args("cleanup", *cleanup, *dry_run, None).join(" ")
+            ),
             FollowVerdict => write!(f, "(the verdict's nextCommand)"),
             other => write!(f, "kubectl {}", hand_args(other).join(" ")),
         }
@@ -230,7 +248,8 @@ fn hand_args(step: &Step) -> Vec<String> {
         ],
         Scale(c, n) => vec!["scale".into(), deploy(c), format!("--replicas={n}")],
         DeleteDeployment(c) => vec!["delete".into(), deploy(c)],
-        ApplyService => v(&["apply", "-f", &format!("{SERVICE}.yaml")]),
+        ApplyService(Blue) => v(&["apply", "-f", &format!("{SERVICE}.yaml")]),
+        ApplyService(Green) => v(&["apply", "-f", &format!("{SERVICE}-green.yaml")]),
         ApplyDeployment(c) => v(&["apply", "-f", &format!("{}.yaml", c.deployment())]),
         RolloutUndo(c) => vec!["rollout".into(), "undo".into(), deploy(c)],
         CrashLoop(c) => vec![
@@ -396,14 +415,12 @@ impl State {
         self.pods_of(&self.live()).0
     }
 
-    /// What a release command could change: the Service's selector and annotations, and each
-    /// Deployment's replicas and template.
-    fn release_view(&self) -> (BTreeMap<String, String>, Value, BTreeMap<String, (i64, Value)>) {
-        (
-            self.selector.clone(),
-            self.annotations.clone(),
-            self.deployments.clone(),
-        )
+    /// Whether nothing a release command could change has changed since `before`: the
+    /// Service's selector and annotations, and each Deployment's replicas and template.
+    fn unchanged_since(&self, before: &State) -> bool {
+        self.selector == before.selector
+            && self.annotations == before.annotations
+            && self.deployments == before.deployments
     }
 
     fn describe(&self) -> String {
@@ -449,8 +466,6 @@ const TOLERATED: &[KnownBug] = &[
     KnownBug::RollbackSafeButColourNeverAvailable,
 ];
 
-static KNOWN_HITS: Mutex<BTreeMap<KnownBug, usize>> = Mutex::new(BTreeMap::new());
-
 // ---------------------------------------------------------------------------------------------
 // The runner
 
@@ -468,12 +483,18 @@ struct Runner<'a, B: Backend> {
     transcript: Vec<String>,
     /// Fail on the known bugs too.
     strict: bool,
+    stats: &'a Stats,
 }
 
 type Checked = Result<(), TestCaseError>;
 
 impl<'a, B: Backend> Runner<'a, B> {
-    fn new(cluster: &'a B, kubectl: PathBuf, strict: bool) -> Result<Self, String> {
+    fn new(
+        cluster: &'a B,
+        kubectl: PathBuf,
+        strict: bool,
+        stats: &'a Stats,
+    ) -> Result<Self, String> {
         let work = tempfile::tempdir().map_err(|e| e.to_string())?;
         for (name, text) in manifests() {
             std::fs::write(work.path().join(name), text).map_err(|e| e.to_string())?;
@@ -491,6 +512,7 @@ impl<'a, B: Backend> Runner<'a, B> {
             },
             transcript: Vec::new(),
             strict,
+            stats,
         };
         runner.state = runner.read()?;
         runner.status = runner.read_status()?;
@@ -502,7 +524,7 @@ impl<'a, B: Backend> Runner<'a, B> {
         if self.strict || !TOLERATED.contains(&bug) {
             return false;
         }
-        *KNOWN_HITS.lock().unwrap().entry(bug).or_default() += 1;
+        *self.stats.known.lock().unwrap().entry(bug).or_default() += 1;
         true
     }
 
@@ -538,7 +560,8 @@ impl<'a, B: Backend> Runner<'a, B> {
     }
 
     fn read(&self) -> Result<State, String> {
-        let run = self.kubectl(&["get", "services,deployments,pods", "-o", "json"].map(String::from));
+        let run =
+            self.kubectl(&["get", "services,deployments,pods", "-o", "json"].map(String::from));
         if run.code != 0 {
             return Err(format!("kubectl get failed: {}", run.stderr));
         }
@@ -597,6 +620,18 @@ impl<'a, B: Backend> Runner<'a, B> {
                     args[3] = self.cluster.crash_loop_patch();
                 }
                 let run = self.kubectl(&args);
+                let what = if args[0] == "set" || args[0] == "rollout" {
+                    format!("kubectl {} {}", args[0], args[1])
+                } else {
+                    format!("kubectl {}", args[0])
+                };
+                *self
+                    .stats
+                    .outcomes
+                    .lock()
+                    .unwrap()
+                    .entry(format!("{what} exit {}", run.code))
+                    .or_default() += 1;
                 self.transcript.push(format!(
                     "{number}. {hand} → {}",
                     if run.code == 0 {
@@ -664,10 +699,23 @@ impl<'a, B: Backend> Runner<'a, B> {
             format_args!("kubectl bluegreen {}", args.join(" ")),
             run.code
         ));
+        *self
+            .stats
+            .outcomes
+            .lock()
+            .unwrap()
+            .entry(format!("{verb} exit {}", run.code))
+            .or_default() += 1;
         let now = self.read().map_err(|e| self.fail(e))?;
-        self.transcript
-            .push(format!("     before: {}\n     after:  {}", before.describe(), now.describe()));
-        let output = format!("--- stdout ---\n{}\n--- stderr ---\n{}", run.stdout, run.stderr);
+        self.transcript.push(format!(
+            "     before: {}\n     after:  {}",
+            before.describe(),
+            now.describe()
+        ));
+        let output = format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            run.stdout, run.stderr
+        );
 
         if ![OK, REFUSED, PUT_BACK, CLEANUP_HELD].contains(&run.code) {
             return Err(self.fail(format!("unexpected exit code {}\n{output}", run.code)));
@@ -692,7 +740,9 @@ impl<'a, B: Backend> Runner<'a, B> {
             if run.code == REFUSED
                 && verdict["action"] == "rollback"
                 && summary.contains(" first): safe")
-                && run.stderr.contains("did not become fully available in time")
+                && run
+                    .stderr
+                    .contains("did not become fully available in time")
                 && self.tolerate(KnownBug::RollbackSafeButColourNeverAvailable)
             {
                 // Go on from what the rollback left (the old colour scaled up, not serving).
@@ -748,7 +798,7 @@ impl<'a, B: Backend> Runner<'a, B> {
             {
                 return fail("a dry run exited 0 without saying nothing was changed".into());
             }
-            if now.release_view() != before.release_view() {
+            if !now.unchanged_since(before) {
                 return fail("a dry run changed the cluster".into());
             }
             return Ok(());
@@ -865,7 +915,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                 || message.contains("nothing to roll back")
                 || message.contains("nothing to clean up"));
         if nothing {
-            if now.release_view() != before.release_view() {
+            if !now.unchanged_since(before) {
                 return fail("it said there was nothing to do, yet the cluster changed".into());
             }
             // What it says the state already is, it is.
@@ -964,6 +1014,7 @@ spec:
         ("bluedeploy.yaml".into(), deployment(Blue)),
         ("greendeploy.yaml".into(), deployment(Green)),
         (format!("{SERVICE}.yaml"), service(SERVICE, Blue)),
+        (format!("{SERVICE}-green.yaml"), service(SERVICE, Green)),
         ("greenservice.yaml".into(), service("greenservice", Green)),
     ]
 }
@@ -971,17 +1022,25 @@ spec:
 // ---------------------------------------------------------------------------------------------
 // Running sequences
 
-static SEQUENCES: AtomicUsize = AtomicUsize::new(0);
-static STEPS: AtomicUsize = AtomicUsize::new(0);
+/// What ran, for the report.
+#[derive(Default)]
+struct Stats {
+    sequences: AtomicUsize,
+    steps: AtomicUsize,
+    /// How often each command ended with each exit code.
+    outcomes: Mutex<BTreeMap<String, usize>>,
+    /// How often each tolerated known bug was met.
+    known: Mutex<BTreeMap<KnownBug, usize>>,
+}
 
 /// Runs one sequence from a fresh classic pair.
-fn run_sequence(kubectl: &Path, steps: &[Step], strict: bool) -> Checked {
+fn run_sequence(kubectl: &Path, steps: &[Step], strict: bool, stats: &Stats) -> Checked {
     let cluster = SandboxBackend::classic();
     let mut runner =
-        Runner::new(&cluster, kubectl.to_path_buf(), strict).map_err(TestCaseError::fail)?;
-    SEQUENCES.fetch_add(1, Ordering::Relaxed);
+        Runner::new(&cluster, kubectl.to_path_buf(), strict, stats).map_err(TestCaseError::fail)?;
+    stats.sequences.fetch_add(1, Ordering::Relaxed);
     for (i, step) in steps.iter().enumerate() {
-        STEPS.fetch_add(1, Ordering::Relaxed);
+        stats.steps.fetch_add(1, Ordering::Relaxed);
         runner.step(i + 1, step)?;
     }
     if std::env::var_os("SEQUENCE_VERBOSE").is_some() {
@@ -997,7 +1056,7 @@ fn replay(steps: &[Step]) {
     let Some(kubectl) = common::kubectl() else {
         return;
     };
-    if let Err(e) = run_sequence(&kubectl, steps, true) {
+    if let Err(e) = run_sequence(&kubectl, steps, true, &Stats::default()) {
         panic!("{e}");
     }
 }
@@ -1029,8 +1088,8 @@ fn generated_sequences_keep_the_invariants() {
     let Some(kubectl) = common::kubectl() else {
         return;
     };
-    let cases = env_number("PROPTEST_CASES", 12) as u32;
-    let max_steps = env_number("SEQUENCE_STEPS", 6) as usize;
+    let cases = env_number("PROPTEST_CASES", 20) as u32;
+    let max_steps = env_number("SEQUENCE_STEPS", 8) as usize;
     let seed = seed();
     let strict = std::env::var_os("SEQUENCE_STRICT").is_some();
     let mut bytes = [0u8; 32];
@@ -1042,18 +1101,28 @@ fn generated_sequences_keep_the_invariants() {
         max_shrink_time: 180_000,
         ..Config::default()
     };
-    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let stats = Stats::default();
     let started = Instant::now();
     let result = runner.run(&prop::collection::vec(step(), 1..=max_steps), |steps| {
-        run_sequence(&kubectl, &steps, strict)
+        run_sequence(&kubectl, &steps, strict, &stats)
     });
     let mut report = format!(
         "sequences: {} runs ({} steps) of up to {max_steps} steps, {cases} cases, seed {seed} (SEQUENCE_SEED), in {:.1}s\n",
-        SEQUENCES.load(Ordering::Relaxed),
-        STEPS.load(Ordering::Relaxed),
+        stats.sequences.load(Ordering::Relaxed),
+        stats.steps.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );
-    for (bug, hits) in KNOWN_HITS.lock().unwrap().iter() {
+    let outcomes: Vec<String> = stats
+        .outcomes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(what, n)| format!("{what} ×{n}"))
+        .collect();
+    report.push_str(&format!("sequences: {}\n", outcomes.join(", ")));
+    for (bug, hits) in stats.known.lock().unwrap().iter() {
         report.push_str(&format!(
             "sequences: known plugin bug {bug:?} hit {hits} times (tolerated until fixed)\n"
         ));
