@@ -602,6 +602,17 @@ impl<'a, B: Backend> Runner<'a, B> {
             FollowVerdict => {
                 let verdict = self.status["verdict"].clone();
                 let Some(next) = verdict["nextCommand"].as_str() else {
+                    let refuses = verdict["action"] == "promote"
+                        && verdict["interruptedStep"].is_null()
+                        && verdict["blockers"]
+                            .as_array()
+                            .is_some_and(|b| !b.is_empty());
+                    if refuses {
+                        // Not safe for the reasons listed: promote refuses with them.
+                        let args = release_args("promote", None, false, None);
+                        self.release(number, step, args, None, false, None, Some(verdict))?;
+                        return self.check_status();
+                    }
                     self.transcript.push(format!(
                         "{number}. (no nextCommand: {})",
                         verdict["summary"].as_str().unwrap_or_default()
@@ -737,7 +748,18 @@ impl<'a, B: Backend> Runner<'a, B> {
             let refused_as_said =
                 run.code == REFUSED && reasons.iter().any(|r| run.stderr.contains(r));
             let summary = verdict["summary"].as_str().unwrap_or_default();
-            if run.code == REFUSED
+            if verdict["nextCommand"].is_null() {
+                let missing: Vec<&&str> = reasons
+                    .iter()
+                    .filter(|r| !run.stderr.contains(**r))
+                    .collect();
+                if run.code != REFUSED || !missing.is_empty() {
+                    return Err(self.fail(format!(
+                        "(c) status said {summary:?}, yet promote exited {} without naming {missing:?}\n{output}",
+                        run.code
+                    )));
+                }
+            } else if run.code == REFUSED
                 && verdict["action"] == "rollback"
                 && summary.contains(" first): safe")
                 && run
@@ -757,6 +779,18 @@ impl<'a, B: Backend> Runner<'a, B> {
         }
         match run.code {
             OK => self.check_success(&verb, &run, &before, &now, cleanup, dry_run, to, &output)?,
+            // A refusal changes nothing, except what a rollback brought back and then gave up
+            // waiting for, which it says it left.
+            REFUSED
+                if !now.unchanged_since(&before)
+                    && !run.stderr.contains("was left as it is now") =>
+            {
+                return Err(self.fail(format!(
+                    "exit 5 (refused), yet the cluster changed: before {}; now {}\n{output}",
+                    before.describe(),
+                    now.describe()
+                )));
+            }
             REFUSED | PUT_BACK if now.live() != before.live() => {
                 return Err(self.fail(format!(
                     "exit {} but the Service moved from {} to {}\n{output}",
