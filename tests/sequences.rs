@@ -10,10 +10,14 @@
 //! - (b) a release command never leaves the Service selecting a colour without ready pods when
 //!   it had ready pods before (hand actions may break it; that is allowed);
 //! - (c) when `status -o json` names a `verdict.nextCommand`, running it next goes ahead (exit
-//!   0) or refuses (exit 5) for a reason the verdict gave.
+//!   0) or refuses (exit 5) for a reason the verdict gave; when it calls `promote` not safe,
+//!   `promote` refuses (exit 5) naming every reason it gave.
+//!
+//! And a refusal (exit 5) changes nothing, a dry run changes nothing, and `status` agrees with
+//! the Service on the live colour.
 //!
 //! The sequences are drawn from a fixed seed, so every run tries the same ones:
-//! `PROPTEST_CASES` (default 20) sets how many, `SEQUENCE_STEPS` (default 8) their longest
+//! `PROPTEST_CASES` (default 30) sets how many, `SEQUENCE_STEPS` (default 8) their longest
 //! length, and `SEQUENCE_SEED` another seed (a number, or `random`). A failing sequence is
 //! shrunk and printed; each one found is kept below as a plain test.
 //!
@@ -703,7 +707,7 @@ impl<'a, B: Backend> Runner<'a, B> {
         self.transcript.push(format!(
             "{number}. {}{} → exit {}: {summary}",
             if matches!(step, FollowVerdict) {
-                "(nextCommand) "
+                "(the verdict's command) "
             } else {
                 ""
             },
@@ -1122,7 +1126,7 @@ fn generated_sequences_keep_the_invariants() {
     let Some(kubectl) = common::kubectl() else {
         return;
     };
-    let cases = env_number("PROPTEST_CASES", 20) as u32;
+    let cases = env_number("PROPTEST_CASES", 30) as u32;
     let max_steps = env_number("SEQUENCE_STEPS", 8) as usize;
     let seed = seed();
     let strict = std::env::var_os("SEQUENCE_STRICT").is_some();
