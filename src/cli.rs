@@ -270,7 +270,7 @@ impl DeployArgs {
             service: self.service.clone(),
             yes: self.yes,
             dry_run: self.dry_run,
-            timeout: self.timeout.clone(),
+            timeout: self.timeout,
             force: false,
             cleanup: None,
             allow: Vec::new(),
