@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod cleanup;
+pub mod list;
 pub mod promote;
 pub mod release;
 pub mod rollback;

@@ -2,6 +2,7 @@
 //! as a plain snapshot.
 
 pub mod discover;
+pub mod list;
 pub mod snapshot;
 
 use k8s_openapi::api::core::v1::Service;

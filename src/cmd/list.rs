@@ -1,0 +1,88 @@
+//! `list`: every blue/green pair of a namespace (or of every namespace), one line each, read
+//! with one list of each kind and built in memory (see [`crate::pair::list`]).
+
+use crate::cli::{GlobalArgs, ListArgs, ListFormat};
+use crate::cluster::connect;
+use crate::cluster::inventory::Scope;
+use crate::cmd::{connect_options, print};
+use crate::error::{Error, Result};
+use crate::pair::PairSpec;
+use crate::pair::list::snapshots;
+use crate::render::json::API_VERSION;
+use crate::render::list::{KIND, ListTarget, PairItem, PairList, table};
+
+/// Runs `list`.
+pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<()> {
+    let conn = connect(&connect_options(global)).await?;
+    let spec = PairSpec {
+        label: args.pair.label.clone(),
+        colours: args.pair.colors.0.clone(),
+    };
+    let scope = if args.all_namespaces {
+        Scope::All
+    } else {
+        Scope::Namespace(conn.target.namespace.clone())
+    };
+    // With the colour key named, the server picks the pods; otherwise every pod is read, page
+    // by page, keeping those with a colour among their label values.
+    let pod_selector = spec
+        .label
+        .as_ref()
+        .map(|key| format!("{key} in ({})", spec.colours.join(",")));
+    let colours = spec.colours.clone();
+    let inventory = conn
+        .read_inventory(&scope, pod_selector.as_deref(), |pod| {
+            pod.labels().values().any(|v| colours.contains(v))
+        })
+        .await?;
+    let found = snapshots(inventory, &spec, jiff::Timestamp::now());
+    let items: Vec<PairItem> = found.iter().map(PairItem::new).collect();
+    drop(found);
+
+    if items.is_empty() {
+        if let Scope::Namespace(namespace) = &scope
+            && conn.namespace_exists().await? == Some(false)
+        {
+            return Err(Error::NamespaceNotFound {
+                namespace: namespace.clone(),
+                context: conn.target.context.clone(),
+            });
+        }
+        if args.output == ListFormat::Table {
+            match &scope {
+                Scope::Namespace(namespace) => {
+                    eprintln!("no blue/green pairs found in namespace {namespace}");
+                }
+                Scope::All => eprintln!("no blue/green pairs found in any namespace"),
+            }
+            return Ok(());
+        }
+    }
+
+    let document = PairList {
+        api_version: API_VERSION.to_string(),
+        kind: KIND.to_string(),
+        target: ListTarget {
+            context: conn.target.context.clone(),
+            cluster: conn.target.cluster.clone(),
+            server: conn.target.server.clone(),
+            namespace: match &scope {
+                Scope::Namespace(namespace) => Some(namespace.clone()),
+                Scope::All => None,
+            },
+        },
+        items,
+    };
+    let text = match args.output {
+        ListFormat::Table => table(&document.items, &spec.colours, args.all_namespaces),
+        ListFormat::Json => serde_json::to_string_pretty(&document)
+            .map(|mut text| {
+                text.push('\n');
+                text
+            })
+            .map_err(|e| Error::Internal(format!("cannot encode the list as JSON: {e}")))?,
+        ListFormat::Yaml => serde_yaml::to_string(&document)
+            .map_err(|e| Error::Internal(format!("cannot encode the list as YAML: {e}")))?,
+    };
+    print(&text)
+}
