@@ -156,7 +156,10 @@ impl Connection {
 
     /// HorizontalPodAutoscalers of `scope`, if the user may read them and the server serves
     /// them.
-    async fn optional_hpas_in(&self, scope: &Scope) -> Result<Option<Vec<HorizontalPodAutoscaler>>> {
+    async fn optional_hpas_in(
+        &self,
+        scope: &Scope,
+    ) -> Result<Option<Vec<HorizontalPodAutoscaler>>> {
         match self.list_in::<HorizontalPodAutoscaler>(scope, None).await {
             Ok(hpas) => Ok(Some(hpas)),
             Err(Error::Forbidden { .. }) | Err(Error::Api { code: 404, .. }) => {

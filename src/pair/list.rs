@@ -34,9 +34,9 @@ use crate::cluster::inventory::Inventory;
 use crate::cluster::read::{PairObjects, SlimPod};
 use crate::error::Error;
 use crate::journal;
+use crate::pair::JOURNAL_PREFIX;
 use crate::pair::discover::{self, Identity, PairSpec};
 use crate::pair::snapshot::{self, Snapshot};
-use crate::pair::JOURNAL_PREFIX;
 
 /// One pair found, and its snapshot or why it could not be built (two Deployments for a
 /// colour).
@@ -318,12 +318,8 @@ impl<'a> Index<'a> {
     ) -> Vec<Service> {
         let selectors = identity.colours.clone().map(|c| identity.selector_for(&c));
         // Pods of one ReplicaSet share their labels: few distinct label sets to match.
-        let mut label_sets: HashSet<&BTreeMap<String, String>> = objects
-            .pods
-            .iter()
-            .flatten()
-            .map(SlimPod::labels)
-            .collect();
+        let mut label_sets: HashSet<&BTreeMap<String, String>> =
+            objects.pods.iter().flatten().map(SlimPod::labels).collect();
         let templates: Vec<BTreeMap<String, String>> = objects
             .deployments
             .iter()
@@ -408,7 +404,10 @@ mod tests {
 
         // A Service with a journal wins over the naming rule, and two journals are two pairs.
         let services = vec![
-            with_journal(service("web-green", &[("app", "green")]), &[("step", "cleanup")]),
+            with_journal(
+                service("web-green", &[("app", "green")]),
+                &[("step", "cleanup")],
+            ),
             service("web", &[("app", "blue")]),
         ];
         assert_eq!(names(&services, &PairSpec::default()), ["web-green"]);
@@ -427,7 +426,10 @@ mod tests {
             in_namespace(service("greenservice", &[("app", "green")]), "staging"),
             service("shop", &[("app", "shop"), ("color", "blue")]),
             // Not the same Deployments: another selector apart from the colour.
-            service("shop-metrics", &[("app", "shop"), ("color", "green"), ("m", "on")]),
+            service(
+                "shop-metrics",
+                &[("app", "shop"), ("color", "green"), ("m", "on")],
+            ),
         ];
         let found = production_services(&services, &PairSpec::default());
         let got: Vec<(String, String)> = found
