@@ -154,8 +154,8 @@ address the same two Deployments and are listed once, under the production Servi
 The others are its test Services or other entry points, which `status` shows. Services without
 a selector, ExternalName Services and Services without a colour value are skipped.
 
-Reads one list of Services, Deployments, pods, EndpointSlices and HorizontalPodAutoscalers, all at
-once; nothing per pair. No pair found: a message on stderr and exit 0 (an empty `items` list with
+Reads one list each of Services, Deployments, EndpointSlices and HorizontalPodAutoscalers, and the
+pods by colour key and colour, concurrently; nothing per pair. No pair found: a message on stderr and exit 0 (an empty `items` list with
 -o json|yaml).";
 
 const LIST_EXAMPLES: &str = "\

@@ -61,6 +61,15 @@ fn request_paths(sb: &Sandbox) -> BTreeSet<String> {
     sb.requests().iter().map(|r| r.path.clone()).collect()
 }
 
+/// The label selectors of the pod lists the sandbox received.
+fn pod_selectors(sb: &Sandbox) -> BTreeSet<String> {
+    sb.requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/pods"))
+        .filter_map(|r| r.query_param("labelSelector"))
+        .collect()
+}
+
 fn strings(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -118,7 +127,8 @@ fn two_pairs_in_one_namespace_each_once_under_its_production_service() {
         run.stdout
     );
 
-    // One list of each kind, at once, and nothing per pair.
+    // One list of each kind, at once, and nothing per pair: the pods by colour key (`app` for
+    // blueservice, `color` for shop) and colour, selected by the server.
     assert_no_mutation(&sb);
     let requests = sb.requests();
     assert!(requests.iter().all(|r| r.method == "GET"), "{requests:#?}");
@@ -132,7 +142,11 @@ fn two_pairs_in_one_namespace_each_once_under_its_production_service() {
             "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
         ])
     );
-    assert_eq!(requests.len(), 5, "{requests:#?}");
+    assert_eq!(
+        pod_selectors(&sb),
+        strings(&["app=blue", "app=green", "color=blue", "color=green"])
+    );
+    assert_eq!(requests.len(), 8, "{requests:#?}");
 
     let list = list_json(&sb, &[]);
     assert_eq!(
@@ -261,17 +275,8 @@ fn custom_colours_and_label() {
             "{}",
             run.stdout
         );
-        let pods = sb
-            .requests()
-            .into_iter()
-            .find(|r| r.path.ends_with("/pods"))
-            .expect("a pod list");
-        // Naming the key lets the server select the pods.
-        assert_eq!(
-            pods.query_param("labelSelector"),
-            args.contains(&"--label")
-                .then(|| "track in (v1,v2)".to_string()),
-        );
+        // The server selects the pods by the colour key, named or found in the Services.
+        assert_eq!(pod_selectors(&sb), strings(&["track=v1", "track=v2"]));
     }
 }
 
@@ -363,7 +368,7 @@ fn hundreds_of_unrelated_services_are_skipped() {
         pages("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"),
         2
     );
-    assert_eq!(sb.requests().len(), 7, "{:#?}", sb.requests());
+    assert_eq!(sb.requests().len(), 8, "{:#?}", sb.requests());
 }
 
 #[test]
@@ -507,4 +512,25 @@ fn the_document_names_its_schema_and_round_trips() {
     yaml.expect_code(0);
     let from_yaml: PairList = serde_yaml::from_str(&yaml.stdout).expect("the YAML schema");
     assert_eq!(from_yaml, list);
+}
+
+#[test]
+fn list_and_its_flags_are_completed() {
+    use kubectl_bluegreen::complete::respond;
+    let values = |words: &[&str]| -> Vec<String> {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        respond(&words)
+            .candidates
+            .into_iter()
+            .map(|c| c.value)
+            .collect()
+    };
+    assert_eq!(values(&["li"]), ["list"]);
+    assert_eq!(values(&["list", "--all"]), ["--all-namespaces"]);
+    assert_eq!(values(&["list", "-o", ""]), ["table", "json", "yaml"]);
+    let script = kubectl_bluegreen::cmd::completion::script(clap_complete::Shell::Bash);
+    assert!(
+        script.contains("--all-namespaces"),
+        "the static script knows list"
+    );
 }

@@ -1,6 +1,7 @@
 //! Reads whole namespaces at once, for `list`: every Service, Deployment, EndpointSlice and
-//! HorizontalPodAutoscaler, and the pods that may belong to a pair, one paginated list of each
-//! kind, all at the same time. Nothing is read per pair.
+//! HorizontalPodAutoscaler, and the pods that may belong to a pair (label-selected), one
+//! paginated list of each kind (of pods, one per selector), concurrently. Nothing is read per
+//! pair.
 
 use std::fmt::Debug;
 
@@ -42,20 +43,34 @@ pub struct Inventory {
 }
 
 impl Connection {
-    /// Reads the inventory of `scope`, the five lists concurrently. Pods are listed with
-    /// `pod_selector` when given (the server filters them), and each page is decoded into
-    /// [`SlimPod`]s of which only those `keep_pod` accepts are kept: pods of other workloads
-    /// cost one page of memory at a time, never the whole namespace.
+    /// Reads the inventory of `scope`: Deployments, EndpointSlices and HorizontalPodAutoscalers
+    /// concurrently with the Services, and the pods as soon as it is known which to ask for,
+    /// one label-selected list per selector, concurrently (pods matching several are kept
+    /// once). `known_pod_selectors` are those known before anything is read (`--label`); without
+    /// them, `pod_selectors` derives them from the Services, which are then read first.
     pub async fn read_inventory(
         &self,
         scope: &Scope,
-        pod_selector: Option<&str>,
-        keep_pod: impl Fn(&SlimPod) -> bool,
+        known_pod_selectors: Option<Vec<String>>,
+        pod_selectors: impl FnOnce(&[Service]) -> Vec<String>,
     ) -> Result<Inventory> {
-        let (services, deployments, pods, endpoint_slices, hpas) = tokio::try_join!(
-            self.list_in::<Service>(scope, None),
+        let services_and_pods = async {
+            match known_pod_selectors {
+                Some(selectors) => tokio::try_join!(
+                    self.list_in::<Service>(scope, None),
+                    self.list_pods_for(scope, &selectors),
+                ),
+                None => {
+                    let services = self.list_in::<Service>(scope, None).await?;
+                    let selectors = pod_selectors(&services);
+                    let pods = self.list_pods_for(scope, &selectors).await?;
+                    Ok((services, pods))
+                }
+            }
+        };
+        let ((services, pods), deployments, endpoint_slices, hpas) = tokio::try_join!(
+            services_and_pods,
             self.list_in::<Deployment>(scope, None),
-            self.list_pods_in(scope, pod_selector, &keep_pod),
             self.list_in::<EndpointSlice>(scope, None),
             self.optional_hpas_in(scope),
         )
@@ -67,6 +82,23 @@ impl Connection {
             endpoint_slices,
             hpas,
         })
+    }
+
+    /// The pods of every selector, listed concurrently; sorted by namespace and name, each once.
+    async fn list_pods_for(&self, scope: &Scope, selectors: &[String]) -> Result<Vec<SlimPod>> {
+        let lists = futures::future::try_join_all(
+            selectors
+                .iter()
+                .map(|selector| self.list_pods_in(scope, selector)),
+        )
+        .await?;
+        let mut pods: Vec<SlimPod> = lists.into_iter().flatten().collect();
+        pods.sort_by(|a, b| {
+            (a.metadata.namespace.as_deref(), a.name())
+                .cmp(&(b.metadata.namespace.as_deref(), b.name()))
+        });
+        pods.dedup_by(|a, b| a.name() == b.name() && a.metadata.namespace == b.metadata.namespace);
+        Ok(pods)
     }
 
     fn api_in<K>(&self, scope: &Scope) -> Api<K>
@@ -112,14 +144,9 @@ impl Connection {
         Ok(items)
     }
 
-    /// Pods of `scope`, each page decoded into [`SlimPod`]s and filtered by `keep` before the
-    /// next page is asked for; sorted by namespace and name.
-    async fn list_pods_in(
-        &self,
-        scope: &Scope,
-        label_selector: Option<&str>,
-        keep: &impl Fn(&SlimPod) -> bool,
-    ) -> Result<Vec<SlimPod>> {
+    /// Pods of `scope` that `label_selector` selects, each page decoded straight into
+    /// [`SlimPod`]s.
+    async fn list_pods_in(&self, scope: &Scope, label_selector: &str) -> Result<Vec<SlimPod>> {
         let api: Api<Pod> = self.api_in(scope);
         let request = kube::core::Request::new(api.resource_url());
         let desc = RequestDesc {
@@ -127,10 +154,9 @@ impl Connection {
             resource: resource_name::<Pod>(),
             name: None,
         };
-        let mut params = ListParams::default().limit(PAGE_SIZE);
-        if let Some(selector) = label_selector {
-            params = params.labels(selector);
-        }
+        let mut params = ListParams::default()
+            .limit(PAGE_SIZE)
+            .labels(label_selector);
         let mut items = Vec::new();
         loop {
             let page: SlimPodList = self
@@ -140,17 +166,12 @@ impl Connection {
                     self.client.request(page).await
                 })
                 .await?;
-            items.extend(page.items.into_iter().filter(|p| keep(p)));
+            items.extend(page.items);
             match page.metadata.continue_.filter(|c| !c.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => break,
             }
         }
-        items.shrink_to_fit();
-        items.sort_by(|a, b| {
-            (a.metadata.namespace.as_deref(), a.name())
-                .cmp(&(b.metadata.namespace.as_deref(), b.name()))
-        });
         Ok(items)
     }
 

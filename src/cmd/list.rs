@@ -7,7 +7,7 @@ use crate::cluster::inventory::Scope;
 use crate::cmd::{connect_options, print};
 use crate::error::{Error, Result};
 use crate::pair::PairSpec;
-use crate::pair::list::snapshots;
+use crate::pair::list::{colour_keys, snapshots};
 use crate::render::json::API_VERSION;
 use crate::render::list::{KIND, ListTarget, PairItem, PairList, table};
 
@@ -23,16 +23,17 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<()> {
     } else {
         Scope::Namespace(conn.target.namespace.clone())
     };
-    // With the colour key named, the server picks the pods; otherwise every pod is read, page
-    // by page, keeping those with a colour among their label values.
-    let pod_selector = spec
-        .label
-        .as_ref()
-        .map(|key| format!("{key} in ({})", spec.colours.join(",")));
-    let colours = spec.colours.clone();
+    // Pods are selected by the server: colour key = colour, for each colour key in use (named
+    // with --label, else those of the Services that look like pairs), each list concurrently.
+    let selectors_for = |keys: &[String]| -> Vec<String> {
+        keys.iter()
+            .flat_map(|key| spec.colours.iter().map(move |c| format!("{key}={c}")))
+            .collect()
+    };
+    let known = spec.label.as_ref().map(|key| selectors_for(&[key.clone()]));
     let inventory = conn
-        .read_inventory(&scope, pod_selector.as_deref(), |pod| {
-            pod.labels().values().any(|v| colours.contains(v))
+        .read_inventory(&scope, known, |services| {
+            selectors_for(&colour_keys(services, &spec))
         })
         .await?;
     let found = snapshots(inventory, &spec, jiff::Timestamp::now());

@@ -132,6 +132,17 @@ pub fn production_services<'a>(
         .collect()
 }
 
+/// The colour keys of every Service that could be a production Service, sorted: the pods of
+/// every pair carry one of them with a colour value.
+pub fn colour_keys(services: &[Service], spec: &PairSpec) -> Vec<String> {
+    let keys: BTreeSet<String> = services
+        .iter()
+        .filter_map(|s| discover::identify(s, "", spec).ok())
+        .map(|identity| identity.colour_label)
+        .collect();
+    keys.into_iter().collect()
+}
+
 /// Whether the Service carries a journal entry of this plugin.
 fn has_journal(service: &Service) -> bool {
     service.annotations().iter().any(|(key, value)| {
