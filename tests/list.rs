@@ -281,6 +281,7 @@ fn custom_colours_and_label() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // the sandbox's store API returns whole Status objects
 fn a_release_in_progress_is_shown_from_the_journal() {
     let sb = settled_scenario("classic");
     let interrupted = promote_interrupted_during_cleanup(&sb);

@@ -30,7 +30,10 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<()> {
             .flat_map(|key| spec.colours.iter().map(move |c| format!("{key}={c}")))
             .collect()
     };
-    let known = spec.label.as_ref().map(|key| selectors_for(&[key.clone()]));
+    let known = spec
+        .label
+        .as_ref()
+        .map(|key| selectors_for(std::slice::from_ref(key)));
     let inventory = conn
         .read_inventory(&scope, known, |services| {
             selectors_for(&colour_keys(services, &spec))

@@ -238,13 +238,16 @@ fn slices_by_service(slices: Vec<EndpointSlice>) -> HashMap<(String, String), Ve
     by_service
 }
 
+/// Labels or a selector, as a map.
+type Labels = BTreeMap<String, String>;
+
 /// Lookups over the namespace-wide lists, so that finding a pair's objects costs what the
 /// pair holds rather than what the namespace holds.
 struct Index<'a> {
     /// Services by namespace, each with its effective selector.
-    services: HashMap<&'a str, Vec<(&'a Service, BTreeMap<String, String>)>>,
+    services: HashMap<&'a str, Vec<(&'a Service, Labels)>>,
     /// Deployments by namespace, each with its pod template labels.
-    deployments: HashMap<&'a str, Vec<(&'a Deployment, BTreeMap<String, String>)>>,
+    deployments: HashMap<&'a str, Vec<(&'a Deployment, Labels)>>,
     /// Pods by namespace and label (key, value).
     pods: HashMap<(&'a str, &'a str, &'a str), Vec<&'a SlimPod>>,
 }
