@@ -193,6 +193,10 @@ pub enum Command {
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
 
+    /// List every blue/green pair of the namespace: live colour, images, readiness, release in progress, verdict
+    #[command(after_help = LIST_EXAMPLES, long_about = LIST_ABOUT)]
+    List(ListArgs),
+
     /// Move production traffic to the idle colour, verify it, and clean up the colour it left
     #[command(after_help = PROMOTE_EXAMPLES)]
     Promote(PromoteArgs),
@@ -375,6 +379,36 @@ fn valid_image(image: &str) -> bool {
 
 // Example lines stay within 80 columns: clap wraps longer ones, and a wrapped comment or
 // command could not be pasted into a shell (`tests/help.rs` checks this at 80 columns).
+const LIST_ABOUT: &str = "\
+List every blue/green pair of the namespace: live colour, images, readiness, release in progress, verdict
+
+A pair is a Service that `status` accepts as a production Service: a selector with one entry whose
+value is a colour (see --label, --colors). Services whose selectors differ only in the colour
+address the same two Deployments and are listed once, under the production Service:
+  1. a Service a journal names as a test Service, entry point or Service moved along is not a pair;
+  2. of the others, each Service with a journal (released by this plugin) is a pair;
+  3. with no journal, the one whose name contains no colour, then the one selecting the first
+     colour of --colors, then the first by name.
+The others are its test Services or other entry points, which `status` shows. Services without
+a selector, ExternalName Services and Services without a colour value are skipped.
+
+Reads one list each of Services, Deployments, EndpointSlices and HorizontalPodAutoscalers, and the
+pods by colour key and colour, concurrently; nothing per pair. No pair found: a message on stderr and exit 0 (an empty `items` list with
+-o json|yaml).";
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  # Every pair of the current namespace, one line each, with the verdict for its next command
+  kubectl bluegreen list
+
+  # Every pair of every namespace (adds a NAMESPACE column)
+  kubectl bluegreen list -A
+
+  # Pairs whose selector key `track` holds v1 or v2
+  kubectl bluegreen list -n shop --label track --colors v1,v2
+
+  # For scripts: the documented JSON document (kind PairList); the pairs safe to promote
+  kubectl bluegreen list -o json | jq -r '.items[] | select(.verdict.safe) | .service'";
 
 const PROMOTE_EXAMPLES: &str = "\
 Examples:
@@ -558,6 +592,32 @@ pub struct StatusArgs {
 
     #[command(flatten)]
     pub pair: PairArgs,
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// List the pairs of every namespace (-n is then ignored)
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+
+    #[command(flatten)]
+    pub pair: PairArgs,
+}
+
+/// Formats of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// One line per pair
+    Table,
+    /// The documented JSON document (kind PairList)
+    Json,
+    /// The same document as YAML
+    Yaml,
 }
 
 /// How to recognise the two colours in the production Service's selector.

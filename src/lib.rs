@@ -28,6 +28,7 @@ pub async fn run(cli: cli::Cli) -> Result<()> {
         match &cli.command {
             cli::Command::Completion(args) => cmd::completion::run(args),
             cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
+            cli::Command::List(args) => cmd::list::run(&cli.global, args).await,
             cli::Command::Promote(args) => cmd::promote::run(&cli.global, args).await,
             cli::Command::Rollback(args) => cmd::rollback::run(&cli.global, args).await,
             cli::Command::Cleanup(args) => cmd::cleanup::run(&cli.global, args).await,

@@ -2,6 +2,7 @@
 
 pub mod connect;
 pub mod credentials;
+pub mod inventory;
 pub mod read;
 pub mod request_log;
 pub mod retry;

@@ -328,6 +328,9 @@ pub struct SlimPodMeta {
     /// `metadata.name`.
     #[serde(default)]
     pub name: Option<String>,
+    /// `metadata.namespace` (`list --all-namespaces` groups pods by it).
+    #[serde(default)]
+    pub namespace: Option<String>,
     /// `metadata.labels` (other Services of the pair are found by them).
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
@@ -509,6 +512,7 @@ impl From<&Pod> for SlimPod {
         SlimPod {
             metadata: SlimPodMeta {
                 name: pod.metadata.name.clone(),
+                namespace: pod.metadata.namespace.clone(),
                 labels: pod.metadata.labels.clone(),
                 creation_timestamp: pod.metadata.creation_timestamp.clone(),
                 deletion_timestamp: pod.metadata.deletion_timestamp.clone(),
@@ -553,11 +557,11 @@ impl From<Pod> for SlimPod {
 
 /// One page of a pod list, decoded into [`SlimPod`]s.
 #[derive(Deserialize)]
-struct SlimPodList {
+pub(crate) struct SlimPodList {
     #[serde(default)]
-    metadata: ListMeta,
+    pub(crate) metadata: ListMeta,
     #[serde(default)]
-    items: Vec<SlimPod>,
+    pub(crate) items: Vec<SlimPod>,
 }
 
 fn classify_transport(

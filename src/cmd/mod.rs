@@ -2,6 +2,7 @@
 
 pub mod cleanup;
 pub mod deploy;
+pub mod list;
 pub mod promote;
 pub mod release;
 pub mod rollback;

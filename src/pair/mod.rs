@@ -2,6 +2,7 @@
 //! as a plain snapshot.
 
 pub mod discover;
+pub mod list;
 pub mod owners;
 pub mod snapshot;
 

@@ -1,6 +1,7 @@
 //! Drawing a snapshot and its verdict: the side-by-side table for people, JSON/YAML for scripts.
 
 pub mod json;
+pub mod list;
 pub mod plan;
 pub mod style;
 pub mod table;

@@ -66,7 +66,7 @@ fn header(out: &mut String, view: &View<'_>, palette: &Palette) {
     line(out, "Service:", service);
 }
 
-fn base_table(palette: &Palette) -> Table {
+pub(crate) fn base_table(palette: &Palette) -> Table {
     let mut table = Table::new();
     table.load_style(NOTHING);
     table.set_content_arrangement(ContentArrangement::Disabled);
@@ -79,7 +79,7 @@ fn base_table(palette: &Palette) -> Table {
 }
 
 /// kubectl's look: no margin on the left, columns three spaces apart, no trailing blanks.
-fn finish(mut table: Table) -> String {
+pub(crate) fn finish(mut table: Table) -> String {
     for column in table.column_iter_mut() {
         column.set_padding((0, 3));
     }

@@ -12,10 +12,11 @@
 //! | `multi-key`       | default   | `shop-blue`/`shop-green` (app=shop, color=blue/green); Services `shop` (color=blue) and `shop-green` |
 //! | `staging`         | staging   | classic                                                           |
 //! | `large`           | large     | 200 Deployments `app-000`…`app-199` × 100 pods, a Service each, plus the classic pair |
+//! | `large-pairs`     | pairs     | 200 blue/green pairs `shop-000`…`shop-199`: Deployments `shop-NNN-blue`/`-green` (app=shop-NNN, color=blue/green) × 50 pods, production Service `shop-NNN` (color=blue), test Service `shop-NNN-green` |
 //!
 //! Containers are named `web` and listen on 8080; Services map port 80 to it.
 //!
-//! `large` is loaded in its settled state directly (Deployments, ReplicaSets and 20,000
+//! `large` and `large-pairs` (20,000 pods each) are loaded in their settled state directly (Deployments, ReplicaSets and 20,000
 //! Running, Ready pods with their status, written as the controllers would have written
 //! them) while the namespace carries the [`HOLD`] annotation; the controllers then find
 //! nothing to change but the Endpoints and EndpointSlices, which they create. No
@@ -39,11 +40,15 @@ pub const NAMES: &[&str] = &[
     "multi-key",
     "staging",
     "large",
+    "large-pairs",
 ];
 
 /// Deployments and pods per Deployment of the `large` scenario.
 pub const LARGE_DEPLOYMENTS: usize = 200;
 pub const LARGE_REPLICAS: usize = 100;
+/// Pairs and pods per colour of the `large-pairs` scenario.
+pub const PAIRS: usize = 200;
+pub const PAIR_REPLICAS: usize = 50;
 
 /// Loads a built-in scenario into the store.
 pub fn load(store: &Store, name: &str) -> Result<(), String> {
@@ -87,6 +92,7 @@ pub fn load(store: &Store, name: &str) -> Result<(), String> {
             classic("staging", None)
         }
         "large" => return load_large(store),
+        "large-pairs" => return load_pairs(store),
         _ => {
             return Err(format!(
                 "unknown scenario {name:?} (known: {})",
@@ -117,72 +123,20 @@ fn load_large(store: &Store) -> Result<(), String> {
     ensure_namespace(store, ns)?;
     set_hold(store, ns, true)?;
     let now = crate::store::now_rfc3339();
-    let keep = CreateOpts {
-        dry_run: false,
-        keep_status: true,
-    };
     let mut ip = LARGE_IP_BASE;
     for i in 0..LARGE_DEPLOYMENTS {
         let app = format!("app-{i:03}");
-        let mut d = deployment(
+        let image = format!("registry.example/{app}:v1");
+        let d = deployment(
             ns,
             &app,
             &[("app", &app)],
-            &format!("registry.example/{app}:v1"),
+            &image,
             LARGE_REPLICAS as i64,
             None,
         );
-        d["metadata"]["annotations"] = json!({"deployment.kubernetes.io/revision": "1"});
-        // Stored (and defaulted) first: the template hash is taken of what the server keeps.
-        let d = store
-            .create(&resources::DEPLOYMENTS, ns, d, CreateOpts::default())
-            .map_err(err)?;
-        let mut rs = controllers::replicaset_for(&d, None, 1, LARGE_REPLICAS as i64);
-        rs["status"] = json!({
-            "replicas": LARGE_REPLICAS,
-            "fullyLabeledReplicas": LARGE_REPLICAS,
-            "readyReplicas": LARGE_REPLICAS,
-            "availableReplicas": LARGE_REPLICAS,
-            "observedGeneration": 1,
-        });
-        let rs = store
-            .create_shared(&resources::REPLICASETS, ns, rs, keep)
-            .map_err(err)?;
-        let rs_name = rs["metadata"]["name"].as_str().unwrap_or("").to_string();
-        let template = controllers::pod_for(&rs);
-        for j in 0..LARGE_REPLICAS {
-            loop {
-                let mut pod = template.clone();
-                pod["metadata"]["name"] =
-                    json!(format!("{rs_name}-{}", crate::store::random_suffix(5)));
-                let (node, status) = controllers::running_status(&pod, j, ip, &now);
-                pod["spec"]["nodeName"] = json!(node);
-                pod["status"] = status;
-                match store.create_shared(&resources::PODS, ns, pod, keep) {
-                    Ok(_) => break,
-                    Err(e) if e.code == 409 => continue,
-                    Err(e) => return Err(err(e)),
-                }
-            }
-            ip += 1;
-        }
-        let status = controllers::complete_status(&d, &rs_name, LARGE_REPLICAS as i64, &now);
-        store
-            .update_with(
-                &resources::DEPLOYMENTS,
-                ns,
-                &app,
-                crate::store::UpdateOpts {
-                    dry_run: false,
-                    scope: crate::store::UpdateScope::Status,
-                },
-                |old| {
-                    let mut new = old.clone();
-                    new["status"] = status;
-                    Ok(new)
-                },
-            )
-            .map_err(err)?;
+        load_settled(store, ns, d, LARGE_REPLICAS, &mut ip, &now)
+            .map_err(|e| format!("scenario large: {e}"))?;
         store
             .create(
                 &resources::SERVICES,
@@ -198,6 +152,105 @@ fn load_large(store: &Store) -> Result<(), String> {
             .map_err(err)?;
     }
     set_hold(store, ns, false)
+}
+
+/// `large-pairs`: many blue/green pairs side by side, as `list` meets them.
+fn load_pairs(store: &Store) -> Result<(), String> {
+    let ns = "pairs";
+    let err = |e: ApiError| format!("scenario large-pairs: {e}");
+    ensure_namespace(store, ns)?;
+    set_hold(store, ns, true)?;
+    let now = crate::store::now_rfc3339();
+    let mut ip = LARGE_IP_BASE;
+    for i in 0..PAIRS {
+        let app = format!("shop-{i:03}");
+        for (colour, version) in [("blue", "v1"), ("green", "v2")] {
+            let d = deployment(
+                ns,
+                &format!("{app}-{colour}"),
+                &[("app", &app), ("color", colour)],
+                &format!("registry.example/{app}:{version}"),
+                PAIR_REPLICAS as i64,
+                None,
+            );
+            load_settled(store, ns, d, PAIR_REPLICAS, &mut ip, &now)
+                .map_err(|e| format!("scenario large-pairs: {e}"))?;
+        }
+        for (name, colour) in [(app.clone(), "blue"), (format!("{app}-green"), "green")] {
+            store
+                .create(
+                    &resources::SERVICES,
+                    ns,
+                    service(ns, &name, &[("app", &app), ("color", colour)]),
+                    CreateOpts::default(),
+                )
+                .map_err(err)?;
+        }
+    }
+    set_hold(store, ns, false)
+}
+
+/// Stores Deployment `d` fully rolled out: its ReplicaSet and `replicas` Running, Ready pods
+/// (addresses from `ip` on), with the status the controllers would have written.
+fn load_settled(
+    store: &Store,
+    ns: &str,
+    mut d: Value,
+    replicas: usize,
+    ip: &mut u32,
+    now: &str,
+) -> Result<(), ApiError> {
+    let keep = CreateOpts {
+        dry_run: false,
+        keep_status: true,
+    };
+    let name = d["metadata"]["name"].as_str().unwrap_or("").to_string();
+    d["metadata"]["annotations"] = json!({"deployment.kubernetes.io/revision": "1"});
+    // Stored (and defaulted) first: the template hash is taken of what the server keeps.
+    let d = store.create(&resources::DEPLOYMENTS, ns, d, CreateOpts::default())?;
+    let mut rs = controllers::replicaset_for(&d, None, 1, replicas as i64);
+    rs["status"] = json!({
+        "replicas": replicas,
+        "fullyLabeledReplicas": replicas,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "observedGeneration": 1,
+    });
+    let rs = store.create_shared(&resources::REPLICASETS, ns, rs, keep)?;
+    let rs_name = rs["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let template = controllers::pod_for(&rs);
+    for j in 0..replicas {
+        loop {
+            let mut pod = template.clone();
+            pod["metadata"]["name"] =
+                json!(format!("{rs_name}-{}", crate::store::random_suffix(5)));
+            let (node, status) = controllers::running_status(&pod, j, *ip, now);
+            pod["spec"]["nodeName"] = json!(node);
+            pod["status"] = status;
+            match store.create_shared(&resources::PODS, ns, pod, keep) {
+                Ok(_) => break,
+                Err(e) if e.code == 409 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        *ip += 1;
+    }
+    let status = controllers::complete_status(&d, &rs_name, replicas as i64, now);
+    store.update_with(
+        &resources::DEPLOYMENTS,
+        ns,
+        &name,
+        crate::store::UpdateOpts {
+            dry_run: false,
+            scope: crate::store::UpdateScope::Status,
+        },
+        |old| {
+            let mut new = old.clone();
+            new["status"] = status;
+            Ok(new)
+        },
+    )?;
+    Ok(())
 }
 
 /// Sets or removes the controllers' [`HOLD`] on a namespace.

@@ -88,3 +88,32 @@ fn large_scenario_settles_and_controllers_agree_with_it() {
         100
     );
 }
+
+#[test]
+fn large_pairs_scenario_settles_as_loaded() {
+    let c = start(10.0);
+    scenarios::load(&c.store, "large-pairs").expect("load");
+    let loaded_rv = c.store.current_rv();
+    c.wait_settled();
+    let (pods, _) = c.store.list(&resources::PODS, Some("pairs"), |_| true);
+    assert_eq!(pods.len(), scenarios::PAIRS * 2 * scenarios::PAIR_REPLICAS);
+    assert_eq!(pods.iter().filter(|p| rv(p) > loaded_rv).count(), 0);
+    let (services, _) = c.store.list(&resources::SERVICES, Some("pairs"), |_| true);
+    assert_eq!(services.len(), scenarios::PAIRS * 2);
+    let prod = c
+        .get(&resources::SERVICES, "pairs", "shop-042")
+        .expect("shop-042");
+    assert_eq!(prod["spec"]["selector"]["color"], "blue");
+    let (slices, _) = c
+        .store
+        .list(&resources::ENDPOINTSLICES, Some("pairs"), |s| {
+            s["metadata"]["labels"]["kubernetes.io/service-name"] == "shop-042-green"
+        });
+    assert_eq!(
+        slices
+            .iter()
+            .map(|s| s["endpoints"].as_array().map(Vec::len).unwrap_or(0))
+            .sum::<usize>(),
+        scenarios::PAIR_REPLICAS
+    );
+}
