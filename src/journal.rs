@@ -20,6 +20,7 @@
 //! | `last-failure` | why the last flip was undone (verification failed), with the time |
 //! | `test-services` | the Services with a colour's exact selector that were test Services at the last flip (JSON array) |
 //! | `entry-points` | the Services with a colour's exact selector that were other ways into production at the last flip (JSON array) |
+//! | `previous-template` | a digest of `previous-deployment`'s pod template at the flip: a scaled-down colour whose template changed since is not known to become ready |
 //! | `last-deploy` | what the last `deploy` put on which colour, and when: `<time> <colour>: <container>=<image>,...` |
 //! | `colour-label` | the selector key that carries the colour, recorded at every flip: later commands use it without `--label` |
 //! | `colours` | the two colour values (JSON array, `--colors` order), recorded at every flip: later commands use them without `--colors` |
@@ -69,6 +70,8 @@ pub const TEST_SERVICES: &str = "test-services";
 pub const ENTRY_POINTS: &str = "entry-points";
 /// `moved-services`.
 pub const MOVED_SERVICES: &str = "moved-services";
+/// `previous-template`.
+pub const PREVIOUS_TEMPLATE: &str = "previous-template";
 /// `last-deploy`.
 pub const LAST_DEPLOY: &str = "last-deploy";
 /// `colour-label`.
@@ -98,6 +101,7 @@ pub const KEYS: &[&str] = &[
     COLOUR_LABEL,
     COLOURS,
     LAST_DEPLOY,
+    PREVIOUS_TEMPLATE,
 ];
 
 /// `step` while a flip waits for its endpoints.

@@ -465,10 +465,7 @@ enum KnownBug {
     RollbackSafeButColourNeverAvailable,
 }
 
-const TOLERATED: &[KnownBug] = &[
-    KnownBug::PromoteToSaysAlreadyPromoted,
-    KnownBug::RollbackSafeButColourNeverAvailable,
-];
+const TOLERATED: &[KnownBug] = &[];
 
 // ---------------------------------------------------------------------------------------------
 // The runner
@@ -1195,7 +1192,6 @@ fn promote_rollback_and_the_verdicts_next_commands() {
 /// names the colour that must end up live (docs/release-commands.md) and the Service selects
 /// green. It should move traffic to blue or refuse (blue is scaled down: exit 5).
 #[test]
-#[ignore = "fails until promote --to the idle colour after a promote stops saying already promoted"]
 fn promote_to_the_colour_just_left_is_not_already_promoted() {
     replay(&[
         Step::Promote {
@@ -1218,7 +1214,6 @@ fn promote_to_the_colour_just_left_is_not_already_promoted() {
 /// ready, and refuses with exit 5 ("bluedeploy did not become fully available in time"), a
 /// reason the verdict never gave.
 #[test]
-#[ignore = "fails until the verdict stops calling a rollback safe whose old colour's template changed since it was scaled down"]
 fn the_verdicts_rollback_after_the_old_colour_was_broken_while_scaled_down() {
     replay(&[
         Step::Promote {

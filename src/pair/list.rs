@@ -466,6 +466,7 @@ mod tests {
         let spec = PairSpec {
             label: Some("track".into()),
             colours: ["v1".into(), "v2".into()],
+            colours_given: true,
         };
         let services = vec![
             service("api", &[("app", "api"), ("track", "v2")]),

@@ -872,6 +872,12 @@ pub(crate) fn flip_step(
         journal::PREVIOUS_SELECTOR,
         serde_json::to_string(&snapshot.service.selector).unwrap_or_default(),
     );
+    match template_digest(snapshot, &from) {
+        Some(digest) => set(&mut changes, journal::PREVIOUS_TEMPLATE, digest),
+        None => {
+            changes.insert(journal::PREVIOUS_TEMPLATE.into(), None);
+        }
+    }
     match previous_deployment {
         Some(d) => {
             set(&mut changes, journal::PREVIOUS_DEPLOYMENT, d.name.clone());
@@ -985,6 +991,23 @@ pub(crate) fn flip_step(
         journal: changes,
         undo,
     }
+}
+
+/// A digest of `colour_name`'s pod template (without the `pod-template-hash` label the
+/// ReplicaSet adds): equal digests, same template. FNV-1a over the template's JSON, whose object
+/// keys serde_json keeps sorted, so it is the same on every machine and every version.
+pub(crate) fn template_digest(snapshot: &Snapshot, colour_name: &str) -> Option<String> {
+    let mut template = snapshot.manifests.get(colour_name)?["spec"]["template"].clone();
+    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
+        labels.remove("pod-template-hash");
+    }
+    let text = serde_json::to_string(&template).ok()?;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Some(format!("{hash:016x}"))
 }
 
 /// The cleanup steps for the colour traffic left (`colour`), after `delay`.

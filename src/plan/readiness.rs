@@ -85,6 +85,12 @@ pub enum Blocker {
         /// What production serves with now (its serving pods, at least its autoscaler's minimum).
         serving: usize,
     },
+    /// A scaled-down colour's pod template changed since it last served: whether its pods will
+    /// become ready is unknown until they run.
+    ChangedSinceServed {
+        /// The Deployment.
+        deployment: String,
+    },
     /// Another tool's next apply puts the selector back to the colour a cleanup removes.
     OwnerRevert {
         /// The colour cleaned up.
@@ -117,6 +123,7 @@ impl Blocker {
             Blocker::Capacity { .. } => "capacity",
             Blocker::EmptiesServices { .. } => "emptiesServices",
             Blocker::OwnerRevert { .. } => "ownerRevert",
+            Blocker::ChangedSinceServed { .. } => "changedSinceServed",
         }
     }
 }
@@ -172,6 +179,10 @@ impl fmt::Display for Blocker {
             } => write!(
                 f,
                 "{colour} has {ready} ready pod(s) while {live} serves with {serving}: less than half the capacity"
+            ),
+            Blocker::ChangedSinceServed { deployment } => write!(
+                f,
+                "{deployment}'s pod template changed while it was scaled down: its pods have not been seen ready since"
             ),
             Blocker::OwnerRevert { colour, owners } => write!(
                 f,

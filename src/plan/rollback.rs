@@ -338,6 +338,17 @@ fn prepare_existing(
                 },
                 "traffic moves only to a fully available Deployment",
             );
+            // Its pod template changed while it was scaled down: what comes back never
+            // served, so nothing says its pods will become ready. Rollback still tries (and
+            // flips only to a fully available Deployment); the verdict does not call it safe.
+            if let Some(recorded) = journal.get(crate::journal::PREVIOUS_TEMPLATE)
+                && let Some(now) = crate::plan::template_digest(snapshot, previous)
+                && recorded != now
+            {
+                plan.waits_for.push(Blocker::ChangedSinceServed {
+                    deployment: d.name.clone(),
+                });
+            }
             Some(d.images.clone())
         }
         d => {
