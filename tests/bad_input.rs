@@ -115,7 +115,7 @@ spec:
       containers: [{name: web, image: "nginx:1.27", ports: [{containerPort: 8080}]}]
 "#;
 
-//// A pair whose Service has a cleanup pending in its journal.
+/// A pair whose Service has a cleanup pending in its journal.
 const IN_PROGRESS: &str = r#"
 apiVersion: v1
 kind: Service
