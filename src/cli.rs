@@ -220,7 +220,7 @@ Examples:
   kubectl bluegreen deploy blueservice --image nginx:1.28
 
   # Name the container when the pod has several
-  kubectl bluegreen deploy blueservice --image web=nginx:1.28 --image log=fluentd:2
+  kubectl bluegreen deploy blueservice --image web=nginx:1.28 --image log=fb:2
 
   # In CI: no question, then promote
   kubectl bluegreen deploy blueservice --image nginx:1.28 --yes
@@ -398,7 +398,7 @@ pods by colour key and colour, concurrently; nothing per pair. No pair found: a 
 
 const LIST_EXAMPLES: &str = "\
 Examples:
-  # Every pair of the current namespace, one line each, with the verdict for its next command
+  # Every pair of the current namespace, one line each, with its verdict
   kubectl bluegreen list
 
   # Every pair of every namespace (adds a NAMESPACE column)
@@ -407,8 +407,8 @@ Examples:
   # Pairs whose selector key `track` holds v1 or v2
   kubectl bluegreen list -n shop --label track --colors v1,v2
 
-  # For scripts: the documented JSON document (kind PairList); the pairs safe to promote
-  kubectl bluegreen list -o json | jq -r '.items[] | select(.verdict.safe) | .service'";
+  # For scripts: the documented JSON document (kind PairList)
+  kubectl bluegreen list -o json";
 
 const PROMOTE_EXAMPLES: &str = "\
 Examples:
