@@ -18,6 +18,7 @@ mod pair;
 
 mod concurrency;
 mod crash;
+mod deploy;
 mod downtime;
 mod hand_changes;
 mod rbac;
