@@ -21,6 +21,7 @@ mod crash;
 mod deploy;
 mod downtime;
 mod hand_changes;
+mod list;
 mod rbac;
 mod release;
 mod safety;
