@@ -22,6 +22,7 @@ mod deploy;
 mod downtime;
 mod hand_changes;
 mod list;
+mod owners;
 mod rbac;
 mod release;
 mod safety;
