@@ -22,9 +22,13 @@
 //! shrunk and printed; each one found is kept below as a plain test.
 //!
 //! Everything that depends on the sandbox is behind [`Backend`]: the runner itself only uses
-//! the kubeconfig, the plugin and kubectl, so the same sequences can run against a real API
-//! server.
+//! the kubeconfig, the plugin and kubectl, so the same sequences also run against a real
+//! control plane (`tests/control-plane`, a namespace per sequence):
+//! `generated_sequences_keep_the_invariants_on_a_real_control_plane`, ignored unless
+//! `--include-ignored`, with a small budget of its own.
 
+#[path = "backends/mod.rs"]
+mod backends;
 mod common;
 
 use std::collections::BTreeMap;
@@ -315,6 +319,197 @@ impl Backend for SandboxBackend {
     }
 
     fn crash_loop_patch(&self) -> String {
+        serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+            sandbox::controllers::CRASH_LOOP: "true"
+        }}}}})
+        .to_string()
+    }
+}
+
+/// A namespace of its own on the real control plane (`tests/control-plane`, shared by the tests
+/// of this binary), holding the classic pair created from [`manifests`] with `kubectl create`
+/// (as the sandbox loads it: no `kubectl apply` owner), settled.
+struct RealBackend {
+    cluster: backends::RealCluster,
+}
+
+/// How long a real cluster may take to settle after a step.
+const REAL_SETTLE_LIMIT: Duration = Duration::from_secs(90);
+/// How long a rollout that cannot complete (crash-looping pods) must stay as it is to count as
+/// stuck for good.
+const REAL_STUCK_FOR: Duration = Duration::from_secs(3);
+
+impl RealBackend {
+    fn classic() -> Result<RealBackend, String> {
+        use backends::Cluster as _;
+        let cluster = backends::real("sequence");
+        let text: Vec<String> = manifests()
+            .into_iter()
+            .filter(|(name, _)| name != &format!("{SERVICE}-green.yaml"))
+            .map(|(_, text)| text)
+            .collect();
+        cluster.load_yaml(&text.join("---\n"));
+        let backend = RealBackend { cluster };
+        backend.settle()?;
+        Ok(backend)
+    }
+
+    /// Whether the namespace is settled: `Ok(None)` when every rollout is complete;
+    /// `Ok(Some(fingerprint))` when nothing is in flight but a rollout cannot complete (its
+    /// pods crash-loop), the fingerprint saying what it looks like; `Err(what)` while the
+    /// controllers still have work (or the kubelet has pods to start or remove).
+    fn look(&self) -> Result<Option<String>, String> {
+        use backends::Cluster as _;
+        let out = self.cluster.kubectl(&[
+            "get",
+            "deployments,pods,services,endpointslices",
+            "-o",
+            "json",
+        ]);
+        if !out.status.success() {
+            return Err(format!(
+                "kubectl get: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let list: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        let of =
+            |kind: &str| -> Vec<&Value> { items.iter().filter(|i| i["kind"] == kind).collect() };
+        let (deployments, pods) = (of("Deployment"), of("Pod"));
+        let name = |o: &Value| {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let crash_loops =
+            |p: &Value| p["metadata"]["annotations"][sandbox::controllers::CRASH_LOOP] == "true";
+        for p in &pods {
+            if !p["metadata"]["deletionTimestamp"].is_null() {
+                return Err(format!("pod {} is terminating", name(p)));
+            }
+            if p["status"]["phase"] != "Running" || p["status"]["podIP"].is_null() {
+                return Err(format!("pod {} is not running with an IP", name(p)));
+            }
+            if !backends::pod_ready(p) && !crash_loops(p) {
+                return Err(format!("pod {} is not Ready", name(p)));
+            }
+        }
+        let selects = |selector: &Value, p: &Value| {
+            selector.as_object().is_some_and(|m| {
+                !m.is_empty()
+                    && m.iter()
+                        .all(|(k, v)| &p["metadata"]["labels"][k.as_str()] == v)
+            })
+        };
+        for svc in of("Service") {
+            let selector = &svc["spec"]["selector"];
+            let mut want: Vec<String> = pods
+                .iter()
+                .filter(|p| selects(selector, p) && backends::pod_ready(p))
+                .map(|p| name(p))
+                .collect();
+            let mut have: Vec<String> = of("EndpointSlice")
+                .iter()
+                .filter(|s| {
+                    s["metadata"]["labels"]["kubernetes.io/service-name"] == svc["metadata"]["name"]
+                })
+                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                .filter(|e| e["conditions"]["ready"] != false)
+                .filter_map(|e| e["targetRef"]["name"].as_str().map(str::to_string))
+                .collect();
+            want.sort();
+            have.sort();
+            if want != have {
+                return Err(format!(
+                    "service {}: endpoints {have:?}, ready pods {want:?}",
+                    name(svc)
+                ));
+            }
+        }
+        let mut incomplete = Vec::new();
+        let mut fingerprint = Vec::new();
+        for d in &deployments {
+            let s = &d["status"];
+            if s["observedGeneration"].as_i64() < d["metadata"]["generation"].as_i64() {
+                return Err(format!("deployment {}: generation not observed", name(d)));
+            }
+            let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+            let n = |k: &str| s[k].as_i64().unwrap_or(0);
+            let selector = &d["spec"]["selector"]["matchLabels"];
+            let owned = pods
+                .iter()
+                .filter(|p| selects(selector, p) && p["metadata"]["ownerReferences"].is_array())
+                .count() as i64;
+            let counts = [
+                n("replicas"),
+                n("updatedReplicas"),
+                n("readyReplicas"),
+                n("availableReplicas"),
+                owned,
+            ];
+            if counts.iter().any(|c| *c != want) {
+                incomplete.push(name(d));
+            }
+            fingerprint.push(format!("{} {want} {counts:?}", name(d)));
+        }
+        if incomplete.is_empty() {
+            return Ok(None);
+        }
+        if !pods.iter().any(|p| crash_loops(p)) {
+            return Err(format!("rollouts of {incomplete:?} in progress"));
+        }
+        let mut pod_names: Vec<String> = pods
+            .iter()
+            .map(|p| format!("{}:{}", name(p), backends::pod_ready(p)))
+            .collect();
+        pod_names.sort();
+        fingerprint.extend(pod_names);
+        Ok(Some(fingerprint.join(",")))
+    }
+}
+
+impl Backend for RealBackend {
+    fn kubeconfig(&self) -> &Path {
+        use backends::Cluster as _;
+        self.cluster.kubeconfig_path()
+    }
+
+    fn settle(&self) -> Result<(), String> {
+        let started = Instant::now();
+        let mut unchanged: Option<(String, Instant)> = None;
+        loop {
+            let why = match self.look() {
+                Ok(None) => return Ok(()),
+                Ok(Some(now)) => match &unchanged {
+                    Some((then, since)) if *then == now => {
+                        if since.elapsed() >= REAL_STUCK_FOR {
+                            return Ok(());
+                        }
+                        "a stuck rollout".to_string()
+                    }
+                    _ => {
+                        unchanged = Some((now, Instant::now()));
+                        "a stuck rollout".to_string()
+                    }
+                },
+                Err(why) => {
+                    unchanged = None;
+                    why
+                }
+            };
+            if started.elapsed() > REAL_SETTLE_LIMIT {
+                return Err(format!(
+                    "the real cluster did not settle within {REAL_SETTLE_LIMIT:?}: {why}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn crash_loop_patch(&self) -> String {
+        // The control plane's kwok stages read the sandbox's annotations.
         serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
             sandbox::controllers::CRASH_LOOP: "true"
         }}}}})
@@ -1071,8 +1266,19 @@ struct Stats {
 /// Runs one sequence from a fresh classic pair.
 fn run_sequence(kubectl: &Path, steps: &[Step], strict: bool, stats: &Stats) -> Checked {
     let cluster = SandboxBackend::classic();
+    run_sequence_on(&cluster, kubectl, steps, strict, stats)
+}
+
+/// Runs one sequence against `cluster`, which holds a fresh classic pair.
+fn run_sequence_on<B: Backend>(
+    cluster: &B,
+    kubectl: &Path,
+    steps: &[Step],
+    strict: bool,
+    stats: &Stats,
+) -> Checked {
     let mut runner =
-        Runner::new(&cluster, kubectl.to_path_buf(), strict, stats).map_err(TestCaseError::fail)?;
+        Runner::new(cluster, kubectl.to_path_buf(), strict, stats).map_err(TestCaseError::fail)?;
     stats.sequences.fetch_add(1, Ordering::Relaxed);
     for (i, step) in steps.iter().enumerate() {
         stats.steps.fetch_add(1, Ordering::Relaxed);
@@ -1125,6 +1331,47 @@ fn generated_sequences_keep_the_invariants() {
     };
     let cases = env_number("PROPTEST_CASES", 30) as u32;
     let max_steps = env_number("SEQUENCE_STEPS", 8) as usize;
+    generate(cases, max_steps, 64, "", |steps, strict, stats| {
+        run_sequence(&kubectl, steps, strict, stats)
+    });
+}
+
+/// The same sequences against a real control plane (kube-apiserver, etcd, the controllers, the
+/// scheduler and kwok: `tests/control-plane`), a namespace of its own per sequence. Each step
+/// waits for real controllers, so the budget is small: `SEQUENCE_REAL_CASES` (default 4)
+/// sequences of up to `SEQUENCE_REAL_STEPS` (default 5) steps, `SEQUENCE_REAL_SHRINK` (default
+/// 8) shrinking attempts; `SEQUENCE_SEED` and `SEQUENCE_STRICT` as above.
+#[test]
+#[ignore = "real control plane: tests/control-plane/build.sh, then cargo test -- --include-ignored"]
+fn generated_sequences_keep_the_invariants_on_a_real_control_plane() {
+    let Some(kubectl) = common::kubectl() else {
+        return;
+    };
+    let cases = env_number("SEQUENCE_REAL_CASES", 4) as u32;
+    let max_steps = env_number("SEQUENCE_REAL_STEPS", 5) as usize;
+    let shrink = env_number("SEQUENCE_REAL_SHRINK", 8) as u32;
+    generate(
+        cases,
+        max_steps,
+        shrink,
+        " on the real control plane",
+        |steps, strict, stats| {
+            let cluster = RealBackend::classic().map_err(TestCaseError::fail)?;
+            run_sequence_on(&cluster, &kubectl, steps, strict, stats)
+        },
+    );
+}
+
+/// Draws `cases` sequences of 1 to `max_steps` steps from the seed, runs each with `run`,
+/// prints the summary (`where_` names the back-end when not the sandbox) and fails with the
+/// shrunk sequence when one breaks an invariant.
+fn generate(
+    cases: u32,
+    max_steps: usize,
+    max_shrink_iters: u32,
+    where_: &str,
+    run: impl Fn(&[Step], bool, &Stats) -> Checked,
+) {
     let seed = seed();
     let strict = std::env::var_os("SEQUENCE_STRICT").is_some();
     let mut bytes = [0u8; 32];
@@ -1132,7 +1379,7 @@ fn generated_sequences_keep_the_invariants() {
     let config = Config {
         cases,
         failure_persistence: None,
-        max_shrink_iters: 64,
+        max_shrink_iters,
         max_shrink_time: 180_000,
         ..Config::default()
     };
@@ -1141,10 +1388,10 @@ fn generated_sequences_keep_the_invariants() {
     let stats = Stats::default();
     let started = Instant::now();
     let result = runner.run(&prop::collection::vec(step(), 1..=max_steps), |steps| {
-        run_sequence(&kubectl, &steps, strict, &stats)
+        run(&steps, strict, &stats)
     });
     let mut report = format!(
-        "sequences: {} runs ({} steps) of up to {max_steps} steps, {cases} cases, seed {seed} (SEQUENCE_SEED), in {:.1}s\n",
+        "sequences: {} runs ({} steps) of up to {max_steps} steps, {cases} cases, seed {seed} (SEQUENCE_SEED), in {:.1}s{where_}\n",
         stats.sequences.load(Ordering::Relaxed),
         stats.steps.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64()

@@ -18,8 +18,11 @@ mod pair;
 
 mod concurrency;
 mod crash;
+mod deploy;
 mod downtime;
 mod hand_changes;
+mod list;
+mod owners;
 mod rbac;
 mod release;
 mod safety;

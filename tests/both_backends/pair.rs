@@ -1,9 +1,12 @@
 //! The blue/green pair the scenarios start from, loaded into either back-end, and the plugin
 //! commands they run.
 
+use std::process::{Command, Output};
+use std::time::Duration;
+
 use serde_json::Value;
 
-use crate::backends::Cluster;
+use crate::backends::{Cluster, event_reasons, eventually, journal};
 
 /// Options of a pair: blue `bluedeploy` (app=blue, nginx:blue) behind the production Service
 /// `blueservice`, green `greendeploy` (app=green, nginx:green) behind the test Service
@@ -167,4 +170,33 @@ pub fn blocker_codes(doc: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|b| b["code"].as_str().map(str::to_string))
         .collect()
+}
+
+/// A promote interrupted (SIGINT) during its grace period: the journal says `step: cleanup`.
+pub fn promote_interrupted_during_cleanup(c: &dyn Cluster) -> Output {
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    let child = c.spawn_bluegreen(
+        home.path(),
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--scale-down-delay",
+            "60s",
+        ],
+    );
+    // The Promoted Event is recorded after the journal's `step: cleanup`, just before the grace
+    // period starts.
+    eventually(Duration::from_secs(60), "the cleanup is pending", || {
+        journal(c, "blueservice", "step").as_deref() == Some("cleanup")
+            && event_reasons(c, "blueservice")
+                .iter()
+                .any(|r| r == "Promoted")
+    });
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signal.success());
+    child.wait_with_output().expect("promote ends")
 }
