@@ -534,6 +534,9 @@ struct FlipTimes {
     spawned: Option<Instant>,
     /// Green's ready pods (last) reached 3.
     last_ready: Option<Instant>,
+    /// `greendeploy` last came to report 3 ready and 3 available replicas (what promote's
+    /// readiness check waits for besides the pods).
+    deployment_ready: Option<Instant>,
     /// The first API request after that (promote reading the pair again); the sandbox only.
     next_request: Option<Instant>,
     /// `blueservice` was stored selecting green.
@@ -566,6 +569,10 @@ impl FlipTimes {
 
     fn ready_to_flip(&self) -> Duration {
         Self::between(self.last_ready, self.flipped)
+    }
+
+    fn ready_to_deployment(&self) -> Duration {
+        Self::between(self.last_ready, self.deployment_ready)
     }
 
     fn idle(&self) -> Option<Duration> {
@@ -614,6 +621,14 @@ impl FlipState {
                 if before < 3 && self.ready_count() >= 3 {
                     self.times.last_ready = Some(now);
                     self.times.next_request = None;
+                }
+            }
+            "deployments" if name == "greendeploy" => {
+                let at_least = |field: &str| o["status"][field].as_u64().unwrap_or(0) >= 3;
+                if deleted || !(at_least("readyReplicas") && at_least("availableReplicas")) {
+                    self.times.deployment_ready = None;
+                } else if self.times.deployment_ready.is_none() {
+                    self.times.deployment_ready = Some(now);
                 }
             }
             "services"
@@ -1385,14 +1400,18 @@ fn real_backend(kubectl: &Path, iterations: usize, flip_iterations: usize, repor
     ));
     report.line(
         "times as observed by watches (the sandbox: its store's event stream; the real \
-         server: list+watch of green's pods, blueservice and its EndpointSlices, opened before \
-         green's pods are replaced)",
+         server: list+watch of green's pods, greendeploy, blueservice and its EndpointSlices, \
+         opened before green's pods are replaced; a span is 0 when its end was seen first)",
     );
     type Span = fn(&FlipTimes) -> Duration;
-    let spans: [(&str, Span); 5] = [
+    let spans: [(&str, Span); 6] = [
         (
             "promote started -> green's last pod Ready (waiting)",
             FlipTimes::waiting,
+        ),
+        (
+            "green's last pod Ready -> greendeploy reports 3 ready and available",
+            FlipTimes::ready_to_deployment,
         ),
         (
             "green's last pod Ready -> flipped Service",
@@ -1666,6 +1685,7 @@ where
 
 /// One promotion on the real server, from blue serving, while green's pods are replaced.
 async fn real_flip_once(client: &kube::Client, promote: &Run) -> FlipTimes {
+    use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::{Pod, Service};
     use k8s_openapi::api::discovery::v1::EndpointSlice;
     select_colour_real(client, "blue").await;
@@ -1677,6 +1697,14 @@ async fn real_flip_once(client: &kube::Client, promote: &Run) -> FlipTimes {
             "pods",
             Some("app=green"),
             None,
+            tx.clone(),
+        )
+        .await,
+        watch_into(
+            real_api::<Deployment>(client),
+            "deployments",
+            None,
+            Some("metadata.name=greendeploy"),
             tx.clone(),
         )
         .await,
