@@ -1,5 +1,8 @@
 //! Side-by-side measurements of `kubectl-bluegreen` against what a user does by hand with the
-//! real `kubectl`, on the bundled sandbox cluster started in this process.
+//! real `kubectl`, on the bundled sandbox cluster started in this process, and (section `real`)
+//! on a real kube-apiserver from `tests/control-plane` beside the sandbox. Without the control
+//! plane's binaries (`tests/control-plane/build.sh`, or `BLUEGREEN_CONTROL_PLANE_DIR` naming a
+//! build) that section says it was skipped and measures nothing.
 //!
 //! ```sh
 //! cargo bench --bench side_by_side
@@ -19,7 +22,8 @@
 //! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 3) and
 //!   `BENCH_FLIP_ITERATIONS` (default 11);
 //! - `BENCH_SKIP_LARGE=1` skips the large namespace;
-//! - `BENCH_ONLY`: a comma-separated subset of `small`, `startup`, `large` and `flip` to run;
+//! - `BENCH_ONLY`: a comma-separated subset of `small`, `startup`, `large`, `flip` and `real`
+//!   to run;
 //! - `BENCH_SERVE_LARGE=1`: sets up the large namespace, prints the plugin's command line for
 //!   it and serves until standard input closes, for profiling the plugin against it by hand.
 
@@ -89,6 +93,14 @@ fn main() {
     if selected("flip") {
         flip_latency(env_usize("BENCH_FLIP_ITERATIONS", 11), &mut report);
     }
+    if selected("real") {
+        real_backend(
+            &kubectl,
+            iterations,
+            env_usize("BENCH_FLIP_ITERATIONS", 11),
+            &mut report,
+        );
+    }
     report.line(&format!("load average at the end: {}", load_average()));
 }
 
@@ -100,7 +112,7 @@ fn small_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
     let sb = start_sandbox();
     sb.load_scenario("classic")
         .unwrap_or_else(|e| fail(&format!("cannot load the classic scenario: {e}")));
-    let ctx = Ctx::new(&sb, kubectl, "default");
+    let ctx = Ctx::new(sb.kubeconfig_path(), kubectl, "default");
     ctx.check_plugin_output(3);
 
     let cases = [
@@ -229,7 +241,7 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
         2 * LARGE_PER_COLOUR + others,
         started.elapsed()
     ));
-    let ctx = Ctx::new(&sb, kubectl, "large");
+    let ctx = Ctx::new(sb.kubeconfig_path(), kubectl, "large");
     ctx.check_plugin_output(LARGE_PER_COLOUR);
 
     let baseline = std::env::var("BENCH_BASELINE")
@@ -329,60 +341,18 @@ fn large_namespace(kubectl: &Path, iterations: usize, report: &mut Report) {
 /// (c): flip latency of `promote --wait --yes`: from the sandbox marking green's last pod
 /// Ready to the flipped Service being stored, both as seen on the store's event stream.
 fn flip_latency(iterations: usize, report: &mut Report) {
-    // Real time: the readiness delay is wall-clock.
-    let sb = Sandbox::start(Options::default())
-        .unwrap_or_else(|e| fail(&format!("cannot start the sandbox: {e}")));
-    let mut yaml = deployment("bluedeploy", "blue", 3, 0);
-    yaml.push_str(&service("blueservice", "blue"));
-    yaml.push_str(&deployment("greendeploy", "green", 3, FLIP_READY_AFTER_MS));
-    yaml.push_str(&service("greenservice", "green"));
-    sb.load_yaml(&yaml)
-        .unwrap_or_else(|e| fail(&format!("cannot load the pair: {e}")));
-    settle(&sb);
-    let kubeconfig = sb.kubeconfig_path().display().to_string();
-    let promote = Run::new(
-        plugin(),
-        [
-            "promote",
-            "blueservice",
-            "--wait",
-            "--yes",
-            "--cleanup",
-            "none",
-            "--timeout",
-            "60s",
-            "--kubeconfig",
-            &kubeconfig,
-        ],
-    );
-    let mut latencies = Vec::new();
-    let mut idle = Vec::new();
-    let mut waiting = Vec::new();
+    let sb = flip_sandbox();
+    let promote = promote_run(sb.kubeconfig_path());
+    let mut runs = Vec::new();
     for i in 0..=iterations {
-        select_colour(&sb, "blue");
-        settle(&sb);
-        let mut events = sb.store().subscribe();
-        replace_green_pods(&sb);
-        sb.clear_requests();
-        let done = AtomicBool::new(false);
-        let spawned = Instant::now();
-        let times = std::thread::scope(|s| {
-            let observer = s.spawn(|| observe_flip(&sb, &mut events, &done));
-            promote.run();
-            done.store(true, Ordering::Release);
-            observer.join().unwrap_or_default()
-        });
-        let (Some(last_ready), Some(flipped)) = (times.last_ready, times.flipped) else {
-            fail("promote ended without the sandbox seeing green Ready and then the flip");
-        };
+        let times = sandbox_flip_once(&sb, &promote);
         if i > 0 {
-            waiting.push(last_ready.saturating_duration_since(spawned));
-            latencies.push(flipped.saturating_duration_since(last_ready));
-            if let Some(next) = times.next_request {
-                idle.push(next.saturating_duration_since(last_ready));
-            }
+            runs.push(times);
         }
     }
+    let latencies: Vec<Duration> = runs.iter().map(FlipTimes::ready_to_flip).collect();
+    let idle: Vec<Duration> = runs.iter().filter_map(FlipTimes::idle).collect();
+    let waiting: Vec<Duration> = runs.iter().map(FlipTimes::waiting).collect();
     report.section(&format!(
         "(c) flip latency, promote --wait --yes --cleanup none, {iterations} iterations"
     ));
@@ -400,6 +370,80 @@ fn flip_latency(iterations: usize, report: &mut Report) {
         ms(median(&idle)),
         ms(median(&latencies).saturating_sub(median(&idle)))
     ));
+    let verified: Vec<Duration> = runs.iter().map(FlipTimes::flip_to_verified).collect();
+    let exited: Vec<Duration> = runs.iter().map(FlipTimes::flip_to_exit).collect();
+    report.line(&format!(
+        "flipped Service stored -> its EndpointSlices hold only green: median {}; -> promote \
+         exited (verified): median {}",
+        ms(median(&verified)),
+        ms(median(&exited))
+    ));
+}
+
+/// A real-time sandbox (the readiness delay is wall-clock) holding the flip pair.
+fn flip_sandbox() -> Sandbox {
+    let sb = Sandbox::start(Options::default())
+        .unwrap_or_else(|e| fail(&format!("cannot start the sandbox: {e}")));
+    sb.load_yaml(&flip_pair())
+        .unwrap_or_else(|e| fail(&format!("cannot load the pair: {e}")));
+    settle(&sb);
+    sb
+}
+
+/// Blue serving through `blueservice`; green's pods turn Ready [`FLIP_READY_AFTER_MS`] after
+/// they start.
+fn flip_pair() -> String {
+    let mut yaml = deployment("bluedeploy", "blue", 3, 0);
+    yaml.push_str(&service("blueservice", "blue"));
+    yaml.push_str(&deployment("greendeploy", "green", 3, FLIP_READY_AFTER_MS));
+    yaml.push_str(&service("greenservice", "green"));
+    yaml
+}
+
+fn promote_run(kubeconfig: &Path) -> Run {
+    let kubeconfig = kubeconfig.display().to_string();
+    Run::new(
+        plugin(),
+        [
+            "promote",
+            "blueservice",
+            "--wait",
+            "--yes",
+            "--cleanup",
+            "none",
+            "--timeout",
+            "60s",
+            "--kubeconfig",
+            &kubeconfig,
+        ],
+    )
+}
+
+/// One promotion on the sandbox, from blue serving, while green's pods are replaced.
+fn sandbox_flip_once(sb: &Sandbox, promote: &Run) -> FlipTimes {
+    select_colour(sb, "blue");
+    settle(sb);
+    let mut events = sb.store().subscribe();
+    replace_green_pods(sb);
+    sb.clear_requests();
+    let done = AtomicBool::new(false);
+    let spawned = Instant::now();
+    let mut times = std::thread::scope(|s| {
+        let observer = s.spawn(|| observe_flip(sb, &mut events, &done));
+        promote.run();
+        let exited = Instant::now();
+        done.store(true, Ordering::Release);
+        let mut times = observer.join().unwrap_or_default();
+        times.exited = Some(exited);
+        times
+    });
+    times.spawned = Some(spawned);
+    if !times.complete() {
+        fail(
+            "promote ended without the sandbox seeing green Ready, the flip and green's endpoints",
+        );
+    }
+    times
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,72 +527,196 @@ fn replace_green_pods(sb: &Sandbox) {
     }
 }
 
-/// What the sandbox saw of one promotion, in wall-clock time.
+/// What one promotion looked like from outside, in wall-clock time.
 #[derive(Default)]
 struct FlipTimes {
+    /// promote was started.
+    spawned: Option<Instant>,
     /// Green's ready pods (last) reached 3.
     last_ready: Option<Instant>,
-    /// The first API request after that (promote reading the pair again).
+    /// `greendeploy` last came to report 3 ready and 3 available replicas (what promote's
+    /// readiness check waits for besides the pods).
+    deployment_ready: Option<Instant>,
+    /// The first API request after that (promote reading the pair again); the sandbox only.
     next_request: Option<Instant>,
     /// `blueservice` was stored selecting green.
     flipped: Option<Instant>,
+    /// After the flip, `blueservice`'s EndpointSlices held green's ready pods and nothing else.
+    verified: Option<Instant>,
+    /// promote exited (successfully).
+    exited: Option<Instant>,
 }
 
-/// Reads store events, and watches the request log, until the flip or `done`.
+impl FlipTimes {
+    fn complete(&self) -> bool {
+        self.spawned.is_some()
+            && self.last_ready.is_some()
+            && self.flipped.is_some()
+            && self.verified.is_some()
+            && self.exited.is_some()
+    }
+
+    fn between(a: Option<Instant>, b: Option<Instant>) -> Duration {
+        match (a, b) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a),
+            _ => Duration::ZERO,
+        }
+    }
+
+    fn waiting(&self) -> Duration {
+        Self::between(self.spawned, self.last_ready)
+    }
+
+    fn ready_to_flip(&self) -> Duration {
+        Self::between(self.last_ready, self.flipped)
+    }
+
+    fn ready_to_deployment(&self) -> Duration {
+        Self::between(self.last_ready, self.deployment_ready)
+    }
+
+    fn idle(&self) -> Option<Duration> {
+        self.next_request
+            .map(|n| Self::between(self.last_ready, Some(n)))
+    }
+
+    fn flip_to_verified(&self) -> Duration {
+        Self::between(self.flipped, self.verified)
+    }
+
+    fn flip_to_exit(&self) -> Duration {
+        Self::between(self.flipped, self.exited)
+    }
+
+    fn ready_to_exit(&self) -> Duration {
+        Self::between(self.last_ready, self.exited)
+    }
+}
+
+/// Follows green's pods, `blueservice` and its EndpointSlices through one promotion, from
+/// events of either back-end (objects as JSON).
+#[derive(Default)]
+struct FlipState {
+    /// Green's pods by name: Ready or not.
+    ready: BTreeMap<String, bool>,
+    /// `blueservice`'s EndpointSlices by name.
+    slices: BTreeMap<String, serde_json::Value>,
+    times: FlipTimes,
+}
+
+impl FlipState {
+    /// Takes one event seen at `now`; true once the flip has been seen verified.
+    fn event(&mut self, now: Instant, plural: &str, deleted: bool, o: &serde_json::Value) -> bool {
+        let name = o["metadata"]["name"].as_str().unwrap_or_default();
+        match plural {
+            "pods" if o["metadata"]["labels"]["app"] == "green" => {
+                let before = self.ready_count();
+                let is_ready = !deleted
+                    && o["metadata"].get("deletionTimestamp").is_none()
+                    && o["status"]["conditions"].as_array().is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    });
+                self.ready.insert(name.to_string(), is_ready);
+                if before < 3 && self.ready_count() >= 3 {
+                    self.times.last_ready = Some(now);
+                    self.times.next_request = None;
+                }
+            }
+            "deployments" if name == "greendeploy" => {
+                let at_least = |field: &str| o["status"][field].as_u64().unwrap_or(0) >= 3;
+                if deleted || !(at_least("readyReplicas") && at_least("availableReplicas")) {
+                    self.times.deployment_ready = None;
+                } else if self.times.deployment_ready.is_none() {
+                    self.times.deployment_ready = Some(now);
+                }
+            }
+            "services"
+                if name == "blueservice"
+                    && o["spec"]["selector"]["app"] == "green"
+                    && self.times.flipped.is_none() =>
+            {
+                self.times.flipped = Some(now);
+            }
+            "endpointslices"
+                if o["metadata"]["labels"]["kubernetes.io/service-name"] == "blueservice" =>
+            {
+                if deleted {
+                    self.slices.remove(name);
+                } else {
+                    self.slices.insert(name.to_string(), o.clone());
+                }
+            }
+            _ => {}
+        }
+        if self.times.flipped.is_some() && self.times.verified.is_none() && self.green_only() {
+            self.times.verified = Some(now);
+        }
+        self.times.verified.is_some()
+    }
+
+    fn ready_count(&self) -> usize {
+        self.ready.values().filter(|r| **r).count()
+    }
+
+    /// The EndpointSlices list green's 3 ready pods, ready, and no other endpoint.
+    fn green_only(&self) -> bool {
+        let endpoints: Vec<&serde_json::Value> = self
+            .slices
+            .values()
+            .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+            .collect();
+        let green_ready = |e: &serde_json::Value| {
+            e["conditions"]["ready"] != false
+                && e["targetRef"]["name"]
+                    .as_str()
+                    .is_some_and(|n| self.ready.get(n) == Some(&true))
+        };
+        endpoints.len() >= 3 && endpoints.into_iter().all(green_ready)
+    }
+}
+
+/// Reads store events, and watches the request log, until the flip is verified or `done`.
 fn observe_flip(
     sb: &Sandbox,
     events: &mut broadcast::Receiver<Arc<Event>>,
     done: &AtomicBool,
 ) -> FlipTimes {
-    let mut ready: BTreeMap<String, bool> = BTreeMap::new();
-    let mut times = FlipTimes::default();
+    let mut state = FlipState::default();
     let mut requests_at_ready = 0;
     loop {
         match events.try_recv() {
             Ok(event) => {
                 let now = Instant::now();
-                let o = &event.object;
-                let name = o["metadata"]["name"].as_str().unwrap_or_default();
-                match event.resource.plural {
-                    "pods" if o["metadata"]["labels"]["app"] == "green" => {
-                        let before = ready.values().filter(|r| **r).count();
-                        let is_ready = event.kind != EventType::Deleted
-                            && o["metadata"].get("deletionTimestamp").is_none()
-                            && o["status"]["conditions"].as_array().is_some_and(|c| {
-                                c.iter()
-                                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                            });
-                        ready.insert(name.to_string(), is_ready);
-                        let after = ready.values().filter(|r| **r).count();
-                        if before < 3 && after >= 3 {
-                            times.last_ready = Some(now);
-                            times.next_request = None;
-                            requests_at_ready = sb.requests().len();
-                        }
-                    }
-                    "services"
-                        if name == "blueservice" && o["spec"]["selector"]["app"] == "green" =>
-                    {
-                        times.flipped = Some(now);
-                        return times;
-                    }
-                    _ => {}
+                let was_ready = state.times.last_ready;
+                let verified = state.event(
+                    now,
+                    event.resource.plural,
+                    event.kind == EventType::Deleted,
+                    &event.object,
+                );
+                if state.times.last_ready != was_ready {
+                    requests_at_ready = sb.requests().len();
+                }
+                if verified {
+                    return state.times;
                 }
             }
             Err(TryRecvError::Empty) => {
                 if done.load(Ordering::Acquire) {
-                    return times;
+                    return state.times;
                 }
-                if times.last_ready.is_some()
-                    && times.next_request.is_none()
+                let t = &mut state.times;
+                if t.last_ready.is_some()
+                    && t.next_request.is_none()
                     && sb.requests().len() > requests_at_ready
                 {
-                    times.next_request = Some(Instant::now());
+                    t.next_request = Some(Instant::now());
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }
             Err(TryRecvError::Lagged(_)) => {}
-            Err(TryRecvError::Closed) => return times,
+            Err(TryRecvError::Closed) => return state.times,
         }
     }
 }
@@ -598,9 +766,9 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(sb: &Sandbox, kubectl: &'a Path, namespace: &'a str) -> Ctx<'a> {
+    fn new(kubeconfig: &Path, kubectl: &'a Path, namespace: &'a str) -> Ctx<'a> {
         let ctx = Ctx {
-            kubeconfig: sb.kubeconfig_path().to_path_buf(),
+            kubeconfig: kubeconfig.to_path_buf(),
             namespace,
             kubectl,
             warm_cache: tempdir(),
@@ -701,6 +869,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// One command, run with its output discarded; a failure ends the bench.
+#[derive(Clone)]
 struct Run {
     program: PathBuf,
     args: Vec<String>,
@@ -971,6 +1140,56 @@ impl Report {
         print!("{t}");
     }
 
+    /// Pairs of samples, the sandbox's then the real server's, one pair per name: medians,
+    /// the real server against the sandbox, and each against the first pair on its back-end.
+    fn backends(&mut self, names: &[&str], samples: &[Vec<Duration>], against_first: bool) {
+        let mut t = String::new();
+        let _ = write!(
+            t,
+            "| | sandbox: median (min–max) | real: median (min–max) | real ÷ sandbox: median of \
+             ratios (ratio of medians) |"
+        );
+        if against_first {
+            let _ = write!(t, " ÷ first row, sandbox | ÷ first row, real |");
+        }
+        let _ = writeln!(
+            t,
+            "\n|---|---:|---:|---:|{}",
+            if against_first { "---:|---:|" } else { "" }
+        );
+        let range = |s: &[Duration]| {
+            format!(
+                "{} ({:.1}–{:.1})",
+                ms(median(s)),
+                s.iter().min().copied().unwrap_or_default().as_secs_f64() * 1e3,
+                s.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3
+            )
+        };
+        let ratio_of_medians =
+            |a: &[Duration], b: &[Duration]| median(b).as_secs_f64() / median(a).as_secs_f64();
+        for (i, name) in names.iter().enumerate() {
+            let (sb, real) = (&samples[2 * i], &samples[2 * i + 1]);
+            let _ = write!(
+                t,
+                "| {name} | {} | {} | {:.2}× ({:.2}×) |",
+                range(sb),
+                range(real),
+                paired_ratio(sb, real),
+                ratio_of_medians(sb, real),
+            );
+            if against_first {
+                let _ = write!(
+                    t,
+                    " {:.2}× | {:.2}× |",
+                    paired_ratio(&samples[0], sb),
+                    paired_ratio(&samples[1], real)
+                );
+            }
+            let _ = writeln!(t);
+        }
+        print!("{t}");
+    }
+
     fn requests(&mut self, probes: &[(&str, &Probe)]) {
         let mut t = String::new();
         let _ = writeln!(
@@ -1078,4 +1297,475 @@ fn tempdir() -> tempfile::TempDir {
 fn fail(message: &str) -> ! {
     eprintln!("bench failed: {message}");
     std::process::exit(1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real API server
+
+/// Namespace of the pair on both back-ends in (f) and (g).
+const REAL_NAMESPACE: &str = "default";
+
+/// (f) and (g): the flip pair on the sandbox and on a real kube-apiserver (with etcd, the
+/// controllers, the scheduler and kwok's simulated kubelets: `tests/control-plane`), side by
+/// side in one run: `status` against the kubectl sequence, then the flip. Skipped, saying so,
+/// when the control plane's binaries are not built.
+fn real_backend(kubectl: &Path, iterations: usize, flip_iterations: usize, report: &mut Report) {
+    let cp = match control_plane::ControlPlane::start() {
+        Ok(cp) => cp,
+        Err(e @ control_plane::Error::NotBuilt { .. }) => {
+            report.section("(f), (g) the real API server");
+            report.line(&format!(
+                "SKIPPED: nothing was measured against a real API server. {e}"
+            ));
+            return;
+        }
+        Err(e) => fail(&format!("cannot start the real control plane: {e}")),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("cannot start a tokio runtime: {e}")));
+    let client = rt.block_on(real_client(cp.kubeconfig_path()));
+    apply(kubectl, cp.kubeconfig_path(), &flip_pair());
+    rt.block_on(settle_real(&client, "blue"));
+    let sb = flip_sandbox();
+    let header = format!(
+        "real back-end: kube-apiserver {} with etcd, kube-controller-manager, kube-scheduler \
+         and kwok on 127.0.0.1 ({}; started in {:.1?}); sandbox: in this process, real-time \
+         clock; the same pair (blue serving, 3 pods per colour) on both; load average {}",
+        cp.version(),
+        cp.server_url(),
+        cp.startup_time(),
+        load_average()
+    );
+
+    // (f) status and the kubectl sequence on both back-ends, all eight commands alternating.
+    let on_sb = Ctx::new(sb.kubeconfig_path(), kubectl, REAL_NAMESPACE);
+    let on_real = Ctx::new(cp.kubeconfig_path(), kubectl, REAL_NAMESPACE);
+    on_sb.check_plugin_output(3);
+    on_real.check_plugin_output(3);
+    let cases = [
+        Case::new("sandbox: plugin", || on_sb.plugin_status().run()),
+        Case::new("real: plugin", || on_real.plugin_status().run()),
+        Case::new("sandbox: sequence warm", || on_sb.sequence_warm()),
+        Case::new("real: sequence warm", || on_real.sequence_warm()),
+        Case::new("sandbox: sequence cold", || on_sb.sequence_cold()),
+        Case::new("real: sequence cold", || on_real.sequence_cold()),
+        Case::new("sandbox: get pods", || on_sb.kubectl_get_pods().run()),
+        Case::new("real: get pods", || on_real.kubectl_get_pods().run()),
+    ];
+    let samples = alternate(&cases, iterations, 2);
+    report.section(&format!(
+        "(f) status on the sandbox and on the real API server, {iterations} alternating \
+         iterations (8 commands each)"
+    ));
+    report.line(&header);
+    report.backends(
+        &[
+            "plugin: status -o json",
+            "kubectl sequence (5 commands, warm cache)",
+            "kubectl sequence (5 commands, cold cache)",
+            "kubectl get pods (one command, warm cache)",
+        ],
+        &samples,
+        true,
+    );
+    report.line(&format!("load average after (f): {}", load_average()));
+
+    // (g) the flip on both back-ends, one after the other, the order swapping each iteration.
+    let promote_sb = promote_run(sb.kubeconfig_path());
+    let promote_real = promote_run(cp.kubeconfig_path());
+    let mut on_sandbox = Vec::new();
+    let mut on_server = Vec::new();
+    for i in 0..=flip_iterations {
+        for real in [i % 2 == 0, i % 2 != 0] {
+            let times = if real {
+                rt.block_on(real_flip_once(&client, &promote_real))
+            } else {
+                sandbox_flip_once(&sb, &promote_sb)
+            };
+            if i > 0 {
+                if real {
+                    on_server.push(times);
+                } else {
+                    on_sandbox.push(times);
+                }
+            }
+        }
+    }
+    report.section(&format!(
+        "(g) flip latency on the sandbox and on the real API server, promote --wait --yes \
+         --cleanup none, {flip_iterations} iterations each (alternating)"
+    ));
+    report.line(
+        "times as observed by watches (the sandbox: its store's event stream; the real \
+         server: list+watch of green's pods, greendeploy, blueservice and its EndpointSlices, \
+         opened before green's pods are replaced; a span is 0 when its end was seen first)",
+    );
+    type Span = fn(&FlipTimes) -> Duration;
+    let spans: [(&str, Span); 6] = [
+        (
+            "promote started -> green's last pod Ready (waiting)",
+            FlipTimes::waiting,
+        ),
+        (
+            "green's last pod Ready -> greendeploy reports 3 ready and available",
+            FlipTimes::ready_to_deployment,
+        ),
+        (
+            "green's last pod Ready -> flipped Service",
+            FlipTimes::ready_to_flip,
+        ),
+        (
+            "flipped Service -> EndpointSlices hold only green",
+            FlipTimes::flip_to_verified,
+        ),
+        (
+            "flipped Service -> promote exited (verified)",
+            FlipTimes::flip_to_exit,
+        ),
+        (
+            "green's last pod Ready -> promote exited",
+            FlipTimes::ready_to_exit,
+        ),
+    ];
+    let mut samples = Vec::new();
+    for (_, span) in &spans {
+        samples.push(on_sandbox.iter().map(span).collect::<Vec<_>>());
+        samples.push(on_server.iter().map(span).collect::<Vec<_>>());
+    }
+    let names: Vec<&str> = spans.iter().map(|(n, _)| *n).collect();
+    report.backends(&names, &samples, false);
+    let idle: Vec<Duration> = on_sandbox.iter().filter_map(FlipTimes::idle).collect();
+    report.line(&format!(
+        "sandbox only (its request log): green Ready -> promote's next API request: median {}",
+        ms(median(&idle))
+    ));
+    report.line(&format!("load average after (g): {}", load_average()));
+    drop(client);
+    drop(rt);
+    drop(cp);
+}
+
+async fn real_client(kubeconfig: &Path) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", kubeconfig.display())));
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot use {}: {e}", kubeconfig.display())));
+    kube::Client::try_from(config).unwrap_or_else(|e| fail(&format!("cannot create a client: {e}")))
+}
+
+/// `kubectl apply -f -` into [`REAL_NAMESPACE`].
+fn apply(kubectl: &Path, kubeconfig: &Path, yaml: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new(kubectl)
+        .args(["apply", "-f", "-", "-n", REAL_NAMESPACE, "--kubeconfig"])
+        .arg(kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", kubectl.display())));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(yaml.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => fail(&format!(
+            "kubectl apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Err(e) => fail(&format!("kubectl apply: {e}")),
+    }
+}
+
+fn real_api<K>(client: &kube::Client) -> kube::Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    kube::Api::namespaced(client.clone(), REAL_NAMESPACE)
+}
+
+/// Waits until both Deployments have exactly their 3 pods, Ready, and `blueservice`'s
+/// EndpointSlices hold `colour`'s 3 ready pods and nothing else.
+async fn settle_real(client: &kube::Client, colour: &str) {
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let pods = real_api::<Pod>(client);
+    let slices = real_api::<EndpointSlice>(client);
+    let in_service =
+        kube::api::ListParams::default().labels("kubernetes.io/service-name=blueservice");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let listed = pods.list(&Default::default()).await;
+        let sliced = slices.list(&in_service).await;
+        if let (Ok(listed), Ok(sliced)) = (listed, sliced) {
+            let listed = serde_json::to_value(&listed.items).unwrap_or_default();
+            let sliced = serde_json::to_value(&sliced.items).unwrap_or_default();
+            let pods_of = |app: &str| -> Vec<&serde_json::Value> {
+                listed
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["metadata"]["labels"]["app"] == app)
+                    .collect()
+            };
+            let all_ready = |ps: &[&serde_json::Value]| {
+                ps.len() == 3
+                    && ps.iter().all(|p| {
+                        p["metadata"].get("deletionTimestamp").is_none()
+                            && p["status"]["conditions"].as_array().is_some_and(|c| {
+                                c.iter()
+                                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                            })
+                    })
+            };
+            let serving: Vec<&str> = pods_of(colour)
+                .iter()
+                .filter_map(|p| p["metadata"]["name"].as_str())
+                .collect();
+            let endpoints: Vec<&serde_json::Value> = sliced
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+                .collect();
+            let slices_ok = endpoints.len() == 3
+                && endpoints.iter().all(|e| {
+                    e["conditions"]["ready"] != false
+                        && e["targetRef"]["name"]
+                            .as_str()
+                            .is_some_and(|n| serving.contains(&n))
+                });
+            if all_ready(&pods_of("blue")) && all_ready(&pods_of("green")) && slices_ok {
+                return;
+            }
+        }
+        if Instant::now() > deadline {
+            fail(&format!(
+                "the real cluster did not settle with blueservice serving {colour}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Points `blueservice` at `colour` and forgets the plugin's journal on it.
+async fn select_colour_real(client: &kube::Client, colour: &str) {
+    use k8s_openapi::api::core::v1::Service;
+    let services = real_api::<Service>(client);
+    let svc = services
+        .get("blueservice")
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot read blueservice: {e}")));
+    let forget: serde_json::Map<String, serde_json::Value> = svc
+        .metadata
+        .annotations
+        .unwrap_or_default()
+        .into_keys()
+        .filter(|k| k.starts_with("bluegreen.dev/"))
+        .map(|k| (k, serde_json::Value::Null))
+        .collect();
+    let patch = serde_json::json!({
+        "metadata": { "annotations": forget },
+        "spec": { "selector": { "app": colour } },
+    });
+    services
+        .patch(
+            "blueservice",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot reset blueservice: {e}")));
+}
+
+/// Deletes green's pods at once (grace period 0); their replacements turn Ready after
+/// [`FLIP_READY_AFTER_MS`]. Returns once green's Deployment no longer reports them ready.
+async fn replace_green_pods_real(client: &kube::Client) {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Pod;
+    let now = kube::api::DeleteParams {
+        grace_period_seconds: Some(0),
+        ..Default::default()
+    };
+    real_api::<Pod>(client)
+        .delete_collection(&now, &kube::api::ListParams::default().labels("app=green"))
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot delete green's pods: {e}")));
+    let deployments = real_api::<Deployment>(client);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = deployments
+            .get("greendeploy")
+            .await
+            .ok()
+            .and_then(|d| d.status.and_then(|s| s.ready_replicas))
+            .unwrap_or(0);
+        if ready < 3 {
+            return;
+        }
+        if Instant::now() > deadline {
+            fail("greendeploy still reports its deleted pods ready");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// One event of a watch: when it arrived, the resource, whether a deletion, the object.
+type Seen = (Instant, &'static str, bool, serde_json::Value);
+
+/// Lists, reports what is there, opens a watch from the list's resourceVersion and returns
+/// once the server has answered it; the returned task forwards its events.
+async fn watch_into<K>(
+    api: kube::Api<K>,
+    plural: &'static str,
+    labels: Option<&str>,
+    fields: Option<&str>,
+    tx: tokio::sync::mpsc::UnboundedSender<Seen>,
+) -> tokio::task::JoinHandle<()>
+where
+    K: kube::Resource
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + 'static,
+{
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let mut lp = kube::api::ListParams::default();
+    let mut wp = kube::api::WatchParams::default();
+    if let Some(l) = labels {
+        lp = lp.labels(l);
+        wp = wp.labels(l);
+    }
+    if let Some(f) = fields {
+        lp = lp.fields(f);
+        wp = wp.fields(f);
+    }
+    let list = api
+        .list(&lp)
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot list {plural}: {e}")));
+    let now = Instant::now();
+    for item in &list.items {
+        let _ = tx.send((
+            now,
+            plural,
+            false,
+            serde_json::to_value(item).unwrap_or_default(),
+        ));
+    }
+    let version = list.metadata.resource_version.unwrap_or_default();
+    let mut stream = api
+        .watch(&wp, &version)
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot watch {plural}: {e}")))
+        .boxed();
+    tokio::spawn(async move {
+        while let Ok(Some(event)) = stream.try_next().await {
+            let at = Instant::now();
+            let (deleted, object) = match event {
+                kube::api::WatchEvent::Added(o) | kube::api::WatchEvent::Modified(o) => (false, o),
+                kube::api::WatchEvent::Deleted(o) => (true, o),
+                kube::api::WatchEvent::Bookmark(_) => continue,
+                kube::api::WatchEvent::Error(e) => fail(&format!("watch of {plural}: {e:?}")),
+            };
+            let value = serde_json::to_value(&object).unwrap_or_default();
+            if tx.send((at, plural, deleted, value)).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// One promotion on the real server, from blue serving, while green's pods are replaced.
+async fn real_flip_once(client: &kube::Client, promote: &Run) -> FlipTimes {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Pod, Service};
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    select_colour_real(client, "blue").await;
+    settle_real(client, "blue").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watches = vec![
+        watch_into(
+            real_api::<Pod>(client),
+            "pods",
+            Some("app=green"),
+            None,
+            tx.clone(),
+        )
+        .await,
+        watch_into(
+            real_api::<Deployment>(client),
+            "deployments",
+            None,
+            Some("metadata.name=greendeploy"),
+            tx.clone(),
+        )
+        .await,
+        watch_into(
+            real_api::<Service>(client),
+            "services",
+            None,
+            Some("metadata.name=blueservice"),
+            tx.clone(),
+        )
+        .await,
+        watch_into(
+            real_api::<EndpointSlice>(client),
+            "endpointslices",
+            Some("kubernetes.io/service-name=blueservice"),
+            None,
+            tx.clone(),
+        )
+        .await,
+    ];
+    replace_green_pods_real(client).await;
+    let spawned = Instant::now();
+    let run = promote.clone();
+    let exit_tx = tx.clone();
+    let promoting = tokio::task::spawn_blocking(move || {
+        run.run();
+        let _ = exit_tx.send((Instant::now(), "exited", false, serde_json::Value::Null));
+    });
+    let mut state = FlipState::default();
+    let mut exited: Option<Instant> = None;
+    loop {
+        // Until promote exits; then briefly, for the last events it may have outrun.
+        let wait = exited.map_or(Duration::from_secs(120), |t| {
+            (t + Duration::from_secs(10)).saturating_duration_since(Instant::now())
+        });
+        match tokio::time::timeout(wait, rx.recv()).await {
+            Ok(Some((at, "exited", _, _))) => {
+                exited = Some(at);
+                if state.times.verified.is_some() {
+                    break;
+                }
+            }
+            Ok(Some((at, plural, deleted, object))) => {
+                if state.event(at, plural, deleted, &object) && exited.is_some() {
+                    break;
+                }
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let _ = promoting.await;
+    for w in watches {
+        w.abort();
+    }
+    let mut times = state.times;
+    times.spawned = Some(spawned);
+    times.exited = exited;
+    if !times.complete() {
+        fail(
+            "promote ended without the watches seeing green Ready, the flip and green's endpoints",
+        );
+    }
+    times
 }
