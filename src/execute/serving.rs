@@ -3,6 +3,7 @@
 //! docs/release-commands.md, "Cleanup only while the new colour serves".
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::error::{Error, Result};
@@ -99,6 +100,23 @@ impl Executor<'_> {
         let service = self.snapshot.service.name.clone();
         let live = expect.colour.clone();
         let old = expect.previous.clone();
+        // The endpoints may have moved because someone else flipped the Service (a colleague's
+        // rollback): then this is their release now, and nothing here touches it.
+        let label = self.snapshot.service.colour_label.clone();
+        if let Ok(Some(current)) = self.conn.get_opt::<Service>(&service).await {
+            let now = crate::pair::discover::service_selector(&current)
+                .get(&label)
+                .cloned()
+                .unwrap_or_default();
+            if now != live {
+                self.progress
+                    .done("stopped waiting: the Service was flipped by someone else");
+                let waiting = format!(
+                    "during the wait before the cleanup; {now} is live and will not be touched"
+                );
+                return super::moved_by_someone_else(&service, &live, &now, &waiting);
+            }
+        }
         let detail = format!(
             "{live} no longer serves as it did when verified: {}",
             expect.describe(&service, tally)
