@@ -132,3 +132,28 @@ fn an_accepted_revert_shows_as_an_outage_with_the_command_that_restores_it() {
     .expect_code(0);
     assert_eq!(selected(&sb, "blueservice", "app"), "green");
 }
+
+#[test]
+fn wait_does_not_wait_out_a_refusal_that_needs_someone_to_act() {
+    let sb = applied_pair();
+    let started = std::time::Instant::now();
+    run_against(
+        &sb,
+        &[
+            "promote",
+            "blueservice",
+            "--yes",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .expect_code(5)
+    .stderr_has(&["--allow owner-revert"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refused at once, not after --timeout: {:?}",
+        started.elapsed()
+    );
+    assert_no_mutation(&sb);
+}

@@ -52,7 +52,7 @@ pub async fn run_asked(
 
     if wait
         && args.dry_run.is_none()
-        && matches!(outcome, Outcome::Refused(_))
+        && matches!(&outcome, Outcome::Refused(r) if !r.blockers.is_empty() && r.blockers.iter().all(plan::readiness::Blocker::waitable))
         && snapshot.service.managed_by.is_none()
     {
         (snapshot, outcome) =

@@ -137,14 +137,15 @@ fn selector_appliers(service: &Service) -> Vec<String> {
         .collect()
 }
 
-/// The colour an owner puts back under `colour_label`: what it recorded, else the colour the
-/// Service selected when it was last in sync with its source (`in_sync`).
-pub fn colour_put_back(owner: &Owner, colour_label: &str, in_sync: &str) -> String {
-    owner
-        .selector
-        .as_ref()
-        .and_then(|s| s.get(colour_label).cloned())
-        .unwrap_or_else(|| in_sync.to_string())
+/// The colour an owner puts back under `colour_label`: what it recorded; `None` when its
+/// recorded selector has no colour key (a file applied before the colour was added by hand:
+/// its next apply leaves the key alone); without a record, the colour the Service selected when
+/// it was last in sync with its source (`in_sync`).
+pub fn colour_put_back(owner: &Owner, colour_label: &str, in_sync: &str) -> Option<String> {
+    match &owner.selector {
+        Some(recorded) => recorded.get(colour_label).cloned(),
+        None => Some(in_sync.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +168,12 @@ mod tests {
         let found = owners(&s);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].kind, "kubectl-apply");
-        assert_eq!(colour_put_back(&found[0], "app", "green"), "blue");
+        assert_eq!(
+            colour_put_back(&found[0], "app", "green").as_deref(),
+            Some("blue")
+        );
+        // A file applied before the colour key was added leaves that key alone.
+        assert_eq!(colour_put_back(&found[0], "color", "green"), None);
     }
 
     #[test]
@@ -230,7 +236,10 @@ mod tests {
         let found = owners(&s);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].name, "server-side apply by field manager pipeline");
-        assert_eq!(colour_put_back(&found[0], "app", "blue"), "blue");
+        assert_eq!(
+            colour_put_back(&found[0], "app", "blue").as_deref(),
+            Some("blue")
+        );
 
         assert!(owners(&service("web", &[("app", "blue")])).is_empty());
     }

@@ -653,18 +653,25 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
     };
     let label = &snapshot.service.colour_label;
     for owner in &snapshot.service.owners {
-        let back = owners::colour_put_back(owner, label, &in_sync);
-        plan.notes.push(format!(
-            "{} is also written by {}: its next apply puts the selector back to {label}={back}; make {} select the colour you release",
-            snapshot.service.name, owner.name, owner.source
-        ));
+        plan.notes.push(match owners::colour_put_back(owner, label, &in_sync) {
+            Some(back) => format!(
+                "{} is also written by {}: its next apply puts the selector back to {label}={back}; make {} select the colour you release",
+                snapshot.service.name, owner.name, owner.source
+            ),
+            None => format!(
+                "{} is also written by {}, whose record has no {label} key: its next apply leaves the colour as it is",
+                snapshot.service.name, owner.name
+            ),
+        });
     }
     for colour_name in &cleaned {
         let reverting: Vec<&owners::Owner> = snapshot
             .service
             .owners
             .iter()
-            .filter(|o| owners::colour_put_back(o, label, &in_sync) == *colour_name)
+            .filter(|o| {
+                owners::colour_put_back(o, label, &in_sync).as_deref() == Some(colour_name.as_str())
+            })
             .collect();
         if reverting.is_empty() {
             continue;

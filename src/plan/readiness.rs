@@ -109,6 +109,22 @@ pub enum Blocker {
 }
 
 impl Blocker {
+    /// Whether waiting can clear it (pods becoming ready, a rollout finishing, a Deployment
+    /// being created or scaled by whoever deploys), which is what `promote --wait` waits for;
+    /// the others (an owner, another Service, strays, a missing port) need someone to act.
+    pub fn waitable(&self) -> bool {
+        matches!(
+            self,
+            Blocker::Missing { .. }
+                | Blocker::ZeroReplicas { .. }
+                | Blocker::RolloutInProgress { .. }
+                | Blocker::Restarting { .. }
+                | Blocker::NotReady { .. }
+                | Blocker::Capacity { .. }
+                | Blocker::ChangedSinceServed { .. }
+        )
+    }
+
     /// A stable identifier for scripts.
     pub fn code(&self) -> &'static str {
         match self {
