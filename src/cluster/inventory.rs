@@ -15,7 +15,7 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use crate::cluster::Connection;
-use crate::cluster::read::{PAGE_SIZE, RequestDesc, SlimPod, SlimPodList, resource_name};
+use crate::cluster::read::{PAGE_SIZE, RequestDesc, SlimPod, resource_name};
 use crate::error::{Error, Result};
 
 /// Which namespaces to read.
@@ -148,31 +148,7 @@ impl Connection {
     /// [`SlimPod`]s.
     async fn list_pods_in(&self, scope: &Scope, label_selector: &str) -> Result<Vec<SlimPod>> {
         let api: Api<Pod> = self.api_in(scope);
-        let request = kube::core::Request::new(api.resource_url());
-        let desc = RequestDesc {
-            verb: "list",
-            resource: resource_name::<Pod>(),
-            name: None,
-        };
-        let mut params = ListParams::default()
-            .limit(PAGE_SIZE)
-            .labels(label_selector);
-        let mut items = Vec::new();
-        loop {
-            let page: SlimPodList = self
-                .call_idempotent(&desc, || async {
-                    let mut page = request.list(&params).map_err(kube::Error::BuildRequest)?;
-                    page.extensions_mut().insert("list");
-                    self.client.request(page).await
-                })
-                .await?;
-            items.extend(page.items);
-            match page.metadata.continue_.filter(|c| !c.is_empty()) {
-                Some(token) => params = params.continue_token(&token),
-                None => break,
-            }
-        }
-        Ok(items)
+        self.list_slim_pods(&api, label_selector).await
     }
 
     /// HorizontalPodAutoscalers of `scope`, if the user may read them and the server serves

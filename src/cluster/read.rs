@@ -128,6 +128,18 @@ impl Connection {
     /// page of them.
     pub async fn list_pods(&self, label_selector: &str) -> Result<Vec<SlimPod>> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.target.namespace);
+        let mut items = self.list_slim_pods(&api, label_selector).await?;
+        items.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(items)
+    }
+
+    /// The pods of `api` (a namespace, or all of them) that `label_selector` selects, page by
+    /// page, decoded slim, in the server's order.
+    pub(crate) async fn list_slim_pods(
+        &self,
+        api: &Api<Pod>,
+        label_selector: &str,
+    ) -> Result<Vec<SlimPod>> {
         let request = kube::core::Request::new(api.resource_url());
         let desc = RequestDesc {
             verb: "list",
@@ -152,7 +164,6 @@ impl Connection {
                 None => break,
             }
         }
-        items.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(items)
     }
 
@@ -557,7 +568,7 @@ impl From<Pod> for SlimPod {
 
 /// One page of a pod list, decoded into [`SlimPod`]s.
 #[derive(Deserialize)]
-pub(crate) struct SlimPodList {
+struct SlimPodList {
     #[serde(default)]
     pub(crate) metadata: ListMeta,
     #[serde(default)]
