@@ -29,10 +29,10 @@ pub async fn run(cli: cli::Cli) -> Result<()> {
             cli::Command::Completion(args) => cmd::completion::run(args),
             cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
             cli::Command::List(args) => cmd::list::run(&cli.global, args).await,
-            cli::Command::Promote(args) => cmd::promote::run(&cli.global, args).await,
-            cli::Command::Rollback(args) => cmd::rollback::run(&cli.global, args).await,
-            cli::Command::Cleanup(args) => cmd::cleanup::run(&cli.global, args).await,
-            cli::Command::Deploy(args) => cmd::deploy::run(&cli.global, args).await,
+            cli::Command::Promote(args) => cmd::release::promote::run(&cli.global, args).await,
+            cli::Command::Rollback(args) => cmd::release::rollback::run(&cli.global, args).await,
+            cli::Command::Cleanup(args) => cmd::release::cleanup::run(&cli.global, args).await,
+            cli::Command::Deploy(args) => cmd::release::deploy::run(&cli.global, args).await,
         }
     };
     tokio::select! {

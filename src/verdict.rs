@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::journal::{self, Journal};
 use crate::pair::snapshot::{EndpointState, Role, Snapshot};
+use crate::plan::describe::describe;
 use crate::plan::{self, Command, Outcome, Plan};
-use crate::render::plan::describe;
 
 pub use crate::plan::readiness::{Blocker, RECENT_RESTART_SECONDS, readiness_blockers};
 

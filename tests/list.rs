@@ -529,7 +529,7 @@ fn list_and_its_flags_are_completed() {
     assert_eq!(values(&["li"]), ["list"]);
     assert_eq!(values(&["list", "--all"]), ["--all-namespaces"]);
     assert_eq!(values(&["list", "-o", ""]), ["table", "json", "yaml"]);
-    let script = kubectl_bluegreen::cmd::completion::script(clap_complete::Shell::Bash);
+    let script = kubectl_bluegreen::cli::completion::script(clap_complete::Shell::Bash);
     assert!(
         script.contains("--all-namespaces"),
         "the static script knows list"

@@ -1,4 +1,5 @@
-//! `completion SHELL`: prints a static completion script for `kubectl-bluegreen` typed directly.
+//! The static completion scripts `completion SHELL` prints (see [`crate::cmd::completion`]), for
+//! `kubectl-bluegreen` typed directly, generated from the command-line definition.
 //!
 //! `kubectl bluegreen <TAB>` is completed by kubectl itself, which asks the
 //! `kubectl_complete-bluegreen` executable (see [`crate::complete`]); that one also knows the
@@ -8,7 +9,6 @@ use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
 use crate::cli::Cli;
-use crate::error::Result;
 
 /// The command name the scripts complete.
 pub const BIN_NAME: &str = "kubectl-bluegreen";
@@ -58,11 +58,6 @@ pub struct CompletionArgs {
     /// The shell to print the script for
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: Shell,
-}
-
-/// Writes the script for `args.shell` to stdout.
-pub fn run(args: &CompletionArgs) -> Result<()> {
-    super::print(&script(args.shell))
 }
 
 /// The completion script for `shell`.

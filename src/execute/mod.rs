@@ -3,7 +3,6 @@
 //! so an interruption anywhere leaves a state that `status` explains and the next command
 //! completes.
 
-pub mod access;
 mod cleanup;
 pub mod requests;
 mod serving;
@@ -194,7 +193,7 @@ impl<'a> Executor<'a> {
                 requests::patch_deployment(self.conn, deployment, patch, self.dry_run).await?;
                 self.record(format!(
                     "updated Deployment {deployment}: {}{dry}",
-                    crate::render::plan::describe(self.name(), action)
+                    crate::plan::describe::describe(self.name(), action)
                         .split_once(": ")
                         .map_or("", |(_, what)| what)
                 ));

@@ -1,5 +1,5 @@
-//! Waiting with watches: for a Deployment to be fully available, for the production Service's
-//! EndpointSlices to hold the new colour, and for anything about the pair to change.
+//! Waiting with watches: for a Deployment to be fully available and for the production Service's
+//! EndpointSlices to hold the new colour (the streams of changes are in [`crate::cluster::watch`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::pin::Pin;
@@ -13,48 +13,11 @@ use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::cluster::Connection;
+use crate::cluster::watch::changes;
 use crate::error::{Error, Result};
 use crate::pair::discover::service_selector;
 use crate::pair::snapshot::{deployment_summary, pod_summary};
 use crate::progress::{Deadline, Progress};
-
-/// A stream that yields once per change of a watched kind; errors are retried with backoff.
-pub fn changes<K>(api: Api<K>, config: watcher::Config) -> Pin<Box<dyn Stream<Item = ()> + Send>>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
-    Box::pin(
-        watcher(api, config)
-            .default_backoff()
-            .filter_map(|event| async move {
-                match event {
-                    Ok(_) => Some(()),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "watch failed; retrying");
-                        None
-                    }
-                }
-            }),
-    )
-}
-
-/// Changes of the pair's Deployments and of the pods matching `pod_selector`.
-pub fn pair_changes(
-    conn: &Connection,
-    pod_selector: &str,
-) -> Pin<Box<dyn Stream<Item = ()> + Send>> {
-    let ns = &conn.target.namespace;
-    Box::pin(futures::stream::select_all([
-        changes(
-            Api::<Pod>::namespaced(conn.client.clone(), ns),
-            watcher::Config::default().labels(pod_selector),
-        ),
-        changes(
-            Api::<Deployment>::namespaced(conn.client.clone(), ns),
-            watcher::Config::default(),
-        ),
-    ]))
-}
 
 /// Waits until Deployment `name` has all its replicas updated, ready and available, and its
 /// pods Ready and not terminating. `Err(detail)` when the deadline passes first.

@@ -5,6 +5,7 @@
 
 pub mod cleanup;
 pub mod deploy;
+pub mod describe;
 pub mod promote;
 #[cfg(test)]
 mod properties;
@@ -21,6 +22,8 @@ use crate::journal::{self, Changes, Journal};
 use crate::pair::owners;
 use crate::pair::snapshot::{ColourState, Snapshot};
 use crate::plan::readiness::Blocker;
+
+pub use crate::cluster::access::Permission;
 
 /// The default `--scale-down-delay`.
 pub const DEFAULT_DELAY: Duration = Duration::from_secs(30);
@@ -51,7 +54,7 @@ impl std::fmt::Display for Command {
 }
 
 /// What happens to the colour traffic left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CleanupPolicy {
     /// Scale its Deployment to 0 after the delay, remembering the replica count.
@@ -134,7 +137,7 @@ pub struct Allowed {
 }
 
 /// One risk, as `--allow` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Risk {
     /// Move traffic to a colour with less than half the ready pods production serves with now
     Capacity,
@@ -359,56 +362,6 @@ impl Plan {
             }
         }
         out
-    }
-}
-
-/// One request the plan needs permission for, as a SelfSubjectAccessReview asks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Permission {
-    /// The verb.
-    pub verb: String,
-    /// The API group (`""` for core).
-    pub group: String,
-    /// The resource.
-    pub resource: String,
-    /// The subresource, e.g. `scale`.
-    pub subresource: Option<String>,
-    /// The object, when the request names one.
-    pub name: Option<String>,
-}
-
-impl Permission {
-    fn new(
-        verb: &str,
-        group: &str,
-        resource: &str,
-        subresource: Option<&str>,
-        name: Option<&str>,
-    ) -> Permission {
-        Permission {
-            verb: verb.to_string(),
-            group: group.to_string(),
-            resource: resource.to_string(),
-            subresource: subresource.map(str::to_string),
-            name: name.map(str::to_string),
-        }
-    }
-}
-
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.verb, self.resource)?;
-        if !self.group.is_empty() {
-            write!(f, ".{}", self.group)?;
-        }
-        if let Some(sub) = &self.subresource {
-            write!(f, "/{sub}")?;
-        }
-        if let Some(name) = &self.name {
-            write!(f, " {name}")?;
-        }
-        Ok(())
     }
 }
 

@@ -6,5 +6,5 @@ use crate::plan::Command;
 
 /// Runs `cleanup`.
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
-    super::release::run(global, args, Command::Cleanup, false, None).await
+    super::run(global, args, Command::Cleanup, false, None).await
 }

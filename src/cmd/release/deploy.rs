@@ -11,7 +11,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
         images: args.image.clone(),
         no_wait: args.no_wait,
     };
-    super::release::run_asked(
+    super::run_asked(
         global,
         &args.release(),
         Command::Deploy,

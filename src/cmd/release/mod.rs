@@ -1,15 +1,20 @@
 //! What promote, rollback and cleanup share: read the pair, plan, (wait,) check permissions,
-//! show the plan, confirm, execute, report.
+//! show the plan, confirm, execute, report. One submodule per release command.
+
+pub mod cleanup;
+pub mod deploy;
+pub mod promote;
+pub mod rollback;
 
 use std::io::IsTerminal;
 
 use futures::{FutureExt, StreamExt};
 
 use crate::cli::{DryRun, GlobalArgs, ReleaseArgs};
-use crate::cluster::{Connection, connect};
+use crate::cluster::{Connection, access, connect, watch};
 use crate::cmd::{connect_options, print};
 use crate::error::{Error, Result};
-use crate::execute::{Executor, access, watch};
+use crate::execute::Executor;
 use crate::pair::discover::selector_text;
 use crate::pair::{self, PairSpec, Snapshot};
 use crate::plan::{self, Command, Outcome, Plan};

@@ -6,7 +6,7 @@ use crate::plan::Command;
 
 /// Runs `promote`.
 pub async fn run(global: &GlobalArgs, args: &PromoteArgs) -> Result<()> {
-    super::release::run(
+    super::run(
         global,
         &args.release,
         Command::Promote,

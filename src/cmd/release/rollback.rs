@@ -7,5 +7,5 @@ use crate::plan::Command;
 
 /// Runs `rollback`.
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
-    super::release::run(global, args, Command::Rollback, false, None).await
+    super::run(global, args, Command::Rollback, false, None).await
 }
