@@ -1,11 +1,21 @@
 //! `kubectl bluegreen`: safe, observable, reversible blue/green releases on plain Kubernetes
 //! Deployments and Services.
 //!
-//! The crate is split by job: [`cluster`] talks to the API server, [`pair`] understands the
-//! blue/green pair and describes it as a [`pair::Snapshot`], [`plan`] decides what promote,
-//! rollback and cleanup would do (pure functions), [`verdict`] reads `status`'s one-line answer
-//! off those plans, [`execute`] carries a plan out, [`render`] draws it, and [`cmd`] holds one
-//! module per subcommand.
+//! The crate is split by job into layers, each using only those below it (`docs/design.md`,
+//! "Layers"; checked by a test):
+//!
+//! - [`cmd`]: one module per subcommand ([`cmd::release`]: what the release commands share),
+//!   reading the arguments [`cli`] parsed; clap is used only there and in [`complete`], the
+//!   completion executable;
+//! - [`render`], beside the commands: draws snapshots, verdicts and plans;
+//! - [`execute`]: carries a plan out, the only code that changes the cluster;
+//! - [`verdict`]: `status`'s one-line answer, read off the plans;
+//! - [`plan`]: decides what promote, rollback, cleanup and deploy would do (pure functions);
+//! - [`pair`]: understands the blue/green pair and describes it as a [`pair::Snapshot`], with
+//!   its [`journal`];
+//! - [`cluster`]: talks to the API server: the connection and every read (lists, watches,
+//!   access reviews);
+//! - [`error`] and [`progress`], used by all.
 
 pub mod cli;
 pub mod cluster;
@@ -14,6 +24,8 @@ pub mod complete;
 pub mod error;
 pub mod execute;
 pub mod journal;
+#[cfg(test)]
+mod layers;
 pub mod pair;
 pub mod plan;
 pub mod progress;
