@@ -1,5 +1,6 @@
 //! The command line: global connection flags and one subcommand per job.
 
+pub mod complete;
 pub mod completion;
 
 use std::ffi::OsString;

@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "cli",
-        &["cli", "complete"],
+        &["cli"],
         &["render", "plan", "pair", "cluster", "base"],
     ),
     (

@@ -5,8 +5,8 @@
 //! "Layers"; checked by a test):
 //!
 //! - [`cmd`]: one module per subcommand ([`cmd::release`]: what the release commands share),
-//!   reading the arguments [`cli`] parsed; clap is used only there and in [`complete`], the
-//!   completion executable;
+//!   reading the arguments [`cli`] parsed; clap is used only in [`cli`], which also holds the
+//!   completion scripts and the completion executable's logic ([`cli::complete`]);
 //! - [`render`], beside the commands: draws snapshots, verdicts and plans;
 //! - [`execute`]: carries a plan out, the only code that changes the cluster;
 //! - [`verdict`]: `status`'s one-line answer, read off the plans;
@@ -20,7 +20,6 @@
 pub mod cli;
 pub mod cluster;
 pub mod cmd;
-pub mod complete;
 pub mod error;
 pub mod execute;
 pub mod journal;

@@ -517,7 +517,7 @@ fn the_document_names_its_schema_and_round_trips() {
 
 #[test]
 fn list_and_its_flags_are_completed() {
-    use kubectl_bluegreen::complete::respond;
+    use kubectl_bluegreen::cli::complete::respond;
     let values = |words: &[&str]| -> Vec<String> {
         let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         respond(&words)

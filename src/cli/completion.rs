@@ -2,7 +2,7 @@
 //! `kubectl-bluegreen` typed directly, generated from the command-line definition.
 //!
 //! `kubectl bluegreen <TAB>` is completed by kubectl itself, which asks the
-//! `kubectl_complete-bluegreen` executable (see [`crate::complete`]); that one also knows the
+//! `kubectl_complete-bluegreen` executable (see [`crate::cli::complete`]); that one also knows the
 //! cluster's contexts, namespaces and Services.
 
 use clap::{Args, CommandFactory};
