@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cmd;
 pub mod complete;
+pub mod duration;
 pub mod error;
 pub mod execute;
 pub mod journal;

@@ -16,7 +16,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Service;
 
 use crate::cluster::Connection;
-use crate::error::{Error, Result, humanize};
+use crate::duration::humanize;
+use crate::error::{Error, Result};
 use crate::journal::{self, Changes};
 use crate::pair::discover::{selector_text, service_selector};
 use crate::pair::snapshot::Snapshot;
