@@ -35,7 +35,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ("plan", &["plan"], &["pair", "cluster", "base"]),
     ("pair", &["pair", "journal"], &["cluster", "base"]),
     ("cluster", &["cluster"], &["base"]),
-    ("base", &["error", "progress"], &[]),
+    ("base", &["duration", "error", "progress"], &[]),
 ];
 
 /// Files outside any layer: the entry points, which may use everything.

@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod cmd;
+pub mod duration;
 pub mod error;
 pub mod execute;
 pub mod journal;

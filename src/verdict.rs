@@ -480,33 +480,9 @@ fn notes(snapshot: &Snapshot) -> Vec<String> {
                     state.colour
                 ));
             }
-            for test in &state.test_services {
-                notes.push(format!(
-                    "test Service {test} points at the live colour {}",
-                    state.colour
-                ));
-            }
-        }
-        for hpa in &state.hpas {
-            notes.push(format!(
-                "HorizontalPodAutoscaler {} scales {} ({}..{} replicas)",
-                hpa.name,
-                state
-                    .deployment
-                    .as_ref()
-                    .map_or(state.colour.as_str(), |d| d.name.as_str()),
-                hpa.min_replicas,
-                hpa.max_replicas
-            ));
         }
     }
-    for other in &snapshot.other_services {
-        notes.push(format!(
-            "Service {} also selects {} pods and will not be changed",
-            other.name,
-            other.selects.join(" and ")
-        ));
-    }
+    notes.extend(plan::pair_notes(snapshot));
     notes
 }
 

@@ -9,15 +9,18 @@ mod serving;
 mod verify;
 pub mod watch;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 
 use crate::cluster::Connection;
-use crate::error::{Error, Result, humanize};
+use crate::duration::humanize;
+use crate::error::{Error, Result};
 use crate::journal::{self, Changes};
 use crate::pair::discover::{selector_text, service_selector};
 use crate::pair::snapshot::Snapshot;
+use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::{Action, Plan, colour};
 use crate::progress::{Deadline, Progress};
 
@@ -76,15 +79,20 @@ impl<'a> Executor<'a> {
     }
 
     fn selector_of(&self, colour_name: &str) -> String {
+        selector_text(&self.selector_map(colour_name))
+    }
+
+    /// The label selector of `colour_name`'s pods.
+    fn selector_map(&self, colour_name: &str) -> BTreeMap<String, String> {
         match colour(self.snapshot, colour_name) {
-            Some(c) => selector_text(&c.selector),
+            Some(c) => c.selector.clone(),
             None => {
                 let mut s = self.snapshot.service.selector.clone();
                 s.insert(
                     self.snapshot.service.colour_label.clone(),
                     colour_name.to_string(),
                 );
-                selector_text(&s)
+                s
             }
         }
     }
@@ -125,20 +133,32 @@ impl<'a> Executor<'a> {
                 if self.dry_run {
                     return Ok(());
                 }
-                let selector = self.selector_of(colour);
+                let selector = self.selector_map(colour);
                 let deadline = Deadline::after(self.timeout);
-                let outcome = watch::deployment_available(
-                    self.conn,
-                    deployment,
-                    &selector,
+                let conn = self.conn;
+                let readiness = async || -> Result<(Vec<Blocker>, Option<String>)> {
+                    let blockers =
+                        watch::colour_readiness(conn, colour, deployment, &selector).await?;
+                    let why = (!blockers.is_empty()).then(|| sentences(&blockers));
+                    Ok((blockers, why))
+                };
+                let first = readiness().await?;
+                let mut changes =
+                    crate::cluster::watch::pair_changes(conn, &selector_text(&selector));
+                let outcome = watch::until_ready(
+                    &mut changes,
+                    colour,
+                    first,
                     deadline,
                     &mut self.progress,
+                    readiness,
                 )
                 .await?;
-                if let Err(state) = outcome {
+                if let Err(blockers) = outcome {
                     return Err(Error::Refused {
                         reason: format!(
-                            "{deployment} did not become fully available in time ({state}); traffic was not moved: {} still selects {}",
+                            "{deployment} did not become fully available in time ({}); traffic was not moved: {} still selects {}",
+                            sentences(&blockers),
                             self.name(),
                             self.snapshot.live_colour
                         ),

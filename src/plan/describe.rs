@@ -1,6 +1,6 @@
 //! Each step in words: the plan as `status`, `--dry-run` and the progress lines name its steps.
 
-use crate::error::humanize;
+use crate::duration::humanize;
 use crate::plan::Action;
 
 /// One step in words.

@@ -1135,29 +1135,44 @@ pub(crate) fn readiness(snapshot: &Snapshot, target: &ColourState) -> Vec<Blocke
 
 /// The notes every plan that moves traffic shows.
 pub(crate) fn common_notes(plan: &mut Plan, snapshot: &Snapshot) {
-    for other in &snapshot.other_services {
-        plan.notes.push(format!(
-            "Service {} also selects {} pods; it is not changed",
-            other.name,
-            other.selects.join(" and ")
-        ));
-    }
+    plan.notes.extend(pair_notes(snapshot));
+}
+
+/// What is worth knowing about the pair whatever the command, and changes nothing: test
+/// Services of the live colour, autoscalers, other Services selecting the pods. Plans and
+/// `status`'s verdict both show these, in these words.
+pub(crate) fn pair_notes(snapshot: &Snapshot) -> Vec<String> {
+    let mut notes = Vec::new();
     for state in &snapshot.colours {
-        for hpa in &state.hpas {
-            plan.notes.push(format!(
-                "HorizontalPodAutoscaler {} scales {}'s Deployment ({}..{} replicas)",
-                hpa.name, state.colour, hpa.min_replicas, hpa.max_replicas
-            ));
-        }
         if state.colour == snapshot.live_colour {
             for test in &state.test_services {
-                plan.notes.push(format!(
+                notes.push(format!(
                     "test Service {test} points at the live colour {}",
                     state.colour
                 ));
             }
         }
+        for hpa in &state.hpas {
+            notes.push(format!(
+                "HorizontalPodAutoscaler {} scales {} ({}..{} replicas)",
+                hpa.name,
+                state
+                    .deployment
+                    .as_ref()
+                    .map_or(state.colour.as_str(), |d| d.name.as_str()),
+                hpa.min_replicas,
+                hpa.max_replicas
+            ));
+        }
     }
+    for other in &snapshot.other_services {
+        notes.push(format!(
+            "Service {} also selects {} pods and will not be changed",
+            other.name,
+            other.selects.join(" and ")
+        ));
+    }
+    notes
 }
 
 /// The other Services a flip from `from` to `to` moves along: those named with `--also-flip`,

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::cluster::Target;
-use crate::error::humanize;
+use crate::duration::humanize;
 use crate::journal;
 use crate::pair::discover::selector_text;
 use crate::plan::describe::describe;

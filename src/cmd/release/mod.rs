@@ -8,8 +8,6 @@ pub mod rollback;
 
 use std::io::IsTerminal;
 
-use futures::{FutureExt, StreamExt};
-
 use crate::cli::{DryRun, GlobalArgs, ReleaseArgs};
 use crate::cluster::{Connection, access, connect, watch};
 use crate::cmd::{connect_options, print};
@@ -166,13 +164,14 @@ impl Ask<'_> {
 }
 
 /// `--wait`: re-reads the pair whenever its pods or Deployments change, until the plan
-/// proceeds or the deadline passes.
+/// proceeds (its readiness checks are [`plan::readiness::readiness_blockers`], as every wait's)
+/// or the deadline passes.
 async fn wait_until_ready(
     conn: &Connection,
     ask: &Ask<'_>,
     spec: &PairSpec,
-    mut snapshot: Snapshot,
-    mut outcome: Outcome,
+    snapshot: Snapshot,
+    outcome: Outcome,
     deadline: Deadline,
 ) -> Result<(Snapshot, Outcome)> {
     let idle = snapshot.idle_colour.clone();
@@ -181,33 +180,32 @@ async fn wait_until_ready(
         .unwrap_or_default();
     let mut changes = watch::pair_changes(conn, &selector);
     let mut progress = Progress::new();
-    while let Outcome::Refused(refusal) = &outcome {
-        let why = if refusal.blockers.is_empty() {
-            refusal.reason.clone()
-        } else {
-            plan::readiness::sentences(&refusal.blockers)
-        };
-        progress.update(&format!(
-            "waiting for {idle} to become ready: {why}{}",
-            deadline.describe()
-        ));
-        tokio::select! {
-            () = deadline.wait() => {
-                progress.done(&format!("gave up waiting for {idle}: {why}"));
-                return Ok((snapshot, outcome));
-            }
-            next = changes.next() => if next.is_none() {
-                return Err(Error::Internal("the watch ended".into()));
-            },
-        }
-        // Fold the changes already queued into this re-read, but do not wait for more: the
-        // flip should follow green's last pod becoming Ready by one read, not by an interval.
-        while let Some(Some(_)) = changes.next().now_or_never() {}
-        snapshot = pair::load(conn, &ask.args.service, spec).await?;
-        outcome = plan::plan(&snapshot, &ask.options());
+    let why = refused_why(&outcome);
+    let replan = async || -> Result<((Snapshot, Outcome), Option<String>)> {
+        let snapshot = pair::load(conn, &ask.args.service, spec).await?;
+        let outcome = plan::plan(&snapshot, &ask.options());
+        let why = refused_why(&outcome);
+        Ok(((snapshot, outcome), why))
+    };
+    let waited = crate::execute::watch::until_ready(
+        &mut changes,
+        &idle,
+        ((snapshot, outcome), why),
+        deadline,
+        &mut progress,
+        replan,
+    )
+    .await?;
+    Ok(waited.unwrap_or_else(|last| last))
+}
+
+/// Why the plan does not go ahead yet; `None` when it does.
+fn refused_why(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Refused(refusal) if refusal.blockers.is_empty() => Some(refusal.reason.clone()),
+        Outcome::Refused(refusal) => Some(plan::readiness::sentences(&refusal.blockers)),
+        _ => None,
     }
-    progress.done(&format!("{idle} is ready"));
-    Ok((snapshot, outcome))
 }
 
 /// Up to this many pods in both colours, a confirmation shows every pod and every reason.
