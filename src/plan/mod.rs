@@ -9,6 +9,7 @@ pub mod promote;
 #[cfg(test)]
 mod properties;
 pub mod readiness;
+pub mod requests;
 pub mod rollback;
 
 use std::collections::BTreeMap;
@@ -234,8 +235,10 @@ impl Plan {
             .find(|a| matches!(a, Action::Flip { .. }))
     }
 
-    /// Every request the plan may make that needs a permission, deduplicated, in order.
-    pub fn permissions(&self) -> Vec<Permission> {
+    /// Every request the plan may make that needs a permission, deduplicated, in order: for
+    /// each step what it reads, then the changing requests it sends
+    /// ([`requests::of`]). `journal` is what the plan was made from.
+    pub fn permissions(&self, journal: &Journal) -> Vec<Permission> {
         let mut out: Vec<Permission> = Vec::new();
         let mut add = |p: Permission| {
             if !out.contains(&p) {
@@ -246,8 +249,8 @@ impl Plan {
         let core = |verb: &str, resource: &str, name: Option<&str>| {
             Permission::new(verb, "", resource, None, name)
         };
-        let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
-            Permission::new(verb, "apps", "deployments", sub, name)
+        let apps = |verb: &str, name: Option<&str>| {
+            Permission::new(verb, "apps", "deployments", None, name)
         };
         let slices =
             |verb: &str| Permission::new(verb, "discovery.k8s.io", "endpointslices", None, None);
@@ -262,44 +265,21 @@ impl Plan {
         };
         for step in &self.steps {
             match &step.action {
-                Action::Flip { .. } => add(core("patch", "services", Some(service))),
-                Action::FlipService { service: other, .. } => {
-                    add(core("patch", "services", Some(other)));
-                }
-                Action::CreateDeployment { .. } => add(apps("create", None, None)),
-                Action::PatchDeployment { deployment, .. } => {
-                    add(apps("patch", None, Some(deployment)));
-                }
-                Action::CreateService { .. } => add(core("create", "services", None)),
-                Action::RecordDeploy { .. } => add(core("patch", "services", Some(service))),
                 Action::VerifyService { .. } => {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(slices("watch"));
                 }
                 Action::Verify { .. } => {
-                    for verb in ["list", "watch"] {
-                        add(Permission::new(
-                            verb,
-                            "discovery.k8s.io",
-                            "endpointslices",
-                            None,
-                            None,
-                        ));
-                    }
+                    add(slices("list"));
+                    add(slices("watch"));
                     add(core("list", "pods", None));
                     // A colleague flipping the Service meanwhile ends the wait with a conflict.
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
-                Action::MarkCleanupPending { .. } | Action::MarkDone => {
-                    add(core("patch", "services", Some(service)));
-                }
-                Action::ScaleUp { deployment, .. } => {
-                    // The count restored must be one its HorizontalPodAutoscaler accepts.
-                    add(hpas());
-                    add(apps("patch", Some("scale"), Some(deployment)));
-                }
+                // The count restored must be one its HorizontalPodAutoscaler accepts.
+                Action::ScaleUp { .. } => add(hpas()),
                 Action::ScaleDown { deployment, .. } => {
                     // Scaling to 0 turns off an autoscaler the plan must be able to see.
                     add(hpas());
@@ -307,25 +287,16 @@ impl Plan {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     // Re-read the Service (never the live colour) and the Deployment (its
-                    // replica count), record the count, then scale.
+                    // replica count), then record the count and scale.
                     add(core("get", "services", Some(service)));
-                    add(core("patch", "services", Some(service)));
-                    add(apps("get", None, Some(deployment)));
-                    add(apps("patch", Some("scale"), Some(deployment)));
+                    add(apps("get", Some(deployment)));
                 }
                 Action::WaitAvailable { deployment, .. } => {
-                    add(apps("get", None, Some(deployment)));
-                    add(apps("watch", None, None));
+                    add(apps("get", Some(deployment)));
+                    add(apps("watch", None));
                     add(core("list", "pods", None));
                     add(core("watch", "pods", None));
                 }
-                Action::Recreate { services, .. } => {
-                    add(apps("create", None, None));
-                    if !services.is_empty() {
-                        add(core("create", "services", None));
-                    }
-                }
-                Action::RecreateServices { .. } => add(core("create", "services", None)),
                 Action::Delete {
                     deployment,
                     services,
@@ -336,14 +307,11 @@ impl Plan {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(core("get", "services", Some(service)));
-                    add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
-                        add(apps("get", None, Some(d)));
-                        add(apps("delete", None, Some(d)));
+                        add(apps("get", Some(d)));
                     }
                     for s in services {
                         add(core("get", "services", Some(s)));
-                        add(core("delete", "services", Some(s)));
                     }
                 }
                 Action::Delay { .. } => {
@@ -355,7 +323,11 @@ impl Plan {
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
-                Action::Event { .. } => add(core("create", "events", None)),
+                _ => {}
+            }
+            for request in requests::of(self, journal, &step.action, &requests::RunTime::default())
+            {
+                add(request.permission());
             }
         }
         out
@@ -379,7 +351,7 @@ pub struct Permission {
 }
 
 impl Permission {
-    fn new(
+    pub(crate) fn new(
         verb: &str,
         group: &str,
         resource: &str,
@@ -1345,7 +1317,11 @@ pub(crate) mod tests {
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
         };
-        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = p
+            .permissions(&Journal::of(&s))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         for wanted in [
             "patch services blueservice",
             "watch endpointslices.discovery.k8s.io",
@@ -1359,7 +1335,11 @@ pub(crate) mod tests {
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
         };
-        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = p
+            .permissions(&Journal::of(&s))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert!(shown.contains(&"patch deployments.apps/scale bluedeploy".to_string()));
         assert!(!shown.iter().any(|s| s.starts_with("delete")));
     }
