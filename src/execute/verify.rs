@@ -136,7 +136,10 @@ impl Executor<'_> {
                     journal::PREVIOUS_COLOUR.into(),
                     Some(colour_name.to_string()),
                 );
-                c.insert(journal::ACTION.into(), Some("revert".into()));
+                c.insert(
+                    journal::ACTION.into(),
+                    Some(journal::FlipAction::Revert.to_string()),
+                );
                 c.insert(journal::STEP.into(), None);
                 c.insert(journal::CLEANUP_AFTER.into(), None);
                 c

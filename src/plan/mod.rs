@@ -51,44 +51,7 @@ impl std::fmt::Display for Command {
     }
 }
 
-/// What happens to the colour traffic left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum CleanupPolicy {
-    /// Scale its Deployment to 0 after the delay, remembering the replica count.
-    ScaleDown,
-    /// Save its Deployment and test Service(s) into the journal, then delete them.
-    Delete,
-    /// Leave it running, for an instant rollback.
-    None,
-}
-
-impl CleanupPolicy {
-    /// The journal spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CleanupPolicy::ScaleDown => "scale-down",
-            CleanupPolicy::Delete => "delete",
-            CleanupPolicy::None => "none",
-        }
-    }
-
-    /// Reads the journal spelling.
-    pub fn parse(value: &str) -> Option<CleanupPolicy> {
-        match value {
-            "scale-down" => Some(CleanupPolicy::ScaleDown),
-            "delete" => Some(CleanupPolicy::Delete),
-            "none" => Some(CleanupPolicy::None),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for CleanupPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::journal::CleanupPolicy;
 
 /// The options a plan depends on.
 #[derive(Debug, Clone)]
@@ -564,6 +527,10 @@ pub enum Action {
 
 /// Decides what `options.command` will do to the pair in `snapshot`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+    let journal = Journal::of(snapshot);
+    if !journal.unreadable.is_empty() {
+        return Outcome::Refused(unreadable_journal(&snapshot.service.name, &journal));
+    }
     if let Some(tool) = &snapshot.service.managed_by {
         return Outcome::Refused(Refusal {
             reason: format!(
@@ -587,6 +554,30 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         Command::Deploy => return deploy::plan(snapshot, options),
     };
     guard_other_services(snapshot, options, outcome)
+}
+
+/// The refusal of a journal with values this plugin cannot read: what they say decides what
+/// the next step is, so no command guesses.
+fn unreadable_journal(service: &str, journal: &Journal) -> Refusal {
+    let values: Vec<String> = journal.unreadable.iter().map(ToString::to_string).collect();
+    let first = &journal.unreadable[0];
+    Refusal {
+        reason: format!(
+            "{service}'s journal holds {} this plugin cannot read: {}",
+            if values.len() == 1 {
+                "a value"
+            } else {
+                "values"
+            },
+            values.join("; ")
+        ),
+        blockers: Vec::new(),
+        hint: Some(format!(
+            "see `kubectl bluegreen status {service}`, then correct the value (kubectl annotate service {service} --overwrite {}{}=...) or remove it",
+            crate::pair::JOURNAL_PREFIX,
+            first.key
+        )),
+    }
 }
 
 /// Refuses a plan whose cleanup would leave another Service with no endpoints, unless the user
