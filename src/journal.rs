@@ -110,11 +110,6 @@ pub const KEYS: &[&str] = &[
     PREVIOUS_TEMPLATE,
 ];
 
-/// `step` while a flip waits for its endpoints.
-pub const STEP_VERIFY: &str = "verify";
-/// `step` while the cleanup of the previous colour is pending.
-pub const STEP_CLEANUP: &str = "cleanup";
-
 /// Changes to the journal: `Some` sets a key, `None` removes it. Keys without prefix.
 pub type Changes = BTreeMap<String, Option<String>>;
 
@@ -160,8 +155,8 @@ impl Step {
     /// The journal spelling.
     pub fn as_str(self) -> &'static str {
         match self {
-            Step::Verify => STEP_VERIFY,
-            Step::Cleanup => STEP_CLEANUP,
+            Step::Verify => "verify",
+            Step::Cleanup => "cleanup",
         }
     }
 }
@@ -405,8 +400,8 @@ fn action_of(value: &str) -> Option<FlipAction> {
 
 fn step_of(value: &str) -> Option<Step> {
     match value {
-        STEP_VERIFY => Some(Step::Verify),
-        STEP_CLEANUP => Some(Step::Cleanup),
+        "verify" => Some(Step::Verify),
+        "cleanup" => Some(Step::Cleanup),
         _ => None,
     }
 }
@@ -540,7 +535,7 @@ mod tests {
             Journal::decode(&[("previous-colour".to_string(), "green".to_string())].into());
         let mut changes = Changes::new();
         changes.insert(PREVIOUS_COLOUR.into(), Some("blue".into()));
-        changes.insert(STEP.into(), Some(STEP_VERIFY.into()));
+        changes.insert(STEP.into(), Some(Step::Verify.to_string()));
         let undo = undo_of(&journal, &changes);
         assert_eq!(undo.get(PREVIOUS_COLOUR), Some(&Some("green".to_string())));
         assert_eq!(undo.get(STEP), Some(&None));

@@ -863,11 +863,16 @@ pub(crate) fn flip_step(
         }
     }
     set(&mut changes, journal::FLIPPED_AT, options.now.to_string());
-    set(&mut changes, journal::ACTION, options.command.to_string());
+    // Only promote and rollback flip.
+    let action = match options.command {
+        Command::Rollback => journal::FlipAction::Rollback,
+        _ => journal::FlipAction::Promote,
+    };
+    set(&mut changes, journal::ACTION, action.to_string());
     set(
         &mut changes,
         journal::STEP,
-        journal::STEP_VERIFY.to_string(),
+        journal::Step::Verify.to_string(),
     );
     set(&mut changes, journal::CLEANUP_POLICY, policy.to_string());
     // Which Services with a colour's exact selector are test Services and which are other

@@ -505,7 +505,10 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
                 None => format!("<now + {}>", crate::error::humanize(*delay)),
             };
             let mut changes = Changes::new();
-            changes.insert(journal::STEP.into(), Some(journal::STEP_CLEANUP.into()));
+            changes.insert(
+                journal::STEP.into(),
+                Some(journal::Step::Cleanup.to_string()),
+            );
             changes.insert(journal::CLEANUP_POLICY.into(), Some(policy.to_string()));
             changes.insert(journal::CLEANUP_AFTER.into(), Some(after));
             vec![journal_write(plan, at, changes)]
