@@ -657,3 +657,89 @@ pub fn all(plan: &Plan, journal: &Journal) -> Vec<Request> {
         .flat_map(|s| of(plan, journal, &s.action, &RunTime::default()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::{classic_snapshot, options};
+    use crate::plan::{CleanupPolicy, Command, Outcome, plan as decide};
+
+    fn promote_plan(policy: CleanupPolicy) -> (Plan, Journal) {
+        let s = classic_snapshot();
+        let mut o = options(Command::Promote);
+        o.policy = Some(policy);
+        let Outcome::Proceed(plan) = decide(&s, &o) else {
+            panic!("expected a plan");
+        };
+        (plan, Journal::of(&s))
+    }
+
+    #[test]
+    fn run_time_values_replace_the_placeholders() {
+        let (plan, journal) = promote_plan(CleanupPolicy::ScaleDown);
+        let pending = plan
+            .steps
+            .iter()
+            .find(|s| matches!(s.action, Action::MarkCleanupPending { .. }))
+            .expect("a pending mark");
+        let shown = of(&plan, &journal, &pending.action, &RunTime::default());
+        assert!(
+            shown[0].body().to_string().contains("<now + 30s>"),
+            "{shown:?}"
+        );
+        assert!(shown[0].body().to_string().contains(RESOURCE_VERSION));
+        let now: jiff::Timestamp = "2026-01-01T12:00:00Z".parse().expect("a time");
+        let at = RunTime {
+            now: Some(now),
+            resource_version: Some("41".into()),
+            ..RunTime::default()
+        };
+        let sent = of(&plan, &journal, &pending.action, &at);
+        assert_eq!(
+            sent[0].body(),
+            json!({"metadata": {"resourceVersion": "41", "annotations": {
+                "bluegreen.dev/step": "cleanup",
+                "bluegreen.dev/cleanup-policy": "scale-down",
+                "bluegreen.dev/cleanup-after": "2026-01-01T12:00:30Z",
+            }}})
+        );
+        let down = plan
+            .steps
+            .iter()
+            .find(|s| matches!(s.action, Action::ScaleDown { .. }))
+            .expect("a scale-down");
+        let at = RunTime {
+            replicas: Some(5),
+            ..RunTime::default()
+        };
+        let sent = of(&plan, &journal, &down.action, &at);
+        assert_eq!(
+            sent[0].body()["metadata"]["annotations"]["bluegreen.dev/scaled-down-replicas"],
+            "5"
+        );
+        assert_eq!(
+            sent[1].line("default"),
+            "PATCH /apis/apps/v1/namespaces/default/deployments/bluedeploy/scale (application/merge-patch+json) {\"spec\":{\"replicas\":0}}"
+        );
+    }
+
+    #[test]
+    fn permissions_follow_from_the_requests() {
+        let (plan, journal) = promote_plan(CleanupPolicy::Delete);
+        let shown: Vec<String> = all(&plan, &journal)
+            .iter()
+            .map(|r| r.permission().to_string())
+            .collect();
+        assert!(shown.contains(&"patch services blueservice".to_string()));
+        assert!(shown.contains(&"delete deployments.apps bluedeploy".to_string()));
+        assert!(shown.contains(&"create events".to_string()));
+        let listed: Vec<String> = plan
+            .permissions(&journal)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for p in &shown {
+            assert!(listed.contains(p), "{p} in {listed:?}");
+        }
+    }
+}
