@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{self, Journal};
+use crate::journal::{self, FlipAction, Journal, Step};
 use crate::pair::snapshot::{EndpointState, Role, Snapshot};
 use crate::plan::describe::describe;
 use crate::plan::{self, Command, Outcome, Plan};
@@ -115,7 +115,9 @@ fn production_problem(snapshot: &Snapshot, verdict: &Verdict) -> Option<String> 
         .map(|c| format!("; `{c}` restores service"))
         .unwrap_or_default();
     let reverted = match (journal.previous_colour(), journal.action(), journal.step()) {
-        (Some(previous), Some(action), None) if previous == live.as_str() && action != "revert" => {
+        (Some(previous), Some(action), None)
+            if previous == live.as_str() && action != FlipAction::Revert =>
+        {
             let by: Vec<&str> = snapshot
                 .service
                 .owners
@@ -129,7 +131,9 @@ fn production_problem(snapshot: &Snapshot, verdict: &Verdict) -> Option<String> 
             };
             Some(format!(
                 "{service}'s selector was put back to {label}={live}{by} after the {action} of {} moved it to {}",
-                journal.flipped_at().unwrap_or("an unknown time"),
+                journal
+                    .flipped_at()
+                    .map_or_else(|| "an unknown time".to_string(), |t| t.to_string()),
                 snapshot.idle_colour
             ))
         }
@@ -326,14 +330,14 @@ fn interrupted(
     notes: Vec<String>,
 ) -> Verdict {
     let service = snapshot.service.name.clone();
-    let step = journal.step().unwrap_or_default().to_string();
+    let step = journal.step().map(|s| s.to_string()).unwrap_or_default();
     let action = match journal.action() {
-        Some("rollback") => Action::Rollback,
+        Some(FlipAction::Rollback) => Action::Rollback,
         _ => Action::Promote,
     };
-    let during = match step.as_str() {
-        journal::STEP_VERIFY => "verification",
-        other => other,
+    let during = match journal.step() {
+        Some(Step::Verify) => "verification",
+        _ => step.as_str(),
     };
     let remaining: Vec<String> = finish
         .steps

@@ -17,10 +17,11 @@ use k8s_openapi::api::core::v1::Service;
 use crate::cluster::Connection;
 use crate::duration::humanize;
 use crate::error::{Error, Result};
-use crate::journal::{self, Changes};
+use crate::journal::{self, Changes, Journal};
 use crate::pair::discover::{selector_text, service_selector};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::readiness::{Blocker, sentences};
+use crate::plan::requests::{self as planned, EventContext, Kind, Request, RunTime};
 use crate::plan::{Action, Plan, colour};
 use crate::progress::{Deadline, Progress};
 
@@ -122,11 +123,12 @@ impl<'a> Executor<'a> {
                 replicas,
                 ..
             } => {
-                requests::scale(self.conn, deployment, *replicas, self.dry_run).await?;
+                self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(format!("scaled {deployment} to {replicas} replicas{dry}"));
             }
-            Action::Recreate { deployment, .. } => self.recreate(deployment).await?,
-            Action::RecreateServices { services, .. } => self.recreate_services(services).await?,
+            Action::Recreate { .. } | Action::RecreateServices { .. } => {
+                self.recreate(plan, action).await?;
+            }
             Action::WaitAvailable {
                 deployment, colour, ..
             } => {
@@ -172,45 +174,29 @@ impl<'a> Executor<'a> {
                 from,
                 to,
                 colour_label,
-                resource_version,
-                journal,
                 ..
             } => {
-                let patch =
-                    journal::flip_patch(resource_version.as_deref(), colour_label, to, journal);
-                let written =
-                    requests::patch_service(self.conn, self.name(), &patch, self.dry_run).await?;
-                self.service = Some(written);
+                let at = RunTime {
+                    now: Some(jiff::Timestamp::now()),
+                    ..RunTime::default()
+                };
+                self.send_all(plan, action, &at).await?;
                 self.flipped_to = Some(to.clone());
                 self.record(format!(
                     "flipped {}: {colour_label}={from} → {colour_label}={to}{dry}",
                     self.name()
                 ));
             }
-            Action::CreateDeployment {
-                deployment,
-                manifest,
-                ..
-            } => {
-                let mut manifest = manifest.clone();
-                manifest["metadata"]["namespace"] =
-                    serde_json::Value::String(self.conn.target.namespace.clone());
-                let created = requests::create::<k8s_openapi::api::apps::v1::Deployment>(
-                    self.conn,
-                    &manifest,
-                    self.dry_run,
-                )
-                .await?;
+            Action::CreateDeployment { deployment, .. } => {
+                let created = self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(if created {
                     format!("created Deployment {deployment}{dry}")
                 } else {
                     format!("Deployment {deployment} already exists; kept as it is")
                 });
             }
-            Action::PatchDeployment {
-                deployment, patch, ..
-            } => {
-                requests::patch_deployment(self.conn, deployment, patch, self.dry_run).await?;
+            Action::PatchDeployment { deployment, .. } => {
+                self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(format!(
                     "updated Deployment {deployment}: {}{dry}",
                     crate::plan::describe::describe(self.name(), action)
@@ -218,22 +204,15 @@ impl<'a> Executor<'a> {
                         .map_or("", |(_, what)| what)
                 ));
             }
-            Action::RecordDeploy { colour, images } => {
-                let mut changes = Changes::new();
-                changes.insert(
-                    journal::LAST_DEPLOY.into(),
-                    Some(format!("{} {colour}: {images}", jiff::Timestamp::now())),
-                );
-                self.write_journal(&changes).await?;
+            Action::RecordDeploy { .. } | Action::MarkCleanupPending { .. } | Action::MarkDone => {
+                let at = RunTime {
+                    now: Some(jiff::Timestamp::now()),
+                    ..RunTime::default()
+                };
+                self.send_all(plan, action, &at).await?;
             }
-            Action::CreateService {
-                service, manifest, ..
-            } => {
-                let mut manifest = manifest.clone();
-                manifest["metadata"]["namespace"] =
-                    serde_json::Value::String(self.conn.target.namespace.clone());
-                let created =
-                    requests::create::<Service>(self.conn, &manifest, self.dry_run).await?;
+            Action::CreateService { service, .. } => {
+                let created = self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(if created {
                     format!("created test Service {service}{dry}")
                 } else {
@@ -245,15 +224,9 @@ impl<'a> Executor<'a> {
                 from,
                 to,
                 colour_label,
-                resource_version,
+                ..
             } => {
-                let patch = journal::flip_patch(
-                    resource_version.as_deref(),
-                    colour_label,
-                    to,
-                    &Changes::new(),
-                );
-                match requests::patch_service(self.conn, service, &patch, self.dry_run).await {
+                match self.send_all(plan, action, &RunTime::default()).await {
                     Ok(_) => {}
                     Err(e) if !self.dry_run => {
                         // The production Service already moved: put everything back.
@@ -283,15 +256,6 @@ impl<'a> Executor<'a> {
                     return Ok(());
                 }
                 self.verify_other(plan, service, colour, previous).await?;
-            }
-            Action::MarkCleanupPending { policy, delay, .. } => {
-                let after = jiff::Timestamp::now()
-                    + jiff::SignedDuration::try_from(*delay).unwrap_or_default();
-                let mut changes = Changes::new();
-                changes.insert(journal::STEP.into(), Some(journal::STEP_CLEANUP.into()));
-                changes.insert(journal::CLEANUP_POLICY.into(), Some(policy.to_string()));
-                changes.insert(journal::CLEANUP_AFTER.into(), Some(after.to_string()));
-                self.write_journal(&changes).await?;
             }
             Action::Delay { duration } => {
                 if self.dry_run {
@@ -326,7 +290,7 @@ impl<'a> Executor<'a> {
             } => {
                 self.guard_not_live(colour).await?;
                 self.guard_live_serves(plan, colour).await?;
-                self.scale_down(deployment, colour).await?;
+                self.scale_down(plan, action, deployment, colour).await?;
             }
             Action::Delete {
                 deployment,
@@ -335,19 +299,91 @@ impl<'a> Executor<'a> {
             } => {
                 self.guard_not_live(colour).await?;
                 self.guard_live_serves(plan, colour).await?;
-                self.delete(deployment.as_deref(), colour, services).await?;
+                self.delete(plan, action, deployment.as_deref(), colour, services)
+                    .await?;
             }
-            Action::MarkDone => {
-                let mut changes = Changes::new();
-                changes.insert(journal::STEP.into(), None);
-                changes.insert(journal::CLEANUP_AFTER.into(), None);
-                self.write_journal(&changes).await?;
-            }
-            Action::Event { reason, message } => {
-                self.event("Normal", reason, message).await;
+            Action::Event { reason, .. } => {
+                let Some(at) = self.event_context().await else {
+                    return Ok(());
+                };
+                let at = RunTime {
+                    event: Some(at),
+                    ..RunTime::default()
+                };
+                if let Err(e) = self.send_all(plan, action, &at).await {
+                    self.progress.say(&format!(
+                        "warning: could not record the {reason} Event: {e}"
+                    ));
+                }
             }
         }
         Ok(())
+    }
+
+    /// The changing requests of `action`, with the run-time values `at`.
+    pub(super) fn requests_of(&self, plan: &Plan, action: &Action, at: &RunTime) -> Vec<Request> {
+        planned::of(plan, &Journal::of(self.snapshot), action, at)
+    }
+
+    /// Sends every changing request of `action`; `false` when an object to create already
+    /// existed (it is kept as it is).
+    pub(super) async fn send_all(
+        &mut self,
+        plan: &Plan,
+        action: &Action,
+        at: &RunTime,
+    ) -> Result<bool> {
+        let mut created = true;
+        for request in self.requests_of(plan, action, at) {
+            created &= self.send(&request).await?;
+        }
+        Ok(created)
+    }
+
+    /// Sends one changing request; `false` when an object to create already existed.
+    pub(crate) async fn send(&mut self, request: &Request) -> Result<bool> {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let dry_run = self.dry_run;
+        match request {
+            Request::Flip { service, patch } => {
+                let written = requests::patch_service(self.conn, service, patch, dry_run).await?;
+                if *service == self.snapshot.service.name {
+                    self.service = Some(written);
+                }
+            }
+            Request::Journal { changes, .. } => self.write_journal(changes).await?,
+            Request::Scale {
+                deployment,
+                replicas,
+            } => requests::scale(self.conn, deployment, *replicas, dry_run).await?,
+            Request::PatchDeployment { deployment, patch } => {
+                requests::patch_deployment(self.conn, deployment, patch, dry_run).await?;
+            }
+            Request::Create {
+                kind: Kind::Deployment,
+                manifest,
+                ..
+            } => return requests::create::<Deployment>(self.conn, manifest, dry_run).await,
+            Request::Create {
+                kind: Kind::Service,
+                manifest,
+                ..
+            } => return requests::create::<Service>(self.conn, manifest, dry_run).await,
+            Request::Delete {
+                kind: Kind::Deployment,
+                name,
+                uid,
+            } => requests::delete::<Deployment>(self.conn, name, uid.clone(), dry_run).await?,
+            Request::Delete {
+                kind: Kind::Service,
+                name,
+                uid,
+            } => requests::delete::<Service>(self.conn, name, uid.clone(), dry_run).await?,
+            Request::Event { event } => {
+                requests::event(self.conn, self.name(), event, dry_run).await?;
+            }
+        }
+        Ok(true)
     }
 
     /// Writes journal entries, guarded by the resourceVersion of the Service as this run last
@@ -402,8 +438,8 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Records an Event; a failure is reported but does not undo a finished release.
-    async fn event(&mut self, kind: &str, reason: &str, message: &str) {
+    /// The Service an Event is recorded on, as last written or read; `None` when it is gone.
+    async fn event_context(&mut self) -> Option<EventContext> {
         let service = match &self.service {
             Some(s) => Some(s.clone()),
             None => self
@@ -412,13 +448,29 @@ impl<'a> Executor<'a> {
                 .await
                 .ok()
                 .flatten(),
-        };
-        let Some(service) = service else {
+        }?;
+        Some(EventContext {
+            now: jiff::Timestamp::now(),
+            uid: service.metadata.uid,
+            resource_version: service.metadata.resource_version,
+        })
+    }
+
+    /// Records an Event outside the plan's steps; a failure is reported but does not undo
+    /// anything.
+    async fn event(&mut self, kind: &str, reason: &str, message: &str) {
+        let Some(at) = self.event_context().await else {
             return;
         };
-        if let Err(e) =
-            requests::event(self.conn, &service, kind, reason, message, self.dry_run).await
-        {
+        let request = planned::event(
+            &self.conn.target.namespace,
+            self.name(),
+            kind,
+            reason,
+            message,
+            Some(&at),
+        );
+        if let Err(e) = self.send(&request).await {
             self.progress.say(&format!(
                 "warning: could not record the {reason} Event: {e}"
             ));

@@ -89,6 +89,9 @@ pub struct ServiceInfo {
     pub managed_by: Option<String>,
     /// The plugin's journal annotations, without their prefix.
     pub journal: BTreeMap<String, String>,
+    /// The journal values this plugin cannot read (absent when all are readable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_journal: Vec<crate::journal::Unreadable>,
     /// Its ports: what verification checks one by one.
     #[serde(default)]
     pub ports: Vec<ServicePortInfo>,
@@ -449,6 +452,7 @@ pub fn build(
             colour_label: identity.colour_label.clone(),
             resource_version: service.metadata.resource_version.clone(),
             managed_by: discover::managed_by(service),
+            unreadable_journal: crate::journal::Journal::decode(&journal).unreadable,
             journal,
             ports,
             owners: crate::pair::owners::owners(service),

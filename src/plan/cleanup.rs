@@ -3,7 +3,7 @@
 //! that traffic left it (otherwise the idle colour may be the next version waiting for its
 //! promote, and `--force` is needed).
 
-use crate::journal::{self, Journal};
+use crate::journal::{FlipAction, Journal, Step};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::promote::{remaining_delay, resume};
 use crate::plan::{
@@ -51,12 +51,8 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let policy = options
         .policy
         .or_else(|| {
-            (journal.step() == Some(journal::STEP_CLEANUP))
-                .then(|| {
-                    journal
-                        .get(journal::CLEANUP_POLICY)
-                        .and_then(CleanupPolicy::parse)
-                })
+            (journal.step() == Some(Step::Cleanup))
+                .then_some(journal.cleanup_policy)
                 .flatten()
         })
         .unwrap_or(CleanupPolicy::ScaleDown);
@@ -72,7 +68,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                     d.name,
                     journal
                         .scaled_down_replicas(&d.name)
-                        .map(|r| if journal.action() == Some("rollback") {
+                        .map(|r| if journal.action() == Some(FlipAction::Rollback) {
                             format!("; its {r} replicas are remembered")
                         } else {
                             format!("; rollback restores {r} replicas")

@@ -10,6 +10,7 @@ pub mod promote;
 #[cfg(test)]
 mod properties;
 pub mod readiness;
+pub mod requests;
 pub mod rollback;
 
 use std::collections::BTreeMap;
@@ -53,44 +54,7 @@ impl std::fmt::Display for Command {
     }
 }
 
-/// What happens to the colour traffic left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CleanupPolicy {
-    /// Scale its Deployment to 0 after the delay, remembering the replica count.
-    ScaleDown,
-    /// Save its Deployment and test Service(s) into the journal, then delete them.
-    Delete,
-    /// Leave it running, for an instant rollback.
-    None,
-}
-
-impl CleanupPolicy {
-    /// The journal spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CleanupPolicy::ScaleDown => "scale-down",
-            CleanupPolicy::Delete => "delete",
-            CleanupPolicy::None => "none",
-        }
-    }
-
-    /// Reads the journal spelling.
-    pub fn parse(value: &str) -> Option<CleanupPolicy> {
-        match value {
-            "scale-down" => Some(CleanupPolicy::ScaleDown),
-            "delete" => Some(CleanupPolicy::Delete),
-            "none" => Some(CleanupPolicy::None),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for CleanupPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::journal::CleanupPolicy;
 
 /// The options a plan depends on.
 #[derive(Debug, Clone)]
@@ -237,8 +201,10 @@ impl Plan {
             .find(|a| matches!(a, Action::Flip { .. }))
     }
 
-    /// Every request the plan may make that needs a permission, deduplicated, in order.
-    pub fn permissions(&self) -> Vec<Permission> {
+    /// Every request the plan may make that needs a permission, deduplicated, in order: for
+    /// each step what it reads, then the changing requests it sends
+    /// ([`requests::of`]). `journal` is what the plan was made from.
+    pub fn permissions(&self, journal: &Journal) -> Vec<Permission> {
         let mut out: Vec<Permission> = Vec::new();
         let mut add = |p: Permission| {
             if !out.contains(&p) {
@@ -249,8 +215,8 @@ impl Plan {
         let core = |verb: &str, resource: &str, name: Option<&str>| {
             Permission::new(verb, "", resource, None, name)
         };
-        let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
-            Permission::new(verb, "apps", "deployments", sub, name)
+        let apps = |verb: &str, name: Option<&str>| {
+            Permission::new(verb, "apps", "deployments", None, name)
         };
         let slices =
             |verb: &str| Permission::new(verb, "discovery.k8s.io", "endpointslices", None, None);
@@ -265,44 +231,21 @@ impl Plan {
         };
         for step in &self.steps {
             match &step.action {
-                Action::Flip { .. } => add(core("patch", "services", Some(service))),
-                Action::FlipService { service: other, .. } => {
-                    add(core("patch", "services", Some(other)));
-                }
-                Action::CreateDeployment { .. } => add(apps("create", None, None)),
-                Action::PatchDeployment { deployment, .. } => {
-                    add(apps("patch", None, Some(deployment)));
-                }
-                Action::CreateService { .. } => add(core("create", "services", None)),
-                Action::RecordDeploy { .. } => add(core("patch", "services", Some(service))),
                 Action::VerifyService { .. } => {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(slices("watch"));
                 }
                 Action::Verify { .. } => {
-                    for verb in ["list", "watch"] {
-                        add(Permission::new(
-                            verb,
-                            "discovery.k8s.io",
-                            "endpointslices",
-                            None,
-                            None,
-                        ));
-                    }
+                    add(slices("list"));
+                    add(slices("watch"));
                     add(core("list", "pods", None));
                     // A colleague flipping the Service meanwhile ends the wait with a conflict.
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
-                Action::MarkCleanupPending { .. } | Action::MarkDone => {
-                    add(core("patch", "services", Some(service)));
-                }
-                Action::ScaleUp { deployment, .. } => {
-                    // The count restored must be one its HorizontalPodAutoscaler accepts.
-                    add(hpas());
-                    add(apps("patch", Some("scale"), Some(deployment)));
-                }
+                // The count restored must be one its HorizontalPodAutoscaler accepts.
+                Action::ScaleUp { .. } => add(hpas()),
                 Action::ScaleDown { deployment, .. } => {
                     // Scaling to 0 turns off an autoscaler the plan must be able to see.
                     add(hpas());
@@ -310,25 +253,16 @@ impl Plan {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     // Re-read the Service (never the live colour) and the Deployment (its
-                    // replica count), record the count, then scale.
+                    // replica count), then record the count and scale.
                     add(core("get", "services", Some(service)));
-                    add(core("patch", "services", Some(service)));
-                    add(apps("get", None, Some(deployment)));
-                    add(apps("patch", Some("scale"), Some(deployment)));
+                    add(apps("get", Some(deployment)));
                 }
                 Action::WaitAvailable { deployment, .. } => {
-                    add(apps("get", None, Some(deployment)));
-                    add(apps("watch", None, None));
+                    add(apps("get", Some(deployment)));
+                    add(apps("watch", None));
                     add(core("list", "pods", None));
                     add(core("watch", "pods", None));
                 }
-                Action::Recreate { services, .. } => {
-                    add(apps("create", None, None));
-                    if !services.is_empty() {
-                        add(core("create", "services", None));
-                    }
-                }
-                Action::RecreateServices { .. } => add(core("create", "services", None)),
                 Action::Delete {
                     deployment,
                     services,
@@ -339,14 +273,11 @@ impl Plan {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(core("get", "services", Some(service)));
-                    add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
-                        add(apps("get", None, Some(d)));
-                        add(apps("delete", None, Some(d)));
+                        add(apps("get", Some(d)));
                     }
                     for s in services {
                         add(core("get", "services", Some(s)));
-                        add(core("delete", "services", Some(s)));
                     }
                 }
                 Action::Delay { .. } => {
@@ -358,7 +289,11 @@ impl Plan {
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
-                Action::Event { .. } => add(core("create", "events", None)),
+                _ => {}
+            }
+            for request in requests::of(self, journal, &step.action, &requests::RunTime::default())
+            {
+                add(request.permission());
             }
         }
         out
@@ -545,6 +480,10 @@ pub enum Action {
 
 /// Decides what `options.command` will do to the pair in `snapshot`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+    let journal = Journal::of(snapshot);
+    if !journal.unreadable.is_empty() {
+        return Outcome::Refused(unreadable_journal(&snapshot.service.name, &journal));
+    }
     if let Some(tool) = &snapshot.service.managed_by {
         return Outcome::Refused(Refusal {
             reason: format!(
@@ -568,6 +507,30 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         Command::Deploy => return deploy::plan(snapshot, options),
     };
     guard_other_services(snapshot, options, outcome)
+}
+
+/// The refusal of a journal with values this plugin cannot read: what they say decides what
+/// the next step is, so no command guesses.
+fn unreadable_journal(service: &str, journal: &Journal) -> Refusal {
+    let values: Vec<String> = journal.unreadable.iter().map(ToString::to_string).collect();
+    let first = &journal.unreadable[0];
+    Refusal {
+        reason: format!(
+            "{service}'s journal holds {} this plugin cannot read: {}",
+            if values.len() == 1 {
+                "a value"
+            } else {
+                "values"
+            },
+            values.join("; ")
+        ),
+        blockers: Vec::new(),
+        hint: Some(format!(
+            "see `kubectl bluegreen status {service}`, then correct the value (kubectl annotate service {service} --overwrite {}{}=...) or remove it",
+            crate::pair::JOURNAL_PREFIX,
+            first.key
+        )),
+    }
 }
 
 /// Refuses a plan whose cleanup would leave another Service with no endpoints, unless the user
@@ -853,11 +816,16 @@ pub(crate) fn flip_step(
         }
     }
     set(&mut changes, journal::FLIPPED_AT, options.now.to_string());
-    set(&mut changes, journal::ACTION, options.command.to_string());
+    // Only promote and rollback flip.
+    let action = match options.command {
+        Command::Rollback => journal::FlipAction::Rollback,
+        _ => journal::FlipAction::Promote,
+    };
+    set(&mut changes, journal::ACTION, action.to_string());
     set(
         &mut changes,
         journal::STEP,
-        journal::STEP_VERIFY.to_string(),
+        journal::Step::Verify.to_string(),
     );
     set(&mut changes, journal::CLEANUP_POLICY, policy.to_string());
     // Which Services with a colour's exact selector are test Services and which are other
@@ -1313,7 +1281,11 @@ pub(crate) mod tests {
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
         };
-        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = p
+            .permissions(&Journal::of(&s))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         for wanted in [
             "patch services blueservice",
             "watch endpointslices.discovery.k8s.io",
@@ -1327,7 +1299,11 @@ pub(crate) mod tests {
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
         };
-        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = p
+            .permissions(&Journal::of(&s))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert!(shown.contains(&"patch deployments.apps/scale bluedeploy".to_string()));
         assert!(!shown.iter().any(|s| s.starts_with("delete")));
     }

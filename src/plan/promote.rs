@@ -9,7 +9,7 @@
 //! is newer; `--to COLOUR` names the colour that must end up live, and promote does nothing
 //! when the Service already selects it.
 
-use crate::journal::{self, Journal};
+use crate::journal::{FlipAction, Journal, Step};
 use crate::pair::snapshot::{DeploymentSummary, Snapshot};
 use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{
@@ -295,7 +295,7 @@ pub(crate) fn verify_and_clean(
 /// now; `None` when a promote would do something (a new version was deployed into it).
 fn already_promoted(snapshot: &Snapshot, journal: &Journal) -> Option<String> {
     let idle = snapshot.idle_colour.as_str();
-    if journal.action() != Some("promote")
+    if journal.action() != Some(FlipAction::Promote)
         || journal.previous_colour() != Some(idle)
         || journal.step().is_some()
     {
@@ -335,37 +335,34 @@ pub(crate) fn resume(snapshot: &Snapshot, options: &Options, journal: &Journal) 
         // The flip was undone by someone; nothing of that release is left to finish.
         return None;
     }
-    let action = journal.action().unwrap_or("promote");
-    let when = journal.flipped_at().unwrap_or("an unknown time");
+    let action = journal.action().unwrap_or(FlipAction::Promote);
+    let when = journal
+        .flipped_at()
+        .map_or_else(|| "an unknown time".to_string(), |t| t.to_string());
     let policy = options
         .policy
-        .or_else(|| {
-            journal
-                .get(journal::CLEANUP_POLICY)
-                .and_then(CleanupPolicy::parse)
-        })
+        .or(journal.cleanup_policy)
         .unwrap_or(CleanupPolicy::ScaleDown);
     let mut plan = new_plan(snapshot, options.command, live);
-    let event = if action == "rollback" {
+    let event = if action == FlipAction::Rollback {
         "RolledBack"
     } else {
         "Promoted"
     };
     match step_in_progress {
-        journal::STEP_VERIFY => {
+        Step::Verify => {
             plan.notes.push(format!(
                 "resuming the {action} of {when} ({previous} → {live}): it was interrupted before the endpoints were verified"
             ));
             verify_and_clean(&mut plan, snapshot, options, live, previous, policy, event);
         }
-        journal::STEP_CLEANUP => {
+        Step::Cleanup => {
             plan.notes.push(format!(
                 "resuming the {action} of {when} ({previous} → {live}): traffic moved and was verified; the cleanup of {previous} is pending"
             ));
             let remaining = remaining_delay(journal, options);
             cleanup_steps(&mut plan, snapshot, previous, policy, remaining);
         }
-        _ => return None,
     }
     common_notes(&mut plan, snapshot);
     Some(Outcome::Proceed(plan))

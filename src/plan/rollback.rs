@@ -2,7 +2,7 @@
 //! it up to its remembered size, or re-create what `--cleanup delete` removed), wait until it is
 //! fully available, flip back, verify, clean up the colour it left.
 
-use crate::journal::Journal;
+use crate::journal::{FlipAction, Journal};
 use crate::pair::snapshot::{ColourState, DeploymentSummary, Snapshot};
 use crate::plan::promote::verify_and_clean;
 use crate::plan::promote::{flip_others, service_names};
@@ -46,7 +46,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             hint: Some("check --label and --colors".to_string()),
         });
     }
-    if journal.action() == Some("rollback") && journal.step().is_none() {
+    if journal.action() == Some(FlipAction::Rollback) && journal.step().is_none() {
         let when = journal
             .flipped_at()
             .map(|t| format!(" at {t}"))
@@ -58,7 +58,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             ),
         };
     }
-    if journal.action() == Some("rollback")
+    if journal.action() == Some(FlipAction::Rollback)
         && let Some(resumed) = super::promote::resume(snapshot, options, &journal)
     {
         return resumed;

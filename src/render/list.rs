@@ -4,7 +4,7 @@
 use comfy_table::Cell;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{self, Journal};
+use crate::journal::{FlipAction, Journal, Step};
 use crate::pair::list::Found;
 use crate::pair::snapshot::Snapshot;
 use crate::render::style::Palette;
@@ -167,16 +167,15 @@ fn in_progress(snapshot: &Snapshot) -> Option<InProgress> {
     let journal = Journal::of(snapshot);
     let step = journal.step()?;
     let summary = match step {
-        journal::STEP_CLEANUP => format!(
+        Step::Cleanup => format!(
             "cleanup of {} pending",
             journal.previous_colour().unwrap_or(&snapshot.idle_colour)
         ),
-        journal::STEP_VERIFY => format!(
+        Step::Verify => format!(
             "verification of {} to {} pending",
-            journal.action().unwrap_or("promote"),
+            journal.action().unwrap_or(FlipAction::Promote),
             snapshot.live_colour
         ),
-        other => format!("step {other}"),
     };
     Some(InProgress {
         step: step.to_string(),

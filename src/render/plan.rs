@@ -1,13 +1,12 @@
 //! Drawing a release plan: what the confirmation shows and what `--dry-run` prints, plus the
 //! exact requests for `--dry-run`.
 
-use serde_json::json;
-
 use crate::cluster::Target;
 use crate::duration::humanize;
-use crate::journal;
+use crate::journal::Journal;
 use crate::pair::discover::selector_text;
 use crate::plan::describe::describe;
+use crate::plan::requests::{self as planned, RunTime};
 use crate::plan::{Action, Plan};
 use crate::render::style::{self, Palette};
 
@@ -87,172 +86,35 @@ fn render_with(target: &Target, plan: &Plan, palette: &Palette, reasons: bool) -
     out
 }
 
-/// The exact requests of each step, for `--dry-run`.
-pub fn requests(plan: &Plan) -> String {
+/// The exact requests of each step, for `--dry-run`: the changing requests as the executor
+/// sends them (values only known while it runs shown as `<placeholders>`), and in brackets
+/// what it reads or waits for in between. `journal` is what the plan was made from.
+pub fn requests(plan: &Plan, journal: &Journal) -> String {
     let ns = &plan.namespace;
-    let svc_path = format!("/api/v1/namespaces/{ns}/services/{}", plan.service);
-    let deploy = |d: &str| format!("/apis/apps/v1/namespaces/{ns}/deployments/{d}");
-    let merge = "application/merge-patch+json";
     let mut out = String::from("Requests:\n");
     let mut line = |s: String| {
         out.push_str("  ");
         out.push_str(&s);
         out.push('\n');
     };
+    let slices = |service: &str| {
+        format!(
+            "(watch /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={service}: read only)"
+        )
+    };
     for step in &plan.steps {
         match &step.action {
-            Action::ScaleUp {
-                deployment,
-                replicas,
-                ..
-            } => line(format!(
-                "PATCH {}/scale ({merge}) {}",
-                deploy(deployment),
-                json!({"spec": {"replicas": replicas}})
-            )),
-            Action::Recreate { services, .. } => {
-                line(format!(
-                    "POST /apis/apps/v1/namespaces/{ns}/deployments (the saved manifest from the journal)"
-                ));
-                for s in services {
-                    line(format!(
-                        "POST /api/v1/namespaces/{ns}/services (the saved manifest of {s})"
-                    ));
-                }
-            }
-            Action::RecreateServices { services, .. } => {
-                for s in services {
-                    line(format!(
-                        "POST /api/v1/namespaces/{ns}/services (the saved manifest of {s})"
-                    ));
-                }
-            }
             Action::WaitAvailable { deployment, .. } => line(format!(
-                "WATCH /apis/apps/v1/namespaces/{ns}/deployments?fieldSelector=metadata.name={deployment} (read only)"
+                "(watch /apis/apps/v1/namespaces/{ns}/deployments?fieldSelector=metadata.name={deployment}: read only)"
             )),
-            Action::Flip {
-                colour_label,
-                to,
-                resource_version,
-                journal: changes,
-                ..
-            } => line(format!(
-                "PATCH {svc_path} ({merge}) {}",
-                journal::flip_patch(resource_version.as_deref(), colour_label, to, changes)
-            )),
-            Action::Verify { .. } => line(format!(
-                "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={} (read only)",
-                plan.service
-            )),
-            Action::FlipService {
-                service,
-                to,
-                colour_label,
-                resource_version,
-                ..
-            } => line(format!(
-                "PATCH /api/v1/namespaces/{ns}/services/{service} ({merge}) {}",
-                journal::flip_patch(
-                    resource_version.as_deref(),
-                    colour_label,
-                    to,
-                    &journal::Changes::new()
-                )
-            )),
-            Action::CreateDeployment { manifest, .. } => line(format!(
-                "POST /apis/apps/v1/namespaces/{ns}/deployments {manifest}"
-            )),
-            Action::PatchDeployment {
-                deployment, patch, ..
-            } => line(format!(
-                "PATCH {} (application/strategic-merge-patch+json) {patch}",
-                deploy(deployment)
-            )),
-            Action::CreateService { manifest, .. } => {
-                line(format!("POST /api/v1/namespaces/{ns}/services {manifest}"))
-            }
-            Action::RecordDeploy { colour, images } => line(format!(
-                "PATCH {svc_path} ({merge}) {}",
-                journal::journal_patch(&journal::Changes::from([(
-                    journal::LAST_DEPLOY.to_string(),
-                    Some(format!("<now> {colour}: {images}"))
-                )]))
-            )),
-            Action::VerifyService { service, .. } => line(format!(
-                "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={service} (read only)"
-            )),
-            Action::MarkCleanupPending { policy, delay, .. } => {
-                let mut c = journal::Changes::new();
-                c.insert(journal::STEP.into(), Some(journal::STEP_CLEANUP.into()));
-                c.insert(journal::CLEANUP_POLICY.into(), Some(policy.to_string()));
-                c.insert(
-                    journal::CLEANUP_AFTER.into(),
-                    Some(format!("<verification time + {}>", humanize(*delay))),
-                );
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {}",
-                    journal::journal_patch(&c)
-                ));
-            }
+            Action::Verify { .. } => line(slices(&plan.service)),
+            Action::VerifyService { service, .. } => line(slices(service)),
             Action::Delay { duration } => line(format!("(wait {})", humanize(*duration))),
-            Action::ScaleDown {
-                deployment,
-                replicas,
-                ..
-            } => {
-                let mut c = journal::Changes::new();
-                c.insert(
-                    journal::SCALED_DOWN_DEPLOYMENT.into(),
-                    Some(deployment.clone()),
-                );
-                c.insert(
-                    journal::SCALED_DOWN_REPLICAS.into(),
-                    Some(replicas.to_string()),
-                );
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {}",
-                    journal::journal_patch(&c)
-                ));
-                line(format!(
-                    "PATCH {}/scale ({merge}) {}",
-                    deploy(deployment),
-                    json!({"spec": {"replicas": 0}})
-                ));
-            }
-            Action::Delete {
-                deployment,
-                services,
-                ..
-            } => {
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {{\"metadata\":{{\"annotations\":{{\"{p}saved-deployment\":\"<manifest>\",\"{p}saved-services\":\"<manifests>\"}}}}}}",
-                    p = crate::pair::JOURNAL_PREFIX
-                ));
-                if let Some(d) = deployment {
-                    line(format!(
-                        "DELETE {} (preconditions: uid; propagationPolicy Background)",
-                        deploy(d)
-                    ));
-                }
-                for s in services {
-                    line(format!(
-                        "DELETE /api/v1/namespaces/{ns}/services/{s} (preconditions: uid)"
-                    ));
+            action => {
+                for request in planned::of(plan, journal, action, &RunTime::default()) {
+                    line(request.line(ns));
                 }
             }
-            Action::MarkDone => {
-                let mut c = journal::Changes::new();
-                c.insert(journal::STEP.into(), None);
-                c.insert(journal::CLEANUP_AFTER.into(), None);
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {}",
-                    journal::journal_patch(&c)
-                ));
-            }
-            Action::Event { reason, .. } => line(format!(
-                "POST /api/v1/namespaces/{ns}/events (reason {reason}, involvedObject Service {})",
-                plan.service
-            )),
         }
     }
     out
@@ -271,7 +133,7 @@ mod tests {
         let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
             panic!("expected a plan");
         };
-        let text = requests(&plan);
+        let text = requests(&plan, &Journal::of(&s));
         let flip = text
             .lines()
             .find(|l| {

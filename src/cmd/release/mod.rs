@@ -93,12 +93,13 @@ pub async fn run_asked(
             plan.forced.join("; ")
         );
     }
+    let journal = crate::journal::Journal::of(&snapshot);
     if args.dry_run == Some(DryRun::Client) {
-        print(&format!("\n{}", render::plan::requests(&plan)))?;
+        print(&format!("\n{}", render::plan::requests(&plan, &journal)))?;
         return print("\nDry run: nothing was changed.\n");
     }
 
-    access::check(&conn, &plan.permissions()).await?;
+    access::check(&conn, &plan.permissions(&journal)).await?;
 
     if args.dry_run.is_none() && !args.yes {
         confirm(&conn, &plan)?;
