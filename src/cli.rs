@@ -76,7 +76,7 @@ pub struct Cli {
     pub global: GlobalArgs,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: CommandArgs,
 }
 
 impl Cli {
@@ -187,7 +187,7 @@ pub struct GlobalArgs {
 pub struct Timeout(pub Option<Duration>);
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CommandArgs {
     /// Print a shell completion script for `kubectl-bluegreen` (bash, zsh, fish, powershell)
     #[command(
         display_order = 1000,
@@ -969,7 +969,7 @@ mod tests {
         assert_eq!(cli.global.context.as_deref(), Some("prod"));
         assert_eq!(cli.global.verbose, 2);
         assert_eq!(cli.global.verbosity(), 2);
-        let Command::Status(status) = cli.command else {
+        let CommandArgs::Status(status) = cli.command else {
             panic!("expected status");
         };
         assert_eq!(status.output, OutputFormat::Json);

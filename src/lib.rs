@@ -38,13 +38,15 @@ pub use error::{Error, Result};
 pub async fn run(cli: cli::Cli) -> Result<()> {
     let work = async {
         match &cli.command {
-            cli::Command::Completion(args) => cmd::completion::run(args),
-            cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
-            cli::Command::List(args) => cmd::list::run(&cli.global, args).await,
-            cli::Command::Promote(args) => cmd::release::promote::run(&cli.global, args).await,
-            cli::Command::Rollback(args) => cmd::release::rollback::run(&cli.global, args).await,
-            cli::Command::Cleanup(args) => cmd::release::cleanup::run(&cli.global, args).await,
-            cli::Command::Deploy(args) => cmd::release::deploy::run(&cli.global, args).await,
+            cli::CommandArgs::Completion(args) => cmd::completion::run(args),
+            cli::CommandArgs::Status(args) => cmd::status::run(&cli.global, args).await,
+            cli::CommandArgs::List(args) => cmd::list::run(&cli.global, args).await,
+            cli::CommandArgs::Promote(args) => cmd::release::promote::run(&cli.global, args).await,
+            cli::CommandArgs::Rollback(args) => {
+                cmd::release::rollback::run(&cli.global, args).await
+            }
+            cli::CommandArgs::Cleanup(args) => cmd::release::cleanup::run(&cli.global, args).await,
+            cli::CommandArgs::Deploy(args) => cmd::release::deploy::run(&cli.global, args).await,
         }
     };
     tokio::select! {

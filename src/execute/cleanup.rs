@@ -10,7 +10,7 @@ use crate::execute::Executor;
 use crate::journal::{self, Journal};
 use crate::pair::discover::service_selector;
 use crate::plan::requests::{Found, FoundForDelete, Kind, Request, RunTime};
-use crate::plan::{Action, Plan};
+use crate::plan::{Operation, Plan};
 
 impl Executor<'_> {
     /// The Service as it is now, checked not to select `colour`: the live colour is never
@@ -50,7 +50,7 @@ impl Executor<'_> {
     pub(super) async fn scale_down(
         &mut self,
         plan: &Plan,
-        action: &Action,
+        action: &Operation,
         deployment: &str,
         colour_name: &str,
     ) -> Result<()> {
@@ -85,7 +85,7 @@ impl Executor<'_> {
     pub(super) async fn delete(
         &mut self,
         plan: &Plan,
-        action: &Action,
+        action: &Operation,
         deployment: Option<&str>,
         colour_name: &str,
         services: &[String],
@@ -138,8 +138,8 @@ impl Executor<'_> {
     }
 
     /// Re-creates what `--cleanup delete` removed, from the journal.
-    pub(super) async fn recreate(&mut self, plan: &Plan, action: &Action) -> Result<()> {
-        if let Action::Recreate { deployment, .. } = action
+    pub(super) async fn recreate(&mut self, plan: &Plan, action: &Operation) -> Result<()> {
+        if let Operation::Recreate { deployment, .. } = action
             && Journal::of(self.snapshot).saved_deployment().is_none()
         {
             return Err(Error::Refused {

@@ -22,7 +22,7 @@ use crate::pair::discover::{selector_text, service_selector};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::requests::{self as planned, EventContext, Kind, Request, RunTime};
-use crate::plan::{Action, Plan, colour};
+use crate::plan::{Operation, Plan, colour};
 use crate::progress::{Deadline, Progress};
 
 /// How often a journal write is tried again on top of someone else's unrelated change to the
@@ -111,14 +111,14 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    async fn step(&mut self, plan: &Plan, action: &Action) -> Result<()> {
+    async fn step(&mut self, plan: &Plan, action: &Operation) -> Result<()> {
         let dry = if self.dry_run {
             " (server dry run)"
         } else {
             ""
         };
         match action {
-            Action::ScaleUp {
+            Operation::ScaleUp {
                 deployment,
                 replicas,
                 ..
@@ -126,10 +126,10 @@ impl<'a> Executor<'a> {
                 self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(format!("scaled {deployment} to {replicas} replicas{dry}"));
             }
-            Action::Recreate { .. } | Action::RecreateServices { .. } => {
+            Operation::Recreate { .. } | Operation::RecreateServices { .. } => {
                 self.recreate(plan, action).await?;
             }
-            Action::WaitAvailable {
+            Operation::WaitAvailable {
                 deployment, colour, ..
             } => {
                 if self.dry_run {
@@ -170,7 +170,7 @@ impl<'a> Executor<'a> {
                     });
                 }
             }
-            Action::Flip {
+            Operation::Flip {
                 from,
                 to,
                 colour_label,
@@ -187,7 +187,7 @@ impl<'a> Executor<'a> {
                     self.name()
                 ));
             }
-            Action::CreateDeployment { deployment, .. } => {
+            Operation::CreateDeployment { deployment, .. } => {
                 let created = self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(if created {
                     format!("created Deployment {deployment}{dry}")
@@ -195,7 +195,7 @@ impl<'a> Executor<'a> {
                     format!("Deployment {deployment} already exists; kept as it is")
                 });
             }
-            Action::PatchDeployment { deployment, .. } => {
+            Operation::PatchDeployment { deployment, .. } => {
                 self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(format!(
                     "updated Deployment {deployment}: {}{dry}",
@@ -204,14 +204,16 @@ impl<'a> Executor<'a> {
                         .map_or("", |(_, what)| what)
                 ));
             }
-            Action::RecordDeploy { .. } | Action::MarkCleanupPending { .. } | Action::MarkDone => {
+            Operation::RecordDeploy { .. }
+            | Operation::MarkCleanupPending { .. }
+            | Operation::MarkDone => {
                 let at = RunTime {
                     now: Some(jiff::Timestamp::now()),
                     ..RunTime::default()
                 };
                 self.send_all(plan, action, &at).await?;
             }
-            Action::CreateService { service, .. } => {
+            Operation::CreateService { service, .. } => {
                 let created = self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(if created {
                     format!("created test Service {service}{dry}")
@@ -219,7 +221,7 @@ impl<'a> Executor<'a> {
                     format!("Service {service} already exists; kept as it is")
                 });
             }
-            Action::FlipService {
+            Operation::FlipService {
                 service,
                 from,
                 to,
@@ -241,13 +243,13 @@ impl<'a> Executor<'a> {
                     "flipped {service}: {colour_label}={from} → {colour_label}={to}{dry}"
                 ));
             }
-            Action::Verify { colour, previous } => {
+            Operation::Verify { colour, previous } => {
                 if self.dry_run {
                     return Ok(());
                 }
                 self.verify(plan, colour, previous).await?;
             }
-            Action::VerifyService {
+            Operation::VerifyService {
                 service,
                 colour,
                 previous,
@@ -257,7 +259,7 @@ impl<'a> Executor<'a> {
                 }
                 self.verify_other(plan, service, colour, previous).await?;
             }
-            Action::Delay { duration } => {
+            Operation::Delay { duration } => {
                 if self.dry_run {
                     return Ok(());
                 }
@@ -285,14 +287,14 @@ impl<'a> Executor<'a> {
                     return Err(self.hold_cleanup(plan, &expect, &tally).await);
                 }
             }
-            Action::ScaleDown {
+            Operation::ScaleDown {
                 deployment, colour, ..
             } => {
                 self.guard_not_live(colour).await?;
                 self.guard_live_serves(plan, colour).await?;
                 self.scale_down(plan, action, deployment, colour).await?;
             }
-            Action::Delete {
+            Operation::Delete {
                 deployment,
                 colour,
                 services,
@@ -302,7 +304,7 @@ impl<'a> Executor<'a> {
                 self.delete(plan, action, deployment.as_deref(), colour, services)
                     .await?;
             }
-            Action::Event { reason, .. } => {
+            Operation::Event { reason, .. } => {
                 let Some(at) = self.event_context().await else {
                     return Ok(());
                 };
@@ -321,7 +323,12 @@ impl<'a> Executor<'a> {
     }
 
     /// The changing requests of `action`, with the run-time values `at`.
-    pub(super) fn requests_of(&self, plan: &Plan, action: &Action, at: &RunTime) -> Vec<Request> {
+    pub(super) fn requests_of(
+        &self,
+        plan: &Plan,
+        action: &Operation,
+        at: &RunTime,
+    ) -> Vec<Request> {
         planned::of(plan, &Journal::of(self.snapshot), action, at)
     }
 
@@ -330,7 +337,7 @@ impl<'a> Executor<'a> {
     pub(super) async fn send_all(
         &mut self,
         plan: &Plan,
-        action: &Action,
+        action: &Operation,
         at: &RunTime,
     ) -> Result<bool> {
         let mut created = true;
@@ -500,7 +507,9 @@ impl<'a> Executor<'a> {
 /// The colour a plan cleans up, if it does.
 fn cleaned_colour(plan: &Plan) -> Option<String> {
     plan.steps.iter().find_map(|s| match &s.action {
-        Action::ScaleDown { colour, .. } | Action::Delete { colour, .. } => Some(colour.clone()),
+        Operation::ScaleDown { colour, .. } | Operation::Delete { colour, .. } => {
+            Some(colour.clone())
+        }
         _ => None,
     })
 }

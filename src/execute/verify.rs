@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::execute::{Executor, watch};
 use crate::journal::{self, Changes};
 use crate::plan::requests::flip;
-use crate::plan::{Action, Plan};
+use crate::plan::{Operation, Plan};
 use crate::progress::Deadline;
 
 impl Executor<'_> {
@@ -128,7 +128,7 @@ impl Executor<'_> {
             jiff::Timestamp::now()
         );
         let mut changes = match plan.flip() {
-            Some(Action::Flip { undo, .. }) => undo.clone(),
+            Some(Operation::Flip { undo, .. }) => undo.clone(),
             _ => {
                 // Finishing an interrupted release: the flip back is a flip of its own.
                 let mut c = Changes::new();

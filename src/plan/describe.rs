@@ -1,17 +1,17 @@
 //! Each step in words: the plan as `status`, `--dry-run` and the progress lines name its steps.
 
 use crate::duration::humanize;
-use crate::plan::Action;
+use crate::plan::Operation;
 
 /// One step in words.
-pub fn describe(service: &str, action: &Action) -> String {
+pub fn describe(service: &str, action: &Operation) -> String {
     match action {
-        Action::ScaleUp {
+        Operation::ScaleUp {
             deployment,
             colour,
             replicas,
         } => format!("scale {deployment} ({colour}) up to {replicas} replicas"),
-        Action::Recreate {
+        Operation::Recreate {
             deployment,
             colour,
             services,
@@ -22,13 +22,13 @@ pub fn describe(service: &str, action: &Action) -> String {
             }
             s
         }
-        Action::RecreateServices { colour, services } => {
+        Operation::RecreateServices { colour, services } => {
             format!("re-create test Service {} ({colour})", services.join(", "))
         }
-        Action::WaitAvailable {
+        Operation::WaitAvailable {
             deployment, colour, ..
         } => format!("wait until {deployment} ({colour}) is fully available"),
-        Action::Flip {
+        Operation::Flip {
             from,
             to,
             colour_label,
@@ -38,13 +38,13 @@ pub fn describe(service: &str, action: &Action) -> String {
             "flip {service}: {colour_label}={from} → {colour_label}={to} (precondition resourceVersion {}; journal written in the same request)",
             resource_version.as_deref().unwrap_or("-")
         ),
-        Action::Verify { colour, previous } => format!(
+        Operation::Verify { colour, previous } => format!(
             "verify {service}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
         ),
-        Action::CreateDeployment {
+        Operation::CreateDeployment {
             deployment, colour, ..
         } => format!("create Deployment {deployment} ({colour})"),
-        Action::PatchDeployment {
+        Operation::PatchDeployment {
             deployment,
             colour,
             patch,
@@ -72,15 +72,15 @@ pub fn describe(service: &str, action: &Action) -> String {
                 images.join(", ")
             )
         }
-        Action::CreateService {
+        Operation::CreateService {
             service: other,
             colour,
             ..
         } => format!("create test Service {other} selecting {colour}"),
-        Action::RecordDeploy { colour, images } => {
+        Operation::RecordDeploy { colour, images } => {
             format!("journal: {colour} runs {images}")
         }
-        Action::FlipService {
+        Operation::FlipService {
             service: other,
             from,
             to,
@@ -90,25 +90,25 @@ pub fn describe(service: &str, action: &Action) -> String {
             "flip {other} along: {colour_label}={from} → {colour_label}={to} (precondition resourceVersion {})",
             resource_version.as_deref().unwrap_or("-")
         ),
-        Action::VerifyService {
+        Operation::VerifyService {
             service: other,
             colour,
             previous,
         } => format!(
             "verify {other}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
         ),
-        Action::MarkCleanupPending { colour, policy, .. } => {
+        Operation::MarkCleanupPending { colour, policy, .. } => {
             format!("journal: cleanup of {colour} ({policy}) pending")
         }
-        Action::Delay { duration } => format!("wait {}", humanize(*duration)),
-        Action::ScaleDown {
+        Operation::Delay { duration } => format!("wait {}", humanize(*duration)),
+        Operation::ScaleDown {
             deployment,
             colour,
             replicas,
         } => format!(
             "scale {deployment} ({colour}) down from {replicas} to 0 replicas (count remembered in the journal)"
         ),
-        Action::Delete {
+        Operation::Delete {
             deployment,
             colour,
             services,
@@ -125,8 +125,8 @@ pub fn describe(service: &str, action: &Action) -> String {
                 what.join(" and ")
             )
         }
-        Action::MarkDone => "journal: nothing in progress".to_string(),
-        Action::Event { reason, message } => {
+        Operation::MarkDone => "journal: nothing in progress".to_string(),
+        Operation::Event { reason, message } => {
             format!("record Event {reason} on {service}: {message}")
         }
     }

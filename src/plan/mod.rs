@@ -32,7 +32,7 @@ pub const DEFAULT_DELAY: Duration = Duration::from_secs(30);
 /// Which command is planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Command {
+pub enum ReleaseCommand {
     /// Move traffic to the idle colour.
     Promote,
     /// Move traffic back to the colour the journal records as previously live.
@@ -43,13 +43,13 @@ pub enum Command {
     Deploy,
 }
 
-impl std::fmt::Display for Command {
+impl std::fmt::Display for ReleaseCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Command::Promote => "promote",
-            Command::Rollback => "rollback",
-            Command::Cleanup => "cleanup",
-            Command::Deploy => "deploy",
+            ReleaseCommand::Promote => "promote",
+            ReleaseCommand::Rollback => "rollback",
+            ReleaseCommand::Cleanup => "cleanup",
+            ReleaseCommand::Deploy => "deploy",
         })
     }
 }
@@ -60,7 +60,7 @@ pub use crate::journal::CleanupPolicy;
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The command.
-    pub command: Command,
+    pub command: ReleaseCommand,
     /// `--cleanup`; `None` means the default (scale-down), or for `cleanup` what the journal
     /// says is pending.
     pub policy: Option<CleanupPolicy>,
@@ -171,7 +171,7 @@ impl Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// The command.
-    pub command: Command,
+    pub command: ReleaseCommand,
     /// The production Service.
     pub service: String,
     /// Its namespace.
@@ -194,11 +194,11 @@ pub struct Plan {
 
 impl Plan {
     /// The flip, if the plan moves traffic.
-    pub fn flip(&self) -> Option<&Action> {
+    pub fn flip(&self) -> Option<&Operation> {
         self.steps
             .iter()
             .map(|s| &s.action)
-            .find(|a| matches!(a, Action::Flip { .. }))
+            .find(|a| matches!(a, Operation::Flip { .. }))
     }
 
     /// Every request the plan may make that needs a permission, deduplicated, in order: for
@@ -231,12 +231,12 @@ impl Plan {
         };
         for step in &self.steps {
             match &step.action {
-                Action::VerifyService { .. } => {
+                Operation::VerifyService { .. } => {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(slices("watch"));
                 }
-                Action::Verify { .. } => {
+                Operation::Verify { .. } => {
                     add(slices("list"));
                     add(slices("watch"));
                     add(core("list", "pods", None));
@@ -245,8 +245,8 @@ impl Plan {
                     add(core("watch", "services", None));
                 }
                 // The count restored must be one its HorizontalPodAutoscaler accepts.
-                Action::ScaleUp { .. } => add(hpas()),
-                Action::ScaleDown { deployment, .. } => {
+                Operation::ScaleUp { .. } => add(hpas()),
+                Operation::ScaleDown { deployment, .. } => {
                     // Scaling to 0 turns off an autoscaler the plan must be able to see.
                     add(hpas());
                     // The live colour must still serve: its pods and the Service's slices.
@@ -257,13 +257,13 @@ impl Plan {
                     add(core("get", "services", Some(service)));
                     add(apps("get", Some(deployment)));
                 }
-                Action::WaitAvailable { deployment, .. } => {
+                Operation::WaitAvailable { deployment, .. } => {
                     add(apps("get", Some(deployment)));
                     add(apps("watch", None));
                     add(core("list", "pods", None));
                     add(core("watch", "pods", None));
                 }
-                Action::Delete {
+                Operation::Delete {
                     deployment,
                     services,
                     ..
@@ -280,7 +280,7 @@ impl Plan {
                         add(core("get", "services", Some(s)));
                     }
                 }
-                Action::Delay { .. } => {
+                Operation::Delay { .. } => {
                     // The grace period ends early if the live colour stops serving...
                     add(core("list", "pods", None));
                     add(slices("list"));
@@ -305,7 +305,7 @@ impl Plan {
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     /// What is done.
-    pub action: Action,
+    pub action: Operation,
     /// Why.
     pub reason: String,
 }
@@ -313,7 +313,7 @@ pub struct Step {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
-pub enum Action {
+pub enum Operation {
     /// Scale a scaled-down Deployment back up.
     ScaleUp {
         /// The Deployment.
@@ -501,10 +501,10 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         });
     }
     let outcome = match options.command {
-        Command::Promote => promote::plan(snapshot, options),
-        Command::Rollback => rollback::plan(snapshot, options),
-        Command::Cleanup => cleanup::plan(snapshot, options),
-        Command::Deploy => return deploy::plan(snapshot, options),
+        ReleaseCommand::Promote => promote::plan(snapshot, options),
+        ReleaseCommand::Rollback => rollback::plan(snapshot, options),
+        ReleaseCommand::Cleanup => cleanup::plan(snapshot, options),
+        ReleaseCommand::Deploy => return deploy::plan(snapshot, options),
     };
     guard_other_services(snapshot, options, outcome)
 }
@@ -543,7 +543,7 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
         .steps
         .iter()
         .filter_map(|s| match &s.action {
-            Action::ScaleDown { colour, .. } | Action::Delete { colour, .. } => {
+            Operation::ScaleDown { colour, .. } | Operation::Delete { colour, .. } => {
                 Some(colour.clone())
             }
             _ => None,
@@ -553,7 +553,7 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
         .steps
         .iter()
         .filter_map(|s| match &s.action {
-            Action::FlipService { service, .. } => Some(service.clone()),
+            Operation::FlipService { service, .. } => Some(service.clone()),
             _ => None,
         })
         .collect();
@@ -749,7 +749,7 @@ pub(crate) fn colour<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a Colou
 }
 
 /// A plan skeleton.
-pub(crate) fn new_plan(snapshot: &Snapshot, command: Command, target: &str) -> Plan {
+pub(crate) fn new_plan(snapshot: &Snapshot, command: ReleaseCommand, target: &str) -> Plan {
     Plan {
         command,
         service: snapshot.service.name.clone(),
@@ -764,7 +764,7 @@ pub(crate) fn new_plan(snapshot: &Snapshot, command: Command, target: &str) -> P
 }
 
 /// Pushes a step.
-pub(crate) fn step(plan: &mut Plan, action: Action, reason: impl Into<String>) {
+pub(crate) fn step(plan: &mut Plan, action: Operation, reason: impl Into<String>) {
     plan.steps.push(Step {
         action,
         reason: reason.into(),
@@ -778,7 +778,7 @@ pub(crate) fn flip_step(
     to: &str,
     policy: CleanupPolicy,
     moved: &[String],
-) -> Action {
+) -> Operation {
     let from = snapshot.live_colour.clone();
     let label = snapshot.service.colour_label.clone();
     let mut after = snapshot.service.selector.clone();
@@ -818,7 +818,7 @@ pub(crate) fn flip_step(
     set(&mut changes, journal::FLIPPED_AT, options.now.to_string());
     // Only promote and rollback flip.
     let action = match options.command {
-        Command::Rollback => journal::FlipAction::Rollback,
+        ReleaseCommand::Rollback => journal::FlipAction::Rollback,
         _ => journal::FlipAction::Promote,
     };
     set(&mut changes, journal::ACTION, action.to_string());
@@ -909,7 +909,7 @@ pub(crate) fn flip_step(
     let current = Journal::of(snapshot);
     changes.retain(|k, v| v.is_some() || current.entries.contains_key(k));
     let undo = journal::undo_of(&current, &changes);
-    Action::Flip {
+    Operation::Flip {
         from,
         to: to.to_string(),
         colour_label: label,
@@ -953,7 +953,7 @@ pub(crate) fn cleanup_steps(
         CleanupPolicy::None => {
             step(
                 plan,
-                Action::MarkDone,
+                Operation::MarkDone,
                 format!("--cleanup none: {colour_name} keeps running for an instant rollback"),
             );
             return;
@@ -961,7 +961,7 @@ pub(crate) fn cleanup_steps(
         CleanupPolicy::ScaleDown if deployment.is_none_or(|d| d.desired == 0) => {
             step(
                 plan,
-                Action::MarkDone,
+                Operation::MarkDone,
                 format!("{colour_name} has no running Deployment: nothing to scale down"),
             );
             return;
@@ -969,7 +969,7 @@ pub(crate) fn cleanup_steps(
         CleanupPolicy::Delete if deployment.is_none() && services.is_empty() => {
             step(
                 plan,
-                Action::MarkDone,
+                Operation::MarkDone,
                 format!("{colour_name} has no Deployment or test Service left: nothing to delete"),
             );
             return;
@@ -979,7 +979,7 @@ pub(crate) fn cleanup_steps(
     if !delay.is_zero() {
         step(
             plan,
-            Action::Delay { duration: delay },
+            Operation::Delay { duration: delay },
             "kube-proxy on every node needs time to stop sending new connections to the old pods",
         );
     }
@@ -998,7 +998,7 @@ pub(crate) fn cleanup_steps(
                 }
                 step(
                     plan,
-                    Action::ScaleDown {
+                    Operation::ScaleDown {
                         deployment: d.name.clone(),
                         colour: colour_name.to_string(),
                         replicas: d.desired,
@@ -1022,7 +1022,7 @@ pub(crate) fn cleanup_steps(
             }
             step(
                 plan,
-                Action::Delete {
+                Operation::Delete {
                     deployment: deployment.map(|d| d.name.clone()),
                     colour: colour_name.to_string(),
                     services,
@@ -1035,10 +1035,10 @@ pub(crate) fn cleanup_steps(
         }
         CleanupPolicy::None => {}
     }
-    step(plan, Action::MarkDone, "the release is complete");
+    step(plan, Operation::MarkDone, "the release is complete");
     step(
         plan,
-        Action::Event {
+        Operation::Event {
             reason: "CleanedUp".into(),
             message: format!("{colour_name} {} ({policy})", plan_cleanup_word(policy)),
         },
@@ -1151,7 +1151,7 @@ pub(crate) fn moved_services(
     options: &Options,
     from: &str,
     to: &str,
-) -> std::result::Result<Vec<Action>, Refusal> {
+) -> std::result::Result<Vec<Operation>, Refusal> {
     let label = &snapshot.service.colour_label;
     let journal = Journal::of(snapshot);
     let mut names: Vec<String> = options.also_flip.clone();
@@ -1178,7 +1178,7 @@ pub(crate) fn moved_services(
         let found = snapshot.other_services.iter().find(|o| o.name == name);
         match found {
             Some(o) if o.selector.get(label).map(String::as_str) == Some(from) => {
-                actions.push(Action::FlipService {
+                actions.push(Operation::FlipService {
                     service: name.clone(),
                     from: from.to_string(),
                     to: to.to_string(),
@@ -1214,7 +1214,7 @@ pub(crate) mod tests {
         build(&identity, "default", &objects, now()).expect("a snapshot")
     }
 
-    pub fn options(command: Command) -> Options {
+    pub fn options(command: ReleaseCommand) -> Options {
         Options {
             command,
             policy: None,
@@ -1237,31 +1237,35 @@ pub(crate) mod tests {
         plan.steps
             .iter()
             .map(|s| match s.action {
-                Action::ScaleUp { .. } => "scale-up",
-                Action::Recreate { .. } => "recreate",
-                Action::RecreateServices { .. } => "recreate-services",
-                Action::WaitAvailable { .. } => "wait-available",
-                Action::Flip { .. } => "flip",
-                Action::FlipService { .. } => "flip-service",
-                Action::CreateDeployment { .. } => "create-deployment",
-                Action::PatchDeployment { .. } => "patch-deployment",
-                Action::CreateService { .. } => "create-service",
-                Action::RecordDeploy { .. } => "record-deploy",
-                Action::VerifyService { .. } => "verify-service",
-                Action::Verify { .. } => "verify",
-                Action::MarkCleanupPending { .. } => "mark-cleanup",
-                Action::Delay { .. } => "delay",
-                Action::ScaleDown { .. } => "scale-down",
-                Action::Delete { .. } => "delete",
-                Action::MarkDone => "mark-done",
-                Action::Event { .. } => "event",
+                Operation::ScaleUp { .. } => "scale-up",
+                Operation::Recreate { .. } => "recreate",
+                Operation::RecreateServices { .. } => "recreate-services",
+                Operation::WaitAvailable { .. } => "wait-available",
+                Operation::Flip { .. } => "flip",
+                Operation::FlipService { .. } => "flip-service",
+                Operation::CreateDeployment { .. } => "create-deployment",
+                Operation::PatchDeployment { .. } => "patch-deployment",
+                Operation::CreateService { .. } => "create-service",
+                Operation::RecordDeploy { .. } => "record-deploy",
+                Operation::VerifyService { .. } => "verify-service",
+                Operation::Verify { .. } => "verify",
+                Operation::MarkCleanupPending { .. } => "mark-cleanup",
+                Operation::Delay { .. } => "delay",
+                Operation::ScaleDown { .. } => "scale-down",
+                Operation::Delete { .. } => "delete",
+                Operation::MarkDone => "mark-done",
+                Operation::Event { .. } => "event",
             })
             .collect()
     }
 
     #[test]
     fn a_managed_service_is_refused_whatever_the_command() {
-        for command in [Command::Promote, Command::Rollback, Command::Cleanup] {
+        for command in [
+            ReleaseCommand::Promote,
+            ReleaseCommand::Rollback,
+            ReleaseCommand::Cleanup,
+        ] {
             let mut s = classic_snapshot();
             s.service.managed_by = Some("Argo Rollouts".into());
             let outcome = plan(&s, &options(command));
@@ -1276,7 +1280,7 @@ pub(crate) mod tests {
     #[test]
     fn permissions_cover_every_mutation_of_a_promote() {
         let s = classic_snapshot();
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::Delete);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
@@ -1294,7 +1298,7 @@ pub(crate) mod tests {
         ] {
             assert!(shown.iter().any(|s| s == wanted), "{wanted} in {shown:?}");
         }
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::ScaleDown);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
@@ -1361,7 +1365,7 @@ mod safety_tests {
     fn a_cleanup_that_would_empty_another_entry_point_is_refused_unless_accepted() {
         let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
         for policy in [CleanupPolicy::ScaleDown, CleanupPolicy::Delete] {
-            let mut o = options(Command::Promote);
+            let mut o = options(ReleaseCommand::Promote);
             o.policy = Some(policy);
             let outcome = plan(&s, &o);
             let r = refusal(&outcome);
@@ -1377,17 +1381,17 @@ mod safety_tests {
                 p.forced
             );
             if let Some(Step {
-                action: Action::Delete { services, .. },
+                action: Operation::Delete { services, .. },
                 ..
             }) = p
                 .steps
                 .iter()
-                .find(|s| matches!(s.action, Action::Delete { .. }))
+                .find(|s| matches!(s.action, Operation::Delete { .. }))
             {
                 assert!(!services.contains(&"public".to_string()), "never deleted");
             }
         }
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::None);
         assert!(matches!(plan(&s, &o), Outcome::Proceed(_)));
     }
@@ -1395,12 +1399,12 @@ mod safety_tests {
     #[test]
     fn after_the_flip_the_journal_keeps_each_service_in_its_role() {
         let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::None);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("a plan");
         };
-        let Some(Action::Flip { journal, .. }) = p.flip() else {
+        let Some(Operation::Flip { journal, .. }) = p.flip() else {
             panic!("a flip");
         };
         assert_eq!(
@@ -1439,7 +1443,7 @@ mod safety_tests {
                 .iter()
                 .any(|o| o.name == "public" && o.entry_point)
         );
-        let mut o = options(Command::Cleanup);
+        let mut o = options(ReleaseCommand::Cleanup);
         o.policy = Some(CleanupPolicy::ScaleDown);
         assert_eq!(
             refusal(&plan(&after, &o)).blockers[0].code(),
@@ -1458,7 +1462,7 @@ mod safety_tests {
             s.colours[1].test_services,
             vec!["green-preview".to_string()]
         );
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::Delete);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("a plan");
@@ -1467,7 +1471,7 @@ mod safety_tests {
             .steps
             .iter()
             .filter_map(|s| match &s.action {
-                Action::Delete { services, .. } => Some(services),
+                Operation::Delete { services, .. } => Some(services),
                 _ => None,
             })
             .flatten()
@@ -1518,7 +1522,7 @@ mod safety_tests {
             vec!["web (80 → http)".to_string()]
         );
         assert!(s.colours[0].missing_ports.is_empty());
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.force = true;
         let outcome = plan(&s, &o);
         assert_eq!(refusal(&outcome).blockers[0].code(), "portMissing");
@@ -1530,7 +1534,10 @@ mod safety_tests {
             declare(&mut o.deployments[1], "http");
         });
         assert!(s.colours[1].missing_ports.is_empty());
-        assert_eq!(actions(&plan(&s, &options(Command::Promote)))[0], "flip");
+        assert_eq!(
+            actions(&plan(&s, &options(ReleaseCommand::Promote)))[0],
+            "flip"
+        );
     }
 
     #[test]
@@ -1545,12 +1552,12 @@ mod safety_tests {
             o.pods[1].push(SlimPod::from(&stray));
         });
         assert_eq!(s.colours[1].strays, vec!["experiment".to_string()]);
-        let outcome = plan(&s, &options(Command::Promote));
+        let outcome = plan(&s, &options(ReleaseCommand::Promote));
         let r = refusal(&outcome);
         assert_eq!(r.blockers[0].code(), "strayPods");
         assert!(r.reason.contains("experiment"), "{}", r.reason);
         assert!(!crate::verdict::decide(&s).safe);
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.allow.stray_pods = true;
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("accepted: a plan");
@@ -1573,7 +1580,7 @@ mod safety_tests {
         };
         // 8 serving against 3 ready: under half.
         let s = snapshot_of(|_, o| grow_blue(o, 8));
-        let outcome = plan(&s, &options(Command::Promote));
+        let outcome = plan(&s, &options(ReleaseCommand::Promote));
         let r = refusal(&outcome);
         assert_eq!(r.blockers[0].code(), "capacity");
         assert!(
@@ -1581,12 +1588,12 @@ mod safety_tests {
             "{}",
             r.reason
         );
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.allow.capacity = true;
         assert!(matches!(plan(&s, &o), Outcome::Proceed(_)));
         // 5 against 3: a note, no refusal.
         let s = snapshot_of(|_, o| grow_blue(o, 5));
-        let Outcome::Proceed(p) = plan(&s, &options(Command::Promote)) else {
+        let Outcome::Proceed(p) = plan(&s, &options(ReleaseCommand::Promote)) else {
             panic!("a plan");
         };
         assert!(

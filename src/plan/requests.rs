@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::journal::{self, Changes, Journal};
-use crate::plan::{Action, Permission, Plan};
+use crate::plan::{Operation, Permission, Plan};
 
 /// The field manager this plugin writes as, and the component of its Events.
 pub const FIELD_MANAGER: &str = "kubectl-bluegreen";
@@ -378,7 +378,7 @@ fn strip_nulls(value: &mut Value) {
 
 /// The changing requests `action` of `plan` sends, in order; `journal` is what the plan was
 /// made from (the manifests a rollback re-creates).
-pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<Request> {
+pub fn of(plan: &Plan, journal: &Journal, action: &Operation, at: &RunTime) -> Vec<Request> {
     let ns = plan.namespace.as_str();
     let with_namespace = |manifest: &Value| {
         let mut manifest = manifest.clone();
@@ -400,7 +400,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             .collect()
     };
     match action {
-        Action::ScaleUp {
+        Operation::ScaleUp {
             deployment,
             replicas,
             ..
@@ -408,7 +408,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             deployment: deployment.clone(),
             replicas: *replicas,
         }],
-        Action::Recreate {
+        Operation::Recreate {
             deployment,
             services,
             ..
@@ -431,12 +431,12 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             out.extend(recreate_services(services));
             out
         }
-        Action::RecreateServices { services, .. } => recreate_services(services),
-        Action::WaitAvailable { .. }
-        | Action::Verify { .. }
-        | Action::VerifyService { .. }
-        | Action::Delay { .. } => Vec::new(),
-        Action::Flip {
+        Operation::RecreateServices { services, .. } => recreate_services(services),
+        Operation::WaitAvailable { .. }
+        | Operation::Verify { .. }
+        | Operation::VerifyService { .. }
+        | Operation::Delay { .. } => Vec::new(),
+        Operation::Flip {
             to,
             colour_label,
             resource_version,
@@ -456,7 +456,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
                 &changes,
             )]
         }
-        Action::FlipService {
+        Operation::FlipService {
             service,
             to,
             colour_label,
@@ -469,7 +469,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             to,
             &Changes::new(),
         )],
-        Action::CreateDeployment {
+        Operation::CreateDeployment {
             deployment,
             manifest,
             ..
@@ -478,20 +478,20 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             name: deployment.clone(),
             manifest: with_namespace(manifest),
         }],
-        Action::PatchDeployment {
+        Operation::PatchDeployment {
             deployment, patch, ..
         } => vec![Request::PatchDeployment {
             deployment: deployment.clone(),
             patch: patch.clone(),
         }],
-        Action::CreateService {
+        Operation::CreateService {
             service, manifest, ..
         } => vec![Request::Create {
             kind: Kind::Service,
             name: service.clone(),
             manifest: with_namespace(manifest),
         }],
-        Action::RecordDeploy { colour, images } => {
+        Operation::RecordDeploy { colour, images } => {
             let mut changes = Changes::new();
             changes.insert(
                 journal::LAST_DEPLOY.into(),
@@ -499,7 +499,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             );
             vec![journal_write(plan, at, changes)]
         }
-        Action::MarkCleanupPending { policy, delay, .. } => {
+        Operation::MarkCleanupPending { policy, delay, .. } => {
             let after = match at.now {
                 Some(now) => {
                     (now + jiff::SignedDuration::try_from(*delay).unwrap_or_default()).to_string()
@@ -515,7 +515,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             changes.insert(journal::CLEANUP_AFTER.into(), Some(after));
             vec![journal_write(plan, at, changes)]
         }
-        Action::ScaleDown {
+        Operation::ScaleDown {
             deployment,
             replicas,
             ..
@@ -540,7 +540,7 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
                 },
             ]
         }
-        Action::Delete {
+        Operation::Delete {
             deployment,
             services,
             ..
@@ -563,13 +563,13 @@ pub fn of(plan: &Plan, journal: &Journal, action: &Action, at: &RunTime) -> Vec<
             });
             delete_requests(plan, journal, at, &found)
         }
-        Action::MarkDone => {
+        Operation::MarkDone => {
             let mut changes = Changes::new();
             changes.insert(journal::STEP.into(), None);
             changes.insert(journal::CLEANUP_AFTER.into(), None);
             vec![journal_write(plan, at, changes)]
         }
-        Action::Event { reason, message } => vec![event(
+        Operation::Event { reason, message } => vec![event(
             ns,
             &plan.service,
             "Normal",
@@ -664,11 +664,11 @@ pub fn all(plan: &Plan, journal: &Journal) -> Vec<Request> {
 mod tests {
     use super::*;
     use crate::plan::tests::{classic_snapshot, options};
-    use crate::plan::{CleanupPolicy, Command, Outcome, plan as decide};
+    use crate::plan::{CleanupPolicy, Outcome, ReleaseCommand, plan as decide};
 
     fn promote_plan(policy: CleanupPolicy) -> (Plan, Journal) {
         let s = classic_snapshot();
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(policy);
         let Outcome::Proceed(plan) = decide(&s, &o) else {
             panic!("expected a plan");
@@ -682,7 +682,7 @@ mod tests {
         let pending = plan
             .steps
             .iter()
-            .find(|s| matches!(s.action, Action::MarkCleanupPending { .. }))
+            .find(|s| matches!(s.action, Operation::MarkCleanupPending { .. }))
             .expect("a pending mark");
         let shown = of(&plan, &journal, &pending.action, &RunTime::default());
         assert!(
@@ -708,7 +708,7 @@ mod tests {
         let down = plan
             .steps
             .iter()
-            .find(|s| matches!(s.action, Action::ScaleDown { .. }))
+            .find(|s| matches!(s.action, Operation::ScaleDown { .. }))
             .expect("a scale-down");
         let at = RunTime {
             replicas: Some(5),

@@ -9,7 +9,7 @@ use crate::pair::list::Found;
 use crate::pair::snapshot::Snapshot;
 use crate::render::style::Palette;
 use crate::render::table::{base_table, finish};
-use crate::verdict::{self, Action, Reason, Verdict};
+use crate::verdict::{self, NextCommand, Reason, Verdict};
 
 /// The document's `kind`; its `apiVersion` is [`crate::render::json::API_VERSION`].
 pub const KIND: &str = "PairList";
@@ -95,7 +95,7 @@ pub struct InProgress {
 #[serde(rename_all = "camelCase")]
 pub struct ListVerdict {
     /// The command the verdict is about (`status`'s `verdict.action`).
-    pub action: Action,
+    pub action: NextCommand,
     /// Whether the next command would go ahead now.
     pub safe: bool,
     /// The table's words, e.g. `promote safe`, `promote not safe: green has no Deployment`.

@@ -7,7 +7,7 @@ use crate::journal::Journal;
 use crate::pair::discover::selector_text;
 use crate::plan::describe::describe;
 use crate::plan::requests::{self as planned, RunTime};
-use crate::plan::{Action, Plan};
+use crate::plan::{Operation, Plan};
 use crate::render::style::{self, Palette};
 
 /// The plan in words: where, the selector change, each step with its reason, the notes.
@@ -42,7 +42,7 @@ fn render_with(target: &Target, plan: &Plan, palette: &Palette, reasons: bool) -
         "  in context {}, cluster {} ({}), namespace {}\n",
         target.context, target.cluster, target.server, target.namespace
     ));
-    if let Some(Action::Flip {
+    if let Some(Operation::Flip {
         selector_before,
         selector_after,
         ..
@@ -104,12 +104,12 @@ pub fn requests(plan: &Plan, journal: &Journal) -> String {
     };
     for step in &plan.steps {
         match &step.action {
-            Action::WaitAvailable { deployment, .. } => line(format!(
+            Operation::WaitAvailable { deployment, .. } => line(format!(
                 "(watch /apis/apps/v1/namespaces/{ns}/deployments?fieldSelector=metadata.name={deployment}: read only)"
             )),
-            Action::Verify { .. } => line(slices(&plan.service)),
-            Action::VerifyService { service, .. } => line(slices(service)),
-            Action::Delay { duration } => line(format!("(wait {})", humanize(*duration))),
+            Operation::Verify { .. } => line(slices(&plan.service)),
+            Operation::VerifyService { service, .. } => line(slices(service)),
+            Operation::Delay { duration } => line(format!("(wait {})", humanize(*duration))),
             action => {
                 for request in planned::of(plan, journal, action, &RunTime::default()) {
                     line(request.line(ns));
@@ -124,13 +124,13 @@ pub fn requests(plan: &Plan, journal: &Journal) -> String {
 mod tests {
     use super::*;
     use crate::plan::tests::{classic_snapshot, options};
-    use crate::plan::{Command, Outcome, plan as decide};
+    use crate::plan::{Outcome, ReleaseCommand, plan as decide};
 
     #[test]
     fn the_dry_run_shows_the_exact_flip_request() {
         let mut s = classic_snapshot();
         s.service.resource_version = Some("99".into());
-        let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
+        let Outcome::Proceed(plan) = decide(&s, &options(ReleaseCommand::Promote)) else {
             panic!("expected a plan");
         };
         let text = requests(&plan, &Journal::of(&s));

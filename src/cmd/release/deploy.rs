@@ -3,7 +3,7 @@
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::cmd::release::DeployAsk;
 use crate::error::Result;
-use crate::plan::Command;
+use crate::plan::ReleaseCommand;
 
 /// Runs `deploy`.
 pub async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
@@ -14,7 +14,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
     super::run_asked(
         global,
         &args.release(),
-        Command::Deploy,
+        ReleaseCommand::Deploy,
         false,
         None,
         Some(&ask),

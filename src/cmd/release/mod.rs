@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::execute::Executor;
 use crate::pair::discover::selector_text;
 use crate::pair::{self, PairSpec, Snapshot};
-use crate::plan::{self, Command, Outcome, Plan};
+use crate::plan::{self, Outcome, Plan, ReleaseCommand};
 use crate::progress::{Deadline, Progress};
 use crate::render::{self, Palette, View, style};
 use crate::verdict;
@@ -24,7 +24,7 @@ use crate::verdict;
 pub async fn run(
     global: &GlobalArgs,
     args: &ReleaseArgs,
-    command: Command,
+    command: ReleaseCommand,
     wait: bool,
     to: Option<&str>,
 ) -> Result<()> {
@@ -35,7 +35,7 @@ pub async fn run(
 pub async fn run_asked(
     global: &GlobalArgs,
     args: &ReleaseArgs,
-    command: Command,
+    command: ReleaseCommand,
     wait: bool,
     to: Option<&str>,
     deploy: Option<&DeployAsk>,
@@ -128,7 +128,7 @@ pub async fn run_asked(
 /// What the user asked for, as the plan needs it.
 struct Ask<'a> {
     args: &'a ReleaseArgs,
-    command: Command,
+    command: ReleaseCommand,
     to: Option<&'a str>,
     deploy: Option<&'a DeployAsk>,
 }
@@ -285,11 +285,11 @@ fn summary(plan: &Plan, done: &[String], dry_run: bool) -> String {
             "\nServer dry run of {} {}: every change was validated by the API server; nothing was stored.\n",
             plan.command, plan.service
         ),
-        (Command::Promote, Some(_)) => format!(
+        (ReleaseCommand::Promote, Some(_)) => format!(
             "\nPromoted {}: {} → {}.\n",
             plan.service, plan.live, plan.target
         ),
-        (Command::Rollback, Some(_)) => format!(
+        (ReleaseCommand::Rollback, Some(_)) => format!(
             "\nRolled back {}: {} → {}.\n",
             plan.service, plan.live, plan.target
         ),
@@ -297,7 +297,7 @@ fn summary(plan: &Plan, done: &[String], dry_run: bool) -> String {
             "\nServer dry run of {} {}: nothing was stored.\n",
             plan.command, plan.service
         ),
-        (Command::Deploy, _) => format!(
+        (ReleaseCommand::Deploy, _) => format!(
             "\nDeployed on {} for {}. Next: kubectl bluegreen promote {}\n",
             plan.target, plan.service, plan.service
         ),
