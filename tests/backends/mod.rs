@@ -315,6 +315,11 @@ fn reaper(dir: &Path) -> Option<std::process::ChildStdin> {
     child.stdin.take()
 }
 
+/// The control plane shared by the tests of this binary (started by the first caller).
+pub fn real_plane() -> &'static control_plane::ControlPlane {
+    plane()
+}
+
 static PLANE: OnceLock<Result<Shared, String>> = OnceLock::new();
 static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
 
@@ -414,6 +419,22 @@ fn write_kubeconfig(from: &Path, to: &Path, namespace: &str) {
 }
 
 impl RealCluster {
+    /// A fault-injecting proxy in front of the shared control plane, and a kubeconfig of this
+    /// test's namespace that goes through it (as the admin).
+    pub fn proxy(&self) -> (control_plane::Proxy, PathBuf) {
+        let proxy = plane()
+            .proxy()
+            .unwrap_or_else(|e| panic!("the fault proxy does not start: {e}"));
+        let path = self.dir.path().join(format!(
+            "proxy-{}.kubeconfig",
+            proxy.url().rsplit(':').next().unwrap_or_default()
+        ));
+        proxy
+            .write_kubeconfig(&self.kubeconfig, &path)
+            .unwrap_or_else(|e| panic!("the proxy's kubeconfig: {e}"));
+        (proxy, path)
+    }
+
     fn items(&self, args: &[&str]) -> Vec<Value> {
         let text = self.kubectl_ok(args);
         let doc: Value = serde_json::from_str(&text).expect("kubectl prints JSON");

@@ -200,9 +200,25 @@ impl ProxyRequest {
         })
     }
 
-    /// Whether the request changes something (any method but GET, HEAD and OPTIONS).
+    /// Whether the request changes something: POST, PUT, PATCH or DELETE, but not an access
+    /// review (a POST that only asks).
     pub fn is_mutating(&self) -> bool {
-        !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+            && !self.path.ends_with("accessreviews")
+            && !self.path.ends_with("rulesreviews")
+    }
+
+    /// The API group of the path (`apps`, `discovery.k8s.io`; empty for the core group).
+    pub fn group(&self) -> &str {
+        match self
+            .path
+            .trim_start_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()[..]
+        {
+            ["apis", group, ..] => group,
+            _ => "",
+        }
     }
 }
 
