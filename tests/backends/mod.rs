@@ -443,10 +443,20 @@ impl RealCluster {
 
     /// What is not settled yet, `None` when everything is.
     fn unsettled(&self) -> Option<String> {
-        let deployments = self.items(&["get", "deployments", "-o", "json"]);
-        let pods = self.items(&["get", "pods", "-o", "json"]);
-        let services = self.items(&["get", "services", "-o", "json"]);
-        let slices = self.items(&["get", "endpointslices", "-o", "json"]);
+        // One kubectl for the four kinds: many tests poll at once, and each kubectl costs.
+        let all = self.items(&[
+            "get",
+            "deployments,pods,services,endpointslices",
+            "-o",
+            "json",
+        ]);
+        let of = |kind: &str| -> Vec<Value> {
+            all.iter().filter(|o| o["kind"] == kind).cloned().collect()
+        };
+        let deployments = of("Deployment");
+        let pods = of("Pod");
+        let services = of("Service");
+        let slices = of("EndpointSlice");
         for p in &pods {
             let name = p["metadata"]["name"].as_str().unwrap_or_default();
             if !p["metadata"]["deletionTimestamp"].is_null() {
@@ -565,7 +575,7 @@ impl Cluster for RealCluster {
                 Some(what) if started.elapsed() > SETTLE_LIMIT => {
                     panic!("real: not settled within {SETTLE_LIMIT:?}: {what}")
                 }
-                Some(_) => std::thread::sleep(Duration::from_millis(200)),
+                Some(_) => std::thread::sleep(Duration::from_millis(250)),
             }
         }
     }
