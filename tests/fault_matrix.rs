@@ -1268,8 +1268,8 @@ mod real {
     }
 
     enum Seen {
-        Pod(watcher::Event<Pod>),
-        Service(watcher::Event<Service>),
+        Pod(Box<watcher::Event<Pod>>),
+        Service(Box<watcher::Event<Service>>),
     }
 
     impl Observer {
@@ -1303,12 +1303,12 @@ mod real {
                         kube::Api::<Pod>::namespaced(client.clone(), &namespace),
                         watcher::Config::default(),
                     )
-                    .map(|e| e.map(Seen::Pod));
+                    .map(|e| e.map(|e| Seen::Pod(Box::new(e))));
                     let services = watcher(
                         kube::Api::<Service>::namespaced(client, &namespace),
                         watcher::Config::default().fields(&format!("metadata.name={SERVICE}")),
                     )
-                    .map(|e| e.map(Seen::Service));
+                    .map(|e| e.map(|e| Seen::Service(Box::new(e))));
                     let mut events = std::pin::pin!(futures::stream::select(pods, services));
                     let mut pods: HashMap<String, PodState> = HashMap::new();
                     let mut selector: Option<BTreeMap<String, String>> = None;
@@ -1324,7 +1324,7 @@ mod real {
                             Ok(Some(Ok(e))) => e,
                         };
                         match event {
-                            Seen::Pod(e) => match e {
+                            Seen::Pod(e) => match *e {
                                 watcher::Event::Init => pods.clear(),
                                 watcher::Event::InitApply(p) | watcher::Event::Apply(p) => {
                                     let v = serde_json::to_value(&p).unwrap_or_default();
@@ -1335,7 +1335,7 @@ mod real {
                                 }
                                 watcher::Event::InitDone => pods_synced = true,
                             },
-                            Seen::Service(e) => match e {
+                            Seen::Service(e) => match *e {
                                 watcher::Event::Init => selector = None,
                                 watcher::Event::InitApply(s) | watcher::Event::Apply(s) => {
                                     let v = serde_json::to_value(&s).unwrap_or_default();
