@@ -485,10 +485,20 @@ impl RealCluster {
             if !stuck_pods && (n("readyReplicas") != want || n("availableReplicas") != want) {
                 return Some(format!("deployment {name}: {s}"));
             }
-            // Owned pods only: a bare pod with the same labels is not the Deployment's.
+            // This Deployment's pods only: owned by its ReplicaSet (`NAME-HASH`), not a bare
+            // pod or another Deployment's whose labels it also selects.
             let mine = pods
                 .iter()
-                .filter(|p| selects(selector, p) && p["metadata"]["ownerReferences"].is_array())
+                .filter(|p| {
+                    let hash = p["metadata"]["labels"]["pod-template-hash"]
+                        .as_str()
+                        .unwrap_or_default();
+                    let replica_set = format!("{name}-{hash}");
+                    selects(selector, p)
+                        && p["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|o| o.iter().any(|r| r["name"] == replica_set.as_str()))
+                })
                 .count() as i64;
             if mine != want {
                 return Some(format!("deployment {name}: {mine} pods, {want} wanted"));
