@@ -6,7 +6,9 @@
 //! removed comes back with `rollback`.
 //!
 //! The crash points are a table; they run in parallel, each against its own sandbox, and the
-//! test prints every point tried with its outcome.
+//! test prints every point tried with its outcome. The points where a changing request hangs
+//! also run against the real control plane, the request held at the fault-injecting proxy
+//! (ignored unless `--include-ignored`).
 
 mod backends;
 mod common;

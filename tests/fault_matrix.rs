@@ -22,6 +22,9 @@
 //!   Service select ready pods only, and always some;
 //! - the pair ends in the command's end state.
 //!
+//! The same matrix, a subset of its cells chosen by rule, runs against the real control plane
+//! through the fault-injecting proxy (module `real`, ignored unless `--include-ignored`).
+//!
 //! The totals are printed (`cargo test --test fault_matrix -- --nocapture` shows them).
 //! `FAULT_MATRIX_ONLY=text` runs the cells whose name contains it; `FAULT_MATRIX_JOBS=n` sets
 //! how many run at once.
