@@ -6,7 +6,9 @@
 //!
 //! It serves TLS on a free loopback port with a certificate of the control plane's CA (clients
 //! keep verifying the server), speaks HTTP/1.1, and forwards each request on a connection of
-//! its own to kube-apiserver over TLS with the admin client certificate. Responses are streamed
+//! its own to kube-apiserver over TLS with the admin client certificate. A client presenting
+//! the control plane's `developer` certificate reaches the API server as that user (the admin
+//! impersonating it), so RBAC applies through the proxy as it does directly. Responses are streamed
 //! frame by frame, so watches work through it.
 
 use std::net::SocketAddr;
@@ -231,6 +233,9 @@ struct State {
     hang_generation: tokio::sync::watch::Sender<u64>,
     upstream: SocketAddr,
     connector: tokio_rustls::TlsConnector,
+    /// Client certificates (DER) the proxy knows, and the user each stands for; requests made
+    /// with one reach the API server as the admin impersonating that user (no entry: admin).
+    identities: Vec<(Vec<u8>, String)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -332,11 +337,12 @@ impl Proxy {
             let path = pki.join(name);
             std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))
         };
-        let (ca_pem, ca_key, admin_cert, admin_key) = (
+        let (ca_pem, ca_key, admin_cert, admin_key, developer_cert) = (
             read("ca.crt")?,
             read("ca.key")?,
             read("admin.crt")?,
             read("admin.key")?,
+            read("developer.crt")?,
         );
         let upstream: SocketAddr = cp
             .server_url()
@@ -351,6 +357,14 @@ impl Proxy {
         for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(cert.map_err(pem)?).map_err(tls)?;
         }
+        let roots = Arc::new(roots);
+        let mut identities = Vec::new();
+        for cert in CertificateDer::pem_slice_iter(developer_cert.as_bytes()) {
+            identities.push((
+                cert.map_err(pem)?.as_ref().to_vec(),
+                crate::DEVELOPER_CERT_CN.to_string(),
+            ));
+        }
         let client_chain: Vec<CertificateDer<'static>> =
             CertificateDer::pem_slice_iter(admin_cert.as_bytes())
                 .collect::<Result<_, _>>()
@@ -359,7 +373,7 @@ impl Proxy {
         let mut client = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(tls)?
-            .with_root_certificates(roots)
+            .with_root_certificates(roots.clone())
             .with_client_auth_cert(client_chain, client_key)
             .map_err(tls)?;
         client.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -370,10 +384,16 @@ impl Proxy {
                 .collect::<Result<_, _>>()
                 .map_err(pem)?;
         let server_key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(pem)?;
+        // Client certificates are asked for, verified against the CA, and optional.
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| Error::Client(format!("proxy client verifier: {e}")))?;
         let mut server = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(tls)?
-            .with_no_client_auth()
+            .with_client_cert_verifier(verifier)
             .with_single_cert(server_chain, server_key)
             .map_err(tls)?;
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -402,6 +422,7 @@ impl Proxy {
             hang_generation: tokio::sync::watch::Sender::new(0),
             upstream,
             connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
+            identities,
         });
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         runtime.spawn(accept_loop(listener, acceptor, state.clone()));
@@ -433,7 +454,8 @@ impl Proxy {
     }
 
     /// Copies a kubeconfig of the control plane (any user, context or namespace) with every
-    /// cluster's server set to the proxy. Requests reach the API server as the admin.
+    /// cluster's server set to the proxy. Requests reach the API server as the kubeconfig's
+    /// user: the admin, or the `developer` user.
     pub fn write_kubeconfig(&self, from: &Path, to: &Path) -> Result<(), Error> {
         let text = std::fs::read_to_string(from).map_err(|e| Error::io(from, e))?;
         let mut doc: serde_yaml::Value = serde_yaml::from_str(&text)
@@ -508,7 +530,17 @@ async fn accept_loop(
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+            // Whom the client's certificate names, if the proxy knows it.
+            let user = tls.get_ref().1.peer_certificates().and_then(|certs| {
+                let leaf = certs.first()?;
+                state
+                    .identities
+                    .iter()
+                    .find(|(der, _)| der.as_slice() == leaf.as_ref())
+                    .map(|(_, user)| user.clone())
+            });
+            let service =
+                hyper::service::service_fn(move |req| handle(state.clone(), user.clone(), req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)
                 .await;
@@ -529,6 +561,7 @@ const HOP_BY_HOP: [&str; 7] = [
 
 async fn handle(
     state: Arc<State>,
+    user: Option<String>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<ProxyBody>, CloseConnection> {
     let (parts, body) = req.into_parts();
@@ -594,13 +627,13 @@ async fn handle(
         }
         Some(FaultAction::LoseAnswer) => {
             // The change is made; the answer is read to its end and thrown away.
-            if let Ok(response) = forward(&state, &parts, body).await {
+            if let Ok(response) = forward(&state, user.as_deref(), &parts, body).await {
                 let _ = response.into_body().collect().await;
             }
             return Err(CloseConnection);
         }
     }
-    let response = match forward(&state, &parts, body).await {
+    let response = match forward(&state, user.as_deref(), &parts, body).await {
         Ok(r) => r,
         Err(_) => {
             state.set_status(index, 502);
@@ -650,6 +683,7 @@ async fn handle(
 /// still streaming).
 async fn forward(
     state: &State,
+    user: Option<&str>,
     parts: &http::request::Parts,
     body: Bytes,
 ) -> Result<hyper::Response<Incoming>, BoxError> {
@@ -674,10 +708,17 @@ async fn forward(
         .uri(uri);
     for (k, v) in &parts.headers {
         let name = k.as_str();
-        if HOP_BY_HOP.contains(&name) || name == "content-length" || name == "authorization" {
+        if HOP_BY_HOP.contains(&name)
+            || name == "content-length"
+            || name == "authorization"
+            || name.starts_with("impersonate-")
+        {
             continue;
         }
         request = request.header(k, v);
+    }
+    if let Some(user) = user {
+        request = request.header("impersonate-user", user);
     }
     let request = request
         .header("content-length", body.len())
@@ -756,6 +797,7 @@ mod tests {
                 .with_root_certificates(rustls::RootCertStore::empty())
                 .with_no_client_auth(),
             )),
+            identities: Vec::new(),
         };
         let patch = target("PATCH", "/api/v1/namespaces/ns/services/web", "");
         let get = target("GET", "/api/v1/namespaces/ns/services/web", "");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use control_plane::{FaultAction, FaultRule, Proxy};
 
 /// Tests in this file that use the shared control plane.
-const TESTS: usize = 2;
+const TESTS: usize = 3;
 
 fn kubectl(proxy: &Proxy, args: &[&str]) -> std::process::Output {
     Command::new("kubectl")
@@ -263,4 +263,52 @@ fn watches_stream_through_the_proxy_and_end_when_dropped_or_gone() {
     assert_eq!(event["type"], "ERROR");
     assert_eq!(event["object"]["code"], 410);
     assert_eq!(event["object"]["reason"], "Expired");
+}
+
+#[test]
+#[ignore = "real control plane: tests/control-plane/run-tests.sh runs them"]
+fn the_developer_stays_the_developer_through_the_proxy() {
+    let hold = common::control_plane(TESTS);
+    let cp = &hold.cp;
+    let ns = "proxy-rbac";
+    common::create_namespace(cp, ns);
+    let proxy = cp.proxy().expect("the proxy starts");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let developer = dir.path().join("developer.kubeconfig");
+    proxy
+        .write_kubeconfig(cp.user_kubeconfig_path(), &developer)
+        .expect("the developer's kubeconfig through the proxy");
+    let as_developer = |args: &[&str]| {
+        Command::new("kubectl")
+            .env("KUBECONFIG", &developer)
+            .args(args)
+            .output()
+            .expect("kubectl runs")
+    };
+    let who = as_developer(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&who.stdout).trim(),
+        control_plane::DEVELOPER_CERT_CN,
+        "{}",
+        String::from_utf8_lossy(&who.stderr)
+    );
+    let denied = as_developer(&["get", "pods", "-n", ns]);
+    assert!(!denied.status.success());
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("forbidden"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    // The admin's kubeconfig through the proxy is the admin.
+    let allowed = kubectl(&proxy, &["get", "pods", "-n", ns]);
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
 }
