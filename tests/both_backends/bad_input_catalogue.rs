@@ -82,7 +82,7 @@ spec:
   template:
     metadata: {labels: {app: green, copy: v2}}
     spec:
-      containers: [{name: web, image: "nginx:green-v2", ports: [{name: http, containerPort: 8080}]}]
+      containers: [{name: web, image: "nginx:green-v2"}]
 "#;
 
 /// Blue and green with the same pod template apart from the colour label.
