@@ -14,8 +14,11 @@ mod backends;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bad_input_catalogue;
 mod pair;
 
+mod bad_input;
+mod completion;
 mod concurrency;
 mod crash;
 mod deploy;
