@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// `1m30s`, `30s`, `500ms`.
-pub fn humanize(d: Duration) -> String {
+pub(crate) fn humanize(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         return format!("{ms}ms");

@@ -17,21 +17,30 @@
 //!   access reviews);
 //! - [`error`] and [`progress`], used by all.
 
+#![warn(unreachable_pub)]
+
 pub mod cli;
-pub mod cluster;
-pub mod cmd;
-pub mod duration;
+pub(crate) mod cluster;
+pub(crate) mod cmd;
+pub(crate) mod duration;
 pub mod error;
-pub mod execute;
+pub(crate) mod execute;
 #[cfg(test)]
 mod layers;
-pub mod pair;
-pub mod plan;
-pub mod progress;
-pub mod render;
-pub mod verdict;
+pub(crate) mod pair;
+pub(crate) mod plan;
+pub(crate) mod progress;
+pub(crate) mod render;
+pub(crate) mod verdict;
 
 pub use error::{Error, Result};
+
+/// The documented shapes of `status -o json` (`docs/status-output.md`) and `list -o json`
+/// (`docs/list-output.md`), for programs that read them.
+pub mod schema {
+    pub use crate::render::list::{KIND, PairItem, PairList};
+    pub use crate::verdict::{NextCommand, Verdict};
+}
 
 /// Runs the command the user asked for. Ctrl-C stops it with [`Error::Interrupted`].
 pub async fn run(cli: cli::Cli) -> Result<()> {

@@ -8,7 +8,7 @@ use crate::duration::humanize;
 
 /// A progress line on stderr.
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     terminal: bool,
     last: String,
     open: bool,
@@ -22,7 +22,7 @@ impl Default for Progress {
 
 impl Progress {
     /// A progress line; redrawn in place only when stderr is a terminal.
-    pub fn new() -> Progress {
+    pub(crate) fn new() -> Progress {
         Progress {
             terminal: std::io::stderr().is_terminal(),
             last: String::new(),
@@ -31,12 +31,12 @@ impl Progress {
     }
 
     /// Whether the line is redrawn in place (stderr is a terminal).
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         self.terminal
     }
 
     /// Shows `message` as the current state of a wait.
-    pub fn update(&mut self, message: &str) {
+    pub(crate) fn update(&mut self, message: &str) {
         if message == self.last {
             return;
         }
@@ -53,7 +53,7 @@ impl Progress {
     }
 
     /// Ends the current wait with a final line.
-    pub fn done(&mut self, message: &str) {
+    pub(crate) fn done(&mut self, message: &str) {
         let mut err = std::io::stderr().lock();
         let _ = if self.terminal && self.open {
             writeln!(err, "\r\u{1b}[2K{message}")
@@ -65,7 +65,7 @@ impl Progress {
     }
 
     /// Prints one diagnostic line (not part of a wait).
-    pub fn say(&mut self, message: &str) {
+    pub(crate) fn say(&mut self, message: &str) {
         if self.open {
             self.done(&self.last.clone());
         }
@@ -75,26 +75,21 @@ impl Progress {
 
 /// A deadline, `None` meaning no limit.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline(Option<Instant>);
+pub(crate) struct Deadline(Option<Instant>);
 
 impl Deadline {
     /// `limit` from now.
-    pub fn after(limit: Option<Duration>) -> Deadline {
+    pub(crate) fn after(limit: Option<Duration>) -> Deadline {
         Deadline(limit.map(|l| Instant::now() + l))
     }
 
     /// Time left; `None` when unlimited.
-    pub fn left(&self) -> Option<Duration> {
+    pub(crate) fn left(&self) -> Option<Duration> {
         self.0.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    /// Whether the time is up.
-    pub fn passed(&self) -> bool {
-        self.left().is_some_and(|l| l.is_zero())
-    }
-
     /// `4m10s left`, or empty when unlimited.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.left() {
             Some(left) => format!(
                 ", {} left",
@@ -105,7 +100,7 @@ impl Deadline {
     }
 
     /// Sleeps until the deadline (forever when unlimited).
-    pub async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         match self.0 {
             Some(at) => tokio::time::sleep_until(at.into()).await,
             None => std::future::pending().await,

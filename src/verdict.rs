@@ -12,10 +12,7 @@ use crate::pair::snapshot::{EndpointState, Role, Snapshot};
 use crate::plan::describe::describe;
 use crate::plan::{self, Outcome, Plan, ReleaseCommand};
 
-pub use crate::plan::readiness::{Blocker, RECENT_RESTART_SECONDS, readiness_blockers};
-
-/// Journal annotation (without prefix) naming the colour that was live before the last flip.
-pub const JOURNAL_PREVIOUS_COLOUR: &str = journal::PREVIOUS_COLOUR;
+pub(crate) use crate::plan::readiness::Blocker;
 
 /// The command the verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +53,7 @@ impl From<&Blocker> for Reason {
 }
 
 /// The code of a refusal that names no more specific blocker.
-pub const REFUSED: &str = "refused";
+pub(crate) const REFUSED: &str = "refused";
 
 /// The one-line answer of `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +91,7 @@ pub struct Verdict {
 }
 
 /// Decides the verdict from a snapshot, through the plans of the release commands.
-pub fn decide(snapshot: &Snapshot) -> Verdict {
+pub(crate) fn decide(snapshot: &Snapshot) -> Verdict {
     let mut verdict = decide_moves(snapshot);
     verdict.production_problem = production_problem(snapshot, &verdict);
     if let Some(problem) = &verdict.production_problem {

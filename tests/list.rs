@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use common::*;
-use kubectl_bluegreen::render::list::{KIND, PairItem, PairList};
+use kubectl_bluegreen::schema::{KIND, PairItem, PairList};
 use release_support::*;
 
 /// `list -o json` with `args`, deserialised into the documented schema.

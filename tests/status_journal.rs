@@ -8,7 +8,7 @@ mod release_support;
 use std::time::Duration;
 
 use common::*;
-use kubectl_bluegreen::verdict::{NextCommand, Verdict};
+use kubectl_bluegreen::schema::{NextCommand, Verdict};
 use release_support::*;
 
 /// The verdict of `status -o json`, deserialised into the documented schema.

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 /// One request the plan needs permission for, as a SelfSubjectAccessReview asks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Permission {
+pub(crate) struct Permission {
     /// The verb.
     pub verb: String,
     /// The API group (`""` for core).
@@ -29,7 +29,7 @@ pub struct Permission {
 
 impl Permission {
     /// A permission from its parts.
-    pub fn new(
+    pub(crate) fn new(
         verb: &str,
         group: &str,
         resource: &str,
@@ -63,7 +63,7 @@ impl std::fmt::Display for Permission {
 }
 
 /// Asks the API server about every permission; fails listing those denied.
-pub async fn check(conn: &Connection, permissions: &[Permission]) -> Result<()> {
+pub(crate) async fn check(conn: &Connection, permissions: &[Permission]) -> Result<()> {
     let api: Api<SelfSubjectAccessReview> = Api::all(conn.client.clone());
     let desc = RequestDesc {
         verb: "create",

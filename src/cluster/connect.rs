@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectOptions {
+pub(crate) struct ConnectOptions {
     /// `--kubeconfig`.
     pub kubeconfig: Option<PathBuf>,
     /// `--context`.
@@ -34,7 +34,7 @@ pub struct ConnectOptions {
 /// Where the plugin acts: shown on every screen.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub(crate) struct Target {
     /// The kubeconfig context (`in-cluster` when running in a pod).
     pub context: String,
     /// The cluster's name in the kubeconfig.
@@ -47,7 +47,7 @@ pub struct Target {
 
 /// A ready client and where it points.
 #[derive(Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// The client; every request goes through the request log.
     pub client: Client,
     /// Context, cluster, server and namespace.
@@ -76,7 +76,7 @@ enum Source {
 
 /// Finds the configuration, picks the context and namespace and builds the client. Does not
 /// contact the server.
-pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
+pub(crate) async fn connect(options: &ConnectOptions) -> Result<Connection> {
     let (mut config, target) = match load_source(options)? {
         Source::Kubeconfig { config, files } => from_kubeconfig(*config, &files, options).await?,
         Source::InCluster => from_in_cluster(options)?,
@@ -186,7 +186,7 @@ fn load_source(options: &ConnectOptions) -> Result<Source> {
 
 /// The merged kubeconfig the options resolve to (same search as [`connect`]); `None` when the
 /// plugin would use the in-cluster service account.
-pub fn kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
+pub(crate) fn kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
     match load_source(options)? {
         Source::Kubeconfig { config, .. } => Ok(Some(*config)),
         Source::InCluster => Ok(None),

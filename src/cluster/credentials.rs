@@ -21,7 +21,7 @@ const STDERR_LIMIT: usize = 2000;
 
 /// The credential command the kubeconfig user names, to name it in errors.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CredentialSource {
+pub(crate) struct CredentialSource {
     /// `exec.command`, or an auth provider's `cmd-path`.
     command: Option<String>,
     /// `exec.installHint`, shown when the command cannot be started (as kubectl does).
@@ -30,7 +30,7 @@ pub struct CredentialSource {
 
 impl CredentialSource {
     /// The command of the user's exec plugin or auth provider, if it has one.
-    pub fn of(user: &AuthInfo) -> Self {
+    pub(crate) fn of(user: &AuthInfo) -> Self {
         if let Some(exec) = &user.exec {
             return CredentialSource {
                 command: exec.command.clone(),
@@ -55,7 +55,7 @@ impl CredentialSource {
 
     /// If `err` (or one of its causes) is a failure to obtain credentials, what went wrong, in
     /// words that quote nothing the plugin printed on stdout.
-    pub fn describe(&self, err: &(dyn StdError + 'static)) -> Option<String> {
+    pub(crate) fn describe(&self, err: &(dyn StdError + 'static)) -> Option<String> {
         let mut cause = Some(err);
         while let Some(e) = cause {
             if let Some(failure) = e.downcast_ref::<CredentialFailure>() {
@@ -134,7 +134,7 @@ fn tail(text: &str, limit: usize) -> &str {
 /// A credential failure already put in safe words; it replaces the library's error on the
 /// request path, so that no log line or message formats the original.
 #[derive(Debug, Clone)]
-pub struct CredentialFailure(String);
+pub(crate) struct CredentialFailure(String);
 
 impl std::fmt::Display for CredentialFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,13 +147,13 @@ impl StdError for CredentialFailure {}
 /// A tower layer that rewords credential errors raised while sending a request (an exec
 /// plugin run again to refresh an expiring token).
 #[derive(Debug, Clone)]
-pub struct CredentialErrorLayer {
+pub(crate) struct CredentialErrorLayer {
     source: Arc<CredentialSource>,
 }
 
 impl CredentialErrorLayer {
     /// A layer naming `source`'s command in its errors.
-    pub fn new(source: CredentialSource) -> Self {
+    pub(crate) fn new(source: CredentialSource) -> Self {
         CredentialErrorLayer {
             source: Arc::new(source),
         }
@@ -173,7 +173,7 @@ impl<S> Layer<S> for CredentialErrorLayer {
 
 /// The service produced by [`CredentialErrorLayer`].
 #[derive(Debug, Clone)]
-pub struct CredentialErrors<S> {
+pub(crate) struct CredentialErrors<S> {
     inner: S,
     source: Arc<CredentialSource>,
 }

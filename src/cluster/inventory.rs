@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// Which namespaces to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// One namespace.
     Namespace(String),
     /// Every namespace (`--all-namespaces`).
@@ -29,7 +29,7 @@ pub enum Scope {
 
 /// Everything `list` reads, sorted by namespace, then name.
 #[derive(Debug, Clone, Default)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     /// Every Service.
     pub services: Vec<Service>,
     /// Every Deployment.
@@ -48,7 +48,7 @@ impl Connection {
     /// one label-selected list per selector, concurrently (pods matching several are kept
     /// once). `known_pod_selectors` are those known before anything is read (`--label`); without
     /// them, `pod_selectors` derives them from the Services, which are then read first.
-    pub async fn read_inventory(
+    pub(crate) async fn read_inventory(
         &self,
         scope: &Scope,
         known_pod_selectors: Option<Vec<String>>,
@@ -112,7 +112,11 @@ impl Connection {
     }
 
     /// Lists a namespaced kind in `scope`, page by page, sorted by namespace and name.
-    pub async fn list_in<K>(&self, scope: &Scope, label_selector: Option<&str>) -> Result<Vec<K>>
+    pub(crate) async fn list_in<K>(
+        &self,
+        scope: &Scope,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<K>>
     where
         K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
             + Clone

@@ -25,11 +25,11 @@ use crate::cluster::credentials::CredentialSource;
 use crate::error::{Error, Result};
 
 /// Page size of list requests.
-pub const PAGE_SIZE: u32 = 500;
+pub(crate) const PAGE_SIZE: u32 = 500;
 
 /// A request, described for error messages: `list pods`, `get services/web`.
 #[derive(Debug, Clone)]
-pub struct RequestDesc {
+pub(crate) struct RequestDesc {
     /// The verb, as RBAC names it.
     pub verb: &'static str,
     /// The resource, as RBAC names it (`deployments.apps`).
@@ -48,7 +48,7 @@ impl std::fmt::Display for RequestDesc {
 }
 
 /// The RBAC resource name of `K`, e.g. `pods` or `deployments.apps`.
-pub fn resource_name<K: Resource<DynamicType = ()>>() -> String {
+pub(crate) fn resource_name<K: Resource<DynamicType = ()>>() -> String {
     let group = K::group(&());
     let plural = K::plural(&());
     if group.is_empty() {
@@ -60,7 +60,7 @@ pub fn resource_name<K: Resource<DynamicType = ()>>() -> String {
 
 impl Connection {
     /// Gets one namespaced object; `None` if it does not exist.
-    pub async fn get_opt<K>(&self, name: &str) -> Result<Option<K>>
+    pub(crate) async fn get_opt<K>(&self, name: &str) -> Result<Option<K>>
     where
         K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
             + Clone
@@ -77,7 +77,7 @@ impl Connection {
     }
 
     /// Whether the namespace exists; `None` if we may not know (forbidden to ask).
-    pub async fn namespace_exists(&self) -> Result<Option<bool>> {
+    pub(crate) async fn namespace_exists(&self) -> Result<Option<bool>> {
         use k8s_openapi::api::core::v1::Namespace;
         let api: Api<Namespace> = Api::all(self.client.clone());
         let desc = RequestDesc {
@@ -94,7 +94,7 @@ impl Connection {
     }
 
     /// Lists a namespaced kind, optionally with a server-side label selector, page by page.
-    pub async fn list<K>(&self, label_selector: Option<&str>) -> Result<Vec<K>>
+    pub(crate) async fn list<K>(&self, label_selector: Option<&str>) -> Result<Vec<K>>
     where
         K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
             + Clone
@@ -127,7 +127,7 @@ impl Connection {
     /// The pods `label_selector` selects, page by page, each page decoded straight into
     /// [`SlimPod`]s: thousands of pods are never held as whole `Pod` values, not even one
     /// page of them.
-    pub async fn list_pods(&self, label_selector: &str) -> Result<Vec<SlimPod>> {
+    pub(crate) async fn list_pods(&self, label_selector: &str) -> Result<Vec<SlimPod>> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.target.namespace);
         let mut items = self.list_slim_pods(&api, label_selector).await?;
         items.sort_by(|a, b| a.name().cmp(b.name()));
@@ -171,7 +171,11 @@ impl Connection {
     /// Runs a request that changes nothing (a get, a list, an access review) under
     /// `--request-timeout`, trying it again with backoff when the failure may be passing: a
     /// server error, a lost connection or a timeout. See [`crate::cluster::retry`].
-    pub async fn call_idempotent<T, F, Fut>(&self, desc: &RequestDesc, mut request: F) -> Result<T>
+    pub(crate) async fn call_idempotent<T, F, Fut>(
+        &self,
+        desc: &RequestDesc,
+        mut request: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
@@ -195,7 +199,7 @@ impl Connection {
     }
 
     /// Runs one API call under `--request-timeout` and maps its failure.
-    pub async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         desc: &RequestDesc,
         request: impl Future<Output = Result<T, kube::Error>>,
@@ -218,7 +222,7 @@ impl Connection {
     }
 
     /// Turns a client error into one that says what to do about it.
-    pub fn classify(&self, desc: &RequestDesc, err: kube::Error) -> Error {
+    pub(crate) fn classify(&self, desc: &RequestDesc, err: kube::Error) -> Error {
         let target = &self.target;
         // A token refresh by the exec plugin failed (already reworded by the client's layer).
         if let Some(reason) = CredentialSource::default().describe(&err) {
@@ -258,7 +262,7 @@ impl Connection {
 
 /// The API objects a snapshot is built from.
 #[derive(Debug, Clone, Default)]
-pub struct PairObjects {
+pub(crate) struct PairObjects {
     /// The production Service.
     pub service: Service,
     /// Every Deployment of the namespace.
@@ -279,7 +283,7 @@ impl Connection {
     /// colour's label selector: Deployments and Services of the namespace, each colour's pods
     /// and the Service's EndpointSlices (both label-selected by the server), and the
     /// HorizontalPodAutoscalers when they may be read.
-    pub async fn read_pair(
+    pub(crate) async fn read_pair(
         &self,
         service: Service,
         colour_selectors: &[String; 2],
@@ -321,7 +325,7 @@ impl Connection {
 /// namespace may hold thousands of pods of a colour; held as whole `Pod`s (whose spec alone is
 /// several kilobytes even when empty), they were most of the plugin's memory.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct SlimPod {
+pub(crate) struct SlimPod {
     /// `metadata`: name, labels, creation and deletion times.
     #[serde(default)]
     pub metadata: SlimPodMeta,
@@ -336,7 +340,7 @@ pub struct SlimPod {
 /// [`SlimPod::metadata`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SlimPodMeta {
+pub(crate) struct SlimPodMeta {
     /// `metadata.name`.
     #[serde(default)]
     pub name: Option<String>,
@@ -360,7 +364,7 @@ pub struct SlimPodMeta {
 /// One of [`SlimPodMeta::owner_references`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SlimOwnerReference {
+pub(crate) struct SlimOwnerReference {
     /// `kind`, e.g. `ReplicaSet`.
     #[serde(default)]
     pub kind: String,
@@ -375,7 +379,7 @@ pub struct SlimOwnerReference {
 /// [`SlimPod::spec`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SlimPodSpec {
+pub(crate) struct SlimPodSpec {
     /// `spec.containers`, counted only (the elements take no memory).
     #[serde(default)]
     pub containers: Vec<IgnoredAny>,
@@ -387,7 +391,7 @@ pub struct SlimPodSpec {
 /// [`SlimPod::status`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SlimPodStatus {
+pub(crate) struct SlimPodStatus {
     /// `status.phase`.
     #[serde(default)]
     pub phase: Option<String>,
@@ -410,7 +414,7 @@ pub struct SlimPodStatus {
 
 /// A pod condition: type and status.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct SlimPodCondition {
+pub(crate) struct SlimPodCondition {
     /// `type`, e.g. `Ready`.
     #[serde(rename = "type")]
     pub type_: String,
@@ -421,7 +425,7 @@ pub struct SlimPodCondition {
 /// A container status: readiness, restarts, and its current and last state.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SlimContainerStatus {
+pub(crate) struct SlimContainerStatus {
     /// `ready`.
     #[serde(default)]
     pub ready: bool,
@@ -438,7 +442,7 @@ pub struct SlimContainerStatus {
 
 /// A container state: waiting or terminated (running needs nothing more).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct SlimContainerState {
+pub(crate) struct SlimContainerState {
     /// `waiting`.
     #[serde(default)]
     pub waiting: Option<SlimWaiting>,
@@ -449,7 +453,7 @@ pub struct SlimContainerState {
 
 /// `state.waiting`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct SlimWaiting {
+pub(crate) struct SlimWaiting {
     /// `reason`, e.g. `CrashLoopBackOff`.
     #[serde(default)]
     pub reason: Option<String>,
@@ -458,7 +462,7 @@ pub struct SlimWaiting {
 /// `state.terminated`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SlimTerminated {
+pub(crate) struct SlimTerminated {
     /// `reason`, e.g. `Error`.
     #[serde(default)]
     pub reason: Option<String>,
@@ -472,19 +476,19 @@ pub struct SlimTerminated {
 
 impl SlimPod {
     /// The pod's name (empty if it has none).
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or("")
     }
 
     /// The pod's labels.
-    pub fn labels(&self) -> &BTreeMap<String, String> {
+    pub(crate) fn labels(&self) -> &BTreeMap<String, String> {
         static NONE: BTreeMap<String, String> = BTreeMap::new();
         self.metadata.labels.as_ref().unwrap_or(&NONE)
     }
 
     /// Whether Deployment `deployment` owns the pod: its controller is a ReplicaSet named as
     /// the Deployment controller names them, `<deployment>-<pod-template-hash>`.
-    pub fn owned_by_deployment(&self, deployment: &str) -> bool {
+    pub(crate) fn owned_by_deployment(&self, deployment: &str) -> bool {
         let Some(hash) = self.labels().get("pod-template-hash") else {
             return false;
         };

@@ -10,11 +10,11 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 
 /// The tracing target of the request log (`-v` enables it).
-pub const TARGET: &str = "kubectl_bluegreen::api";
+pub(crate) const TARGET: &str = "kubectl_bluegreen::api";
 
 /// A tower layer that logs every request.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RequestLogLayer;
+pub(crate) struct RequestLogLayer;
 
 impl<S> Layer<S> for RequestLogLayer {
     type Service = RequestLog<S>;
@@ -26,7 +26,7 @@ impl<S> Layer<S> for RequestLogLayer {
 
 /// The service produced by [`RequestLogLayer`].
 #[derive(Debug, Clone)]
-pub struct RequestLog<S> {
+pub(crate) struct RequestLog<S> {
     inner: S,
 }
 

@@ -14,16 +14,16 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use crate::error::Error;
 
 /// Tries after a server error or a lost connection, the first one included.
-pub const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 /// Tries after a timeout, the first one included: each waits the whole `--request-timeout`.
-pub const MAX_TIMEOUT_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_TIMEOUT_ATTEMPTS: u32 = 3;
 
 /// The first wait, before jitter; each next one doubles, up to [`MAX_WAIT`].
-pub const FIRST_WAIT: Duration = Duration::from_millis(100);
+pub(crate) const FIRST_WAIT: Duration = Duration::from_millis(100);
 
 /// The longest wait between two tries, before jitter.
-pub const MAX_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(2);
 
 /// How many tries in all `error` is worth; `None` when it should not be tried again.
 fn tries(error: &Error) -> Option<u32> {
@@ -39,14 +39,14 @@ fn tries(error: &Error) -> Option<u32> {
 
 /// Whether `error` may be passing: a server error, a lost connection, a timeout. For a change,
 /// it also means the change may or may not have been made.
-pub fn passing(error: &Error) -> bool {
+pub(crate) fn passing(error: &Error) -> bool {
     tries(error).is_some_and(|n| n > 1)
 }
 
 /// The waits between the tries of one request: exponential from [`FIRST_WAIT`] up to
 /// [`MAX_WAIT`], each with random jitter of up to as much again (`backon`'s), so that many
 /// clients that failed together do not all come back at once.
-pub struct Backoff {
+pub(crate) struct Backoff {
     waits: <ExponentialBuilder as BackoffBuilder>::Backoff,
     tried: u32,
 }
@@ -59,7 +59,7 @@ impl Default for Backoff {
 
 impl Backoff {
     /// Before the first try.
-    pub fn new() -> Backoff {
+    pub(crate) fn new() -> Backoff {
         Backoff {
             waits: ExponentialBuilder::new()
                 .with_min_delay(FIRST_WAIT)
@@ -73,7 +73,7 @@ impl Backoff {
 
     /// How long to wait before trying again after `error` ended a try; `None` when it should
     /// not be tried again (the error will not pass, or it was tried often enough).
-    pub fn after(&mut self, error: &Error) -> Option<Duration> {
+    pub(crate) fn after(&mut self, error: &Error) -> Option<Duration> {
         self.tried += 1;
         if self.tried >= tries(error)? {
             return None;

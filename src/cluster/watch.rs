@@ -13,7 +13,10 @@ use kube::runtime::{WatchStreamExt, watcher};
 use crate::cluster::Connection;
 
 /// A stream that yields once per change of a watched kind; errors are retried with backoff.
-pub fn changes<K>(api: Api<K>, config: watcher::Config) -> Pin<Box<dyn Stream<Item = ()> + Send>>
+pub(crate) fn changes<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> Pin<Box<dyn Stream<Item = ()> + Send>>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
@@ -33,7 +36,7 @@ where
 }
 
 /// Changes of the pair's Deployments and of the pods matching `pod_selector`.
-pub fn pair_changes(
+pub(crate) fn pair_changes(
     conn: &Connection,
     pod_selector: &str,
 ) -> Pin<Box<dyn Stream<Item = ()> + Send>> {

@@ -5,6 +5,6 @@ use crate::cli::completion::{CompletionArgs, script};
 use crate::error::Result;
 
 /// Writes the script for `args.shell` to stdout.
-pub fn run(args: &CompletionArgs) -> Result<()> {
+pub(crate) fn run(args: &CompletionArgs) -> Result<()> {
     super::print(&script(args.shell))
 }

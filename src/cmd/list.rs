@@ -12,7 +12,7 @@ use crate::render::json::API_VERSION;
 use crate::render::list::{KIND, ListTarget, PairItem, PairList, table};
 
 /// Runs `list`.
-pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<()> {
     let conn = connect(&connect_options(global)).await?;
     let spec: PairSpec = args.pair.spec();
     let scope = if args.all_namespaces {

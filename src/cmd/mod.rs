@@ -1,10 +1,10 @@
 //! One module per subcommand.
 
-pub mod list;
-pub mod release;
-pub mod status;
+pub(crate) mod list;
+pub(crate) mod release;
+pub(crate) mod status;
 // Not a cluster command: prints the shells' completion scripts.
-pub mod completion;
+pub(crate) mod completion;
 
 use std::io::Write;
 
@@ -13,7 +13,7 @@ use crate::cluster::ConnectOptions;
 use crate::error::{Error, Result};
 
 /// The connection options the global flags ask for.
-pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
+pub(crate) fn connect_options(global: &GlobalArgs) -> ConnectOptions {
     ConnectOptions {
         kubeconfig: global.kubeconfig.clone(),
         context: global.context.clone(),
@@ -23,7 +23,7 @@ pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
 }
 
 /// Writes human or machine output to stdout and flushes it.
-pub fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())

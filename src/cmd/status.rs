@@ -24,7 +24,7 @@ use crate::verdict;
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Runs `status`.
-pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     let conn = connect(&connect_options(global)).await?;
     let screen = Screen {
         conn: &conn,

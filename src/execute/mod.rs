@@ -4,10 +4,10 @@
 //! completes.
 
 mod cleanup;
-pub mod requests;
+pub(crate) mod requests;
 mod serving;
 mod verify;
-pub mod watch;
+pub(crate) mod watch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,7 +30,7 @@ use crate::progress::{Deadline, Progress};
 const JOURNAL_CONFLICT_RETRIES: u32 = 5;
 
 /// Runs a plan's steps in order.
-pub struct Executor<'a> {
+pub(crate) struct Executor<'a> {
     /// Where.
     pub conn: &'a Connection,
     /// The snapshot the plan was made from.
@@ -55,7 +55,7 @@ pub struct Executor<'a> {
 
 impl<'a> Executor<'a> {
     /// An executor for `snapshot`'s pair.
-    pub fn new(
+    pub(crate) fn new(
         conn: &'a Connection,
         snapshot: &'a Snapshot,
         dry_run: bool,
@@ -104,7 +104,7 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs every step of `plan`.
-    pub async fn run(&mut self, plan: &Plan) -> Result<()> {
+    pub(crate) async fn run(&mut self, plan: &Plan) -> Result<()> {
         for step in &plan.steps {
             self.step(plan, &step.action).await?;
         }

@@ -11,7 +11,7 @@ use crate::cluster::Connection;
 use crate::cluster::read::RequestDesc;
 use crate::error::{Error, Result};
 
-pub use crate::plan::requests::FIELD_MANAGER;
+pub(crate) use crate::plan::requests::FIELD_MANAGER;
 
 fn desc(verb: &'static str, resource: &str, name: &str) -> RequestDesc {
     RequestDesc {
@@ -45,7 +45,7 @@ fn post_params(dry_run: bool) -> PostParams {
 /// the patch makes it, an earlier copy landed and the patch succeeded. A patch without a
 /// resourceVersion is sent once: after a lost answer the Service is read again, and the patch
 /// succeeded if the Service is as it makes it.
-pub async fn patch_service(
+pub(crate) async fn patch_service(
     conn: &Connection,
     name: &str,
     patch: &Value,
@@ -129,7 +129,12 @@ fn applied(object: &impl serde::Serialize, patch: &Value) -> bool {
 
 /// Sets a Deployment's replica count through its `scale` subresource. The count is absolute,
 /// so a copy sent again after a lost answer changes nothing more than the first.
-pub async fn scale(conn: &Connection, name: &str, replicas: i32, dry_run: bool) -> Result<()> {
+pub(crate) async fn scale(
+    conn: &Connection,
+    name: &str,
+    replicas: i32,
+    dry_run: bool,
+) -> Result<()> {
     let api: Api<Deployment> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
     let patch = serde_json::json!({"spec": {"replicas": replicas}});
     let merge = Patch::Merge(&patch);
@@ -144,7 +149,7 @@ pub async fn scale(conn: &Connection, name: &str, replicas: i32, dry_run: bool) 
 
 /// A strategic merge patch on a Deployment (new images by container name, a replica count):
 /// absolute values, so sending it again after a lost answer changes nothing more.
-pub async fn patch_deployment(
+pub(crate) async fn patch_deployment(
     conn: &Connection,
     name: &str,
     patch: &Value,
@@ -163,7 +168,7 @@ pub async fn patch_deployment(
 
 /// Deletes a namespaced object, only if it is still the one that was read (uid precondition).
 /// Already gone is fine.
-pub async fn delete<K>(
+pub(crate) async fn delete<K>(
     conn: &Connection,
     name: &str,
     uid: Option<String>,
@@ -203,7 +208,7 @@ where
 }
 
 /// Creates an object from a saved manifest. `Ok(false)` when it already exists.
-pub async fn create<K>(conn: &Connection, manifest: &Value, dry_run: bool) -> Result<bool>
+pub(crate) async fn create<K>(conn: &Connection, manifest: &Value, dry_run: bool) -> Result<bool>
 where
     K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
         + Clone
@@ -233,7 +238,12 @@ where
 
 /// Records a core/v1 Event on the production Service `service`: `event` as
 /// [`crate::plan::requests::event`] makes it.
-pub async fn event(conn: &Connection, service: &str, event: &Value, dry_run: bool) -> Result<()> {
+pub(crate) async fn event(
+    conn: &Connection,
+    service: &str,
+    event: &Value,
+    dry_run: bool,
+) -> Result<()> {
     let event: Event = serde_json::from_value(event.clone())
         .map_err(|e| Error::Internal(format!("cannot encode an Event: {e}")))?;
     let api: Api<Event> = Api::namespaced(conn.client.clone(), &conn.target.namespace);

@@ -22,7 +22,7 @@ use crate::progress::{Deadline, Progress};
 /// What a colour's readiness is now, read from the cluster: Deployment `deployment` and the
 /// pods `selector` matches, judged by [`readiness_blockers`], the one test the plan, the
 /// verdict and every wait share. Empty: ready to take traffic.
-pub async fn colour_readiness(
+pub(crate) async fn colour_readiness(
     conn: &Connection,
     colour: &str,
     deployment: &str,
@@ -39,7 +39,7 @@ pub async fn colour_readiness(
 /// ready, why not); `probe` looks again after each change `changes` yields. `Ok(state)` once
 /// ready, `Err(state)` with the last state when the deadline passes first. Every wait for a
 /// colour goes through here, with its probe judging by [`readiness_blockers`].
-pub async fn until_ready<T>(
+pub(crate) async fn until_ready<T>(
     changes: &mut (impl Stream<Item = ()> + Unpin),
     colour: &str,
     first: (T, Option<String>),
@@ -73,7 +73,7 @@ pub async fn until_ready<T>(
 
 /// Who is who in the endpoints while verifying a flip.
 #[derive(Debug, Clone, Default)]
-pub struct Expectation {
+pub(crate) struct Expectation {
     /// The colour traffic moves to.
     pub colour: String,
     /// The colour traffic leaves.
@@ -91,7 +91,7 @@ pub struct Expectation {
 
 /// What the EndpointSlices hold, against an expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Ready addresses that are not the old colour's, on the port that has fewest of them.
     pub new_ready: usize,
     /// Ready addresses that are not the old colour's, whatever ports their slices carry.
@@ -106,7 +106,7 @@ impl Expectation {
     /// Counts one set of slices; pure. An address counts for a port only in a slice that
     /// carries that port: the EndpointSlice controller puts a pod that lacks a named port in a
     /// slice without it, and kube-proxy then has nowhere to send that port's traffic.
-    pub fn tally<'a>(&self, slices: impl Iterator<Item = &'a EndpointSlice>) -> Tally {
+    pub(crate) fn tally<'a>(&self, slices: impl Iterator<Item = &'a EndpointSlice>) -> Tally {
         let mut tally = Tally::default();
         let mut seen = HashSet::new();
         let mut per_port: BTreeMap<&str, HashSet<String>> = self
@@ -167,13 +167,13 @@ impl Expectation {
 
     /// Whether the flip is complete: every port has the new colour's ready pods, and no old
     /// pod is left.
-    pub fn met(&self, tally: &Tally) -> bool {
+    pub(crate) fn met(&self, tally: &Tally) -> bool {
         tally.old == 0 && tally.new_ready >= self.ready_needed.max(1)
     }
 
     /// Why waiting longer cannot help: the old pods are gone and the new ones are in the
     /// endpoints, but without a port the Service targets. `None` while it still may.
-    pub fn hopeless(&self, service: &str, tally: &Tally) -> Option<String> {
+    pub(crate) fn hopeless(&self, service: &str, tally: &Tally) -> Option<String> {
         (tally.old == 0 && tally.new_anywhere >= self.ready_needed.max(1) && !tally.dead_ports.is_empty())
             .then(|| {
                 let ports: Vec<String> = tally
@@ -190,7 +190,7 @@ impl Expectation {
     }
 
     /// The state in words.
-    pub fn describe(&self, service: &str, tally: &Tally) -> String {
+    pub(crate) fn describe(&self, service: &str, tally: &Tally) -> String {
         let per_port = if self.ports.len() > 1 {
             " on every port"
         } else {
@@ -208,7 +208,7 @@ impl Expectation {
 }
 
 /// Builds the expectation from the pods of both colours as they are now.
-pub async fn expectation(
+pub(crate) async fn expectation(
     conn: &Connection,
     colour: &str,
     previous: &str,
@@ -292,7 +292,7 @@ fn slice_sets(
 
 /// Watches the Service's EndpointSlices until they meet `expect`. `Err(detail)` when the
 /// deadline passes first, or as soon as waiting cannot help (a port left with no endpoint).
-pub async fn endpoints_moved(
+pub(crate) async fn endpoints_moved(
     conn: &Connection,
     service: &str,
     expect: &Expectation,
@@ -337,7 +337,11 @@ pub async fn endpoints_moved(
 /// Resolves, with what it saw, once the Service's EndpointSlices hold fewer ready addresses of
 /// `expect.colour` on some port than `expect.ready_needed`: the live colour stopped serving as
 /// it did when it was verified. Never resolves while it serves.
-pub async fn serving_dropped(conn: &Connection, service: &str, expect: &Expectation) -> Tally {
+pub(crate) async fn serving_dropped(
+    conn: &Connection,
+    service: &str,
+    expect: &Expectation,
+) -> Tally {
     let mut sets = slice_sets(conn, service);
     while let Some(set) = sets.next().await {
         let tally = expect.tally(set.iter());
@@ -352,7 +356,7 @@ pub async fn serving_dropped(conn: &Connection, service: &str, expect: &Expectat
 /// `colour`: someone else flipped it (a colleague's rollback, a `kubectl edit`) while this
 /// command waited on it. Never resolves when the Service cannot be watched; then the wait it
 /// guards ends by its own timeout, as it would without it.
-pub async fn selector_moved_away(
+pub(crate) async fn selector_moved_away(
     conn: &Connection,
     name: &str,
     label: &str,

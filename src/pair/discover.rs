@@ -130,7 +130,7 @@ impl Identity {
 }
 
 /// `k=v,k=v`, in key order.
-pub fn selector_text(selector: &BTreeMap<String, String>) -> String {
+pub(crate) fn selector_text(selector: &BTreeMap<String, String>) -> String {
     selector
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -139,13 +139,16 @@ pub fn selector_text(selector: &BTreeMap<String, String>) -> String {
 }
 
 /// Whether `selector` (non-empty) selects an object with `labels`.
-pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selects(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// A Service's selector as Kubernetes applies it; empty when it has none, and for an
 /// ExternalName Service, whose selector Kubernetes ignores (it keeps no endpoints for it).
-pub fn service_selector(service: &Service) -> BTreeMap<String, String> {
+pub(crate) fn service_selector(service: &Service) -> BTreeMap<String, String> {
     service
         .spec
         .as_ref()
@@ -155,7 +158,7 @@ pub fn service_selector(service: &Service) -> BTreeMap<String, String> {
 }
 
 /// Reads the colour key and the live colour from the production Service's selector.
-pub fn identify(service: &Service, namespace: &str, spec: &PairSpec) -> Result<Identity> {
+pub(crate) fn identify(service: &Service, namespace: &str, spec: &PairSpec) -> Result<Identity> {
     let spec = &spec.with_recorded(service)?;
     let name = service.name_any();
     let spec_of = service.spec.as_ref();
@@ -237,7 +240,7 @@ pub fn identify(service: &Service, namespace: &str, spec: &PairSpec) -> Result<I
 }
 
 /// A Deployment's pod template labels.
-pub fn template_labels(deployment: &Deployment) -> BTreeMap<String, String> {
+pub(crate) fn template_labels(deployment: &Deployment) -> BTreeMap<String, String> {
     deployment
         .spec
         .as_ref()
@@ -249,7 +252,7 @@ pub fn template_labels(deployment: &Deployment) -> BTreeMap<String, String> {
 /// Whether two Deployments run the same pod template apart from the colour label (and the
 /// `pod-template-hash` a controller may add): then promoting from one to the other would move
 /// traffic without changing the version.
-pub fn same_template(colour_label: &str, a: &Deployment, b: &Deployment) -> bool {
+pub(crate) fn same_template(colour_label: &str, a: &Deployment, b: &Deployment) -> bool {
     let normalised = |d: &Deployment| {
         let mut template = d.spec.as_ref().map(|s| s.template.clone());
         if let Some(labels) = template
@@ -268,7 +271,7 @@ pub fn same_template(colour_label: &str, a: &Deployment, b: &Deployment) -> bool
 
 /// The colour's Deployment: the one whose pod template carries the colour's selector. `None`
 /// when the colour is missing; an error when several match.
-pub fn deployment_for<'a>(
+pub(crate) fn deployment_for<'a>(
     identity: &Identity,
     colour: &str,
     deployments: &'a [Deployment],
@@ -290,7 +293,7 @@ pub fn deployment_for<'a>(
 }
 
 /// The colour's test Services: other Services whose selector equals the colour's selector.
-pub fn test_services<'a>(
+pub(crate) fn test_services<'a>(
     identity: &Identity,
     colour: &str,
     services: &'a [Service],
@@ -303,7 +306,7 @@ pub fn test_services<'a>(
 }
 
 /// Who else manages this Service's selector, if anyone.
-pub fn managed_by(service: &Service) -> Option<String> {
+pub(crate) fn managed_by(service: &Service) -> Option<String> {
     let annotations = service.annotations();
     for (prefix, tool) in MANAGER_ANNOTATIONS {
         if annotations.keys().any(|k| k.starts_with(prefix)) {
@@ -320,7 +323,7 @@ pub fn managed_by(service: &Service) -> Option<String> {
 /// Suggestions when the named Service does not exist: the Services that look like one side
 /// of a pair (a selector value is one of the colours), the one whose name is close to `asked`
 /// first and apart.
-pub fn suggestions(
+pub(crate) fn suggestions(
     asked: &str,
     services: &[Service],
     colours: &[String; 2],
@@ -353,14 +356,14 @@ pub(crate) mod tests {
     use k8s_openapi::api::core::v1::{PodTemplateSpec, ServiceSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-    pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub(crate) fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
 
-    pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
+    pub(crate) fn service(name: &str, selector: &[(&str, &str)]) -> Service {
         Service {
             metadata: ObjectMeta {
                 name: Some(name.into()),
@@ -375,7 +378,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn deployment(name: &str, template: &[(&str, &str)]) -> Deployment {
+    pub(crate) fn deployment(name: &str, template: &[(&str, &str)]) -> Deployment {
         Deployment {
             metadata: ObjectMeta {
                 name: Some(name.into()),

@@ -42,53 +42,53 @@ use serde_json::{Map, Value, json};
 use crate::pair::snapshot::Snapshot;
 
 /// Prefix of the annotations this plugin keeps on the production Service (its journal).
-pub const JOURNAL_PREFIX: &str = "bluegreen.dev/";
+pub(crate) const JOURNAL_PREFIX: &str = "bluegreen.dev/";
 
 /// `previous-colour`.
-pub const PREVIOUS_COLOUR: &str = "previous-colour";
+pub(crate) const PREVIOUS_COLOUR: &str = "previous-colour";
 /// `previous-selector`.
-pub const PREVIOUS_SELECTOR: &str = "previous-selector";
+pub(crate) const PREVIOUS_SELECTOR: &str = "previous-selector";
 /// `previous-deployment`.
-pub const PREVIOUS_DEPLOYMENT: &str = "previous-deployment";
+pub(crate) const PREVIOUS_DEPLOYMENT: &str = "previous-deployment";
 /// `previous-images`.
-pub const PREVIOUS_IMAGES: &str = "previous-images";
+pub(crate) const PREVIOUS_IMAGES: &str = "previous-images";
 /// `flipped-at`.
-pub const FLIPPED_AT: &str = "flipped-at";
+pub(crate) const FLIPPED_AT: &str = "flipped-at";
 /// `action`.
-pub const ACTION: &str = "action";
+pub(crate) const ACTION: &str = "action";
 /// `step`.
-pub const STEP: &str = "step";
+pub(crate) const STEP: &str = "step";
 /// `cleanup-policy`.
-pub const CLEANUP_POLICY: &str = "cleanup-policy";
+pub(crate) const CLEANUP_POLICY: &str = "cleanup-policy";
 /// `cleanup-after`.
-pub const CLEANUP_AFTER: &str = "cleanup-after";
+pub(crate) const CLEANUP_AFTER: &str = "cleanup-after";
 /// `scaled-down-deployment`.
-pub const SCALED_DOWN_DEPLOYMENT: &str = "scaled-down-deployment";
+pub(crate) const SCALED_DOWN_DEPLOYMENT: &str = "scaled-down-deployment";
 /// `scaled-down-replicas`.
-pub const SCALED_DOWN_REPLICAS: &str = "scaled-down-replicas";
+pub(crate) const SCALED_DOWN_REPLICAS: &str = "scaled-down-replicas";
 /// `saved-deployment`.
-pub const SAVED_DEPLOYMENT: &str = "saved-deployment";
+pub(crate) const SAVED_DEPLOYMENT: &str = "saved-deployment";
 /// `saved-services`.
-pub const SAVED_SERVICES: &str = "saved-services";
+pub(crate) const SAVED_SERVICES: &str = "saved-services";
 /// `last-failure`.
-pub const LAST_FAILURE: &str = "last-failure";
+pub(crate) const LAST_FAILURE: &str = "last-failure";
 /// `test-services`.
-pub const TEST_SERVICES: &str = "test-services";
+pub(crate) const TEST_SERVICES: &str = "test-services";
 /// `entry-points`.
-pub const ENTRY_POINTS: &str = "entry-points";
+pub(crate) const ENTRY_POINTS: &str = "entry-points";
 /// `moved-services`.
-pub const MOVED_SERVICES: &str = "moved-services";
+pub(crate) const MOVED_SERVICES: &str = "moved-services";
 /// `previous-template`.
-pub const PREVIOUS_TEMPLATE: &str = "previous-template";
+pub(crate) const PREVIOUS_TEMPLATE: &str = "previous-template";
 /// `last-deploy`.
-pub const LAST_DEPLOY: &str = "last-deploy";
+pub(crate) const LAST_DEPLOY: &str = "last-deploy";
 /// `colour-label`.
-pub const COLOUR_LABEL: &str = "colour-label";
+pub(crate) const COLOUR_LABEL: &str = "colour-label";
 /// `colours`.
-pub const COLOURS: &str = "colours";
+pub(crate) const COLOURS: &str = "colours";
 
 /// Every key this plugin writes.
-pub const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     PREVIOUS_COLOUR,
     PREVIOUS_SELECTOR,
     PREVIOUS_DEPLOYMENT,
@@ -113,11 +113,11 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Changes to the journal: `Some` sets a key, `None` removes it. Keys without prefix.
-pub type Changes = BTreeMap<String, Option<String>>;
+pub(crate) type Changes = BTreeMap<String, Option<String>>;
 
 /// `action`: the command that made the last flip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlipAction {
+pub(crate) enum FlipAction {
     /// `promote`.
     Promote,
     /// `rollback`.
@@ -129,7 +129,7 @@ pub enum FlipAction {
 
 impl FlipAction {
     /// The journal spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FlipAction::Promote => "promote",
             FlipAction::Rollback => "rollback",
@@ -146,7 +146,7 @@ impl std::fmt::Display for FlipAction {
 
 /// `step`: the step in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Flipped, endpoints not yet verified.
     Verify,
     /// Verified, cleanup of the previous colour pending.
@@ -155,7 +155,7 @@ pub enum Step {
 
 impl Step {
     /// The journal spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Step::Verify => "verify",
             Step::Cleanup => "cleanup",
@@ -234,7 +234,7 @@ impl std::fmt::Display for Unreadable {
 /// read is in [`Journal::unreadable`] and reads as absent; the release commands refuse to
 /// work on such a journal (see [`Journal::unreadable`]), `status` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Journal {
+pub(crate) struct Journal {
     /// The raw entries, without prefix.
     pub entries: BTreeMap<String, String>,
     /// `action`.
@@ -261,12 +261,12 @@ pub struct Journal {
 
 impl Journal {
     /// The journal of a snapshot.
-    pub fn of(snapshot: &Snapshot) -> Journal {
+    pub(crate) fn of(snapshot: &Snapshot) -> Journal {
         Journal::decode(&snapshot.service.journal)
     }
 
     /// Decodes the entries (keys without prefix). An empty value is an absent one.
-    pub fn decode(entries: &BTreeMap<String, String>) -> Journal {
+    pub(crate) fn decode(entries: &BTreeMap<String, String>) -> Journal {
         let mut unreadable = Vec::new();
         let mut read = |key: &str, expected: &str, parse: &dyn Fn(&str) -> bool| {
             let value = entries.get(key).filter(|v| !v.is_empty())?;
@@ -335,7 +335,7 @@ impl Journal {
     }
 
     /// One entry, as stored.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .get(key)
             .map(String::as_str)
@@ -343,27 +343,27 @@ impl Journal {
     }
 
     /// The colour that was live before the last flip.
-    pub fn previous_colour(&self) -> Option<&str> {
+    pub(crate) fn previous_colour(&self) -> Option<&str> {
         self.get(PREVIOUS_COLOUR)
     }
 
     /// The step in progress, if any.
-    pub fn step(&self) -> Option<Step> {
+    pub(crate) fn step(&self) -> Option<Step> {
         self.step
     }
 
     /// The command that made the last flip.
-    pub fn action(&self) -> Option<FlipAction> {
+    pub(crate) fn action(&self) -> Option<FlipAction> {
         self.action
     }
 
     /// The previous colour's images at the flip.
-    pub fn previous_images(&self) -> Option<Vec<String>> {
+    pub(crate) fn previous_images(&self) -> Option<Vec<String>> {
         self.previous_images.clone()
     }
 
     /// The replica count remembered for `deployment`, if the last scale-down was of it.
-    pub fn scaled_down_replicas(&self, deployment: &str) -> Option<i32> {
+    pub(crate) fn scaled_down_replicas(&self, deployment: &str) -> Option<i32> {
         if self.get(SCALED_DOWN_DEPLOYMENT) != Some(deployment) {
             return None;
         }
@@ -371,22 +371,22 @@ impl Journal {
     }
 
     /// The saved Deployment manifest, if `--cleanup delete` removed one.
-    pub fn saved_deployment(&self) -> Option<Value> {
+    pub(crate) fn saved_deployment(&self) -> Option<Value> {
         self.saved_deployment.clone()
     }
 
     /// The saved test Service manifests.
-    pub fn saved_services(&self) -> Vec<Value> {
+    pub(crate) fn saved_services(&self) -> Vec<Value> {
         self.saved_services.clone()
     }
 
     /// When the pending cleanup may run.
-    pub fn cleanup_after(&self) -> Option<jiff::Timestamp> {
+    pub(crate) fn cleanup_after(&self) -> Option<jiff::Timestamp> {
         self.cleanup_after
     }
 
     /// When the last flip happened.
-    pub fn flipped_at(&self) -> Option<jiff::Timestamp> {
+    pub(crate) fn flipped_at(&self) -> Option<jiff::Timestamp> {
         self.flipped_at
     }
 }
@@ -409,7 +409,7 @@ fn step_of(value: &str) -> Option<Step> {
 }
 
 /// The `metadata.annotations` object of a merge patch applying `changes` (removals as `null`).
-pub fn annotations_patch(changes: &Changes) -> Value {
+pub(crate) fn annotations_patch(changes: &Changes) -> Value {
     let mut map = Map::new();
     for (key, value) in changes {
         let full = format!("{JOURNAL_PREFIX}{key}");
@@ -424,13 +424,13 @@ pub fn annotations_patch(changes: &Changes) -> Value {
 }
 
 /// A merge patch that changes only the journal.
-pub fn journal_patch(changes: &Changes) -> Value {
+pub(crate) fn journal_patch(changes: &Changes) -> Value {
     json!({"metadata": {"annotations": annotations_patch(changes)}})
 }
 
 /// Journal entries as a merge patch that carries `resource_version` (when known) as a
 /// precondition: the server applies it only to the Service as it was last seen.
-pub fn journal_patch_at(resource_version: Option<&str>, changes: &Changes) -> Value {
+pub(crate) fn journal_patch_at(resource_version: Option<&str>, changes: &Changes) -> Value {
     let mut patch = journal_patch(changes);
     if let Some(rv) = resource_version {
         patch["metadata"]["resourceVersion"] = Value::String(rv.to_string());
@@ -441,7 +441,7 @@ pub fn journal_patch_at(resource_version: Option<&str>, changes: &Changes) -> Va
 /// The flip: one merge patch that sets the colour key, writes the journal and carries the
 /// Service's resourceVersion, which the API server treats as a precondition (409 Conflict when
 /// the Service changed since it was read).
-pub fn flip_patch(
+pub(crate) fn flip_patch(
     resource_version: Option<&str>,
     colour_label: &str,
     colour: &str,
@@ -459,7 +459,7 @@ pub fn flip_patch(
 }
 
 /// The journal as it is before a flip, for the keys `changes` touches: what a flip-back restores.
-pub fn undo_of(journal: &Journal, changes: &Changes) -> Changes {
+pub(crate) fn undo_of(journal: &Journal, changes: &Changes) -> Changes {
     changes
         .keys()
         .map(|k| (k.clone(), journal.entries.get(k).cloned()))
@@ -468,7 +468,7 @@ pub fn undo_of(journal: &Journal, changes: &Changes) -> Changes {
 
 /// A manifest fit to be saved and re-created later: no status, uid, resourceVersion,
 /// managedFields, creation time, generation or owner references.
-pub fn strip_for_saving(mut object: Value) -> Value {
+pub(crate) fn strip_for_saving(mut object: Value) -> Value {
     if let Some(obj) = object.as_object_mut() {
         obj.remove("status");
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {

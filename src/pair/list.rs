@@ -52,7 +52,7 @@ pub struct Found {
 
 /// The production Services among `services` (any namespaces), by the rules of the module
 /// documentation, each with its identity; in the order of `services`.
-pub fn production_services<'a>(
+pub(crate) fn production_services<'a>(
     services: &'a [Service],
     spec: &PairSpec,
 ) -> Vec<(&'a Service, Identity)> {
@@ -134,7 +134,7 @@ pub fn production_services<'a>(
 
 /// The colour keys of every Service that could be a production Service, sorted: the pods of
 /// every pair carry one of them with a colour value.
-pub fn colour_keys(services: &[Service], spec: &PairSpec) -> Vec<String> {
+pub(crate) fn colour_keys(services: &[Service], spec: &PairSpec) -> Vec<String> {
     let keys: BTreeSet<String> = services
         .iter()
         .filter_map(|s| discover::identify(s, "", spec).ok())
@@ -165,7 +165,7 @@ fn journal_list(service: &Service, key: &str) -> Vec<String> {
 /// Every pair of the inventory with its snapshot at `now`, sorted by namespace and Service.
 /// Consumes the inventory's EndpointSlices (each belongs to one Service); the rest is borrowed
 /// and copied only as far as each pair needs it.
-pub fn snapshots(inventory: Inventory, spec: &PairSpec, now: jiff::Timestamp) -> Vec<Found> {
+pub(crate) fn snapshots(inventory: Inventory, spec: &PairSpec, now: jiff::Timestamp) -> Vec<Found> {
     let Inventory {
         services,
         deployments,

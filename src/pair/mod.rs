@@ -1,23 +1,23 @@
 //! Understanding the blue/green pair: finding it from the production Service and describing it
 //! as a plain snapshot.
 
-pub mod discover;
-pub mod journal;
-pub mod list;
-pub mod owners;
-pub mod snapshot;
+pub(crate) mod discover;
+pub(crate) mod journal;
+pub(crate) mod list;
+pub(crate) mod owners;
+pub(crate) mod snapshot;
 
 use k8s_openapi::api::core::v1::Service;
 
 use crate::cluster::Connection;
 use crate::error::{Error, Result};
 
-pub use discover::{Identity, PairSpec};
-pub use journal::JOURNAL_PREFIX;
-pub use snapshot::Snapshot;
+pub(crate) use discover::PairSpec;
+pub(crate) use journal::JOURNAL_PREFIX;
+pub(crate) use snapshot::Snapshot;
 
 /// Reads everything about the pair behind `service` and builds its snapshot. Only reads.
-pub async fn load(conn: &Connection, service: &str, spec: &PairSpec) -> Result<Snapshot> {
+pub(crate) async fn load(conn: &Connection, service: &str, spec: &PairSpec) -> Result<Snapshot> {
     let production = production_service(conn, service, spec).await?;
     let identity = discover::identify(&production, &conn.target.namespace, spec)?;
     let selectors = identity

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 const OWN_MANAGER: &str = "kubectl-bluegreen";
 
 /// The annotation client-side `kubectl apply` keeps.
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// A writer of the production Service that re-applies its own idea of the selector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ pub struct Owner {
 }
 
 /// Every owner the Service shows, most specific first.
-pub fn owners(service: &Service) -> Vec<Owner> {
+pub(crate) fn owners(service: &Service) -> Vec<Owner> {
     let annotations = service.annotations();
     let labels = service.labels();
     let mut found = Vec::new();
@@ -141,7 +141,7 @@ fn selector_appliers(service: &Service) -> Vec<String> {
 /// recorded selector has no colour key (a file applied before the colour was added by hand:
 /// its next apply leaves the key alone); without a record, the colour the Service selected when
 /// it was last in sync with its source (`in_sync`).
-pub fn colour_put_back(owner: &Owner, colour_label: &str, in_sync: &str) -> Option<String> {
+pub(crate) fn colour_put_back(owner: &Owner, colour_label: &str, in_sync: &str) -> Option<String> {
     match &owner.selector {
         Some(recorded) => recorded.get(colour_label).cloned(),
         None => Some(in_sync.to_string()),

@@ -352,7 +352,7 @@ pub struct HpaSummary {
 }
 
 /// Builds the snapshot. Fails only when the pair is ambiguous (two Deployments for a colour).
-pub fn build(
+pub(crate) fn build(
     identity: &Identity,
     namespace: &str,
     objects: &PairObjects,
@@ -704,7 +704,10 @@ fn template_ports(deployment: &Deployment) -> Vec<ContainerPortInfo> {
 /// The Service ports whose named `targetPort` no container declares (with that protocol). A
 /// numbered `targetPort` reaches the pod whether or not a container declares it, as
 /// Kubernetes resolves it, so only names can be missing.
-pub fn missing_ports(ports: &[ServicePortInfo], declared: &[ContainerPortInfo]) -> Vec<String> {
+pub(crate) fn missing_ports(
+    ports: &[ServicePortInfo],
+    declared: &[ContainerPortInfo],
+) -> Vec<String> {
     ports
         .iter()
         .filter(|p| p.target_port.parse::<i32>().is_err())
@@ -734,7 +737,7 @@ fn hpas_for(hpas: &[HorizontalPodAutoscaler], deployment: &str) -> Vec<HpaSummar
 }
 
 /// Summarises a Deployment; pure.
-pub fn deployment_summary(deployment: &Deployment) -> DeploymentSummary {
+pub(crate) fn deployment_summary(deployment: &Deployment) -> DeploymentSummary {
     let spec = deployment.spec.as_ref();
     let status = deployment.status.clone().unwrap_or_default();
     let desired = spec.and_then(|s| s.replicas).unwrap_or(1);
@@ -778,12 +781,12 @@ pub fn deployment_summary(deployment: &Deployment) -> DeploymentSummary {
 }
 
 /// Summarises a pod the way kubectl's STATUS, READY and RESTARTS columns do; pure.
-pub fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
+pub(crate) fn pod_summary(pod: &Pod, now: jiff::Timestamp) -> PodSummary {
     slim_pod_summary(&SlimPod::from(pod), now)
 }
 
 /// [`pod_summary`] of a pod as the snapshot reads it from a list.
-pub fn slim_pod_summary(pod: &SlimPod, now: jiff::Timestamp) -> PodSummary {
+pub(crate) fn slim_pod_summary(pod: &SlimPod, now: jiff::Timestamp) -> PodSummary {
     let none = SlimPodStatus::default();
     let status = pod.status.as_ref().unwrap_or(&none);
     let phase = status
@@ -887,11 +890,15 @@ pub(crate) mod tests {
     use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
-    pub fn now() -> jiff::Timestamp {
+    pub(crate) fn now() -> jiff::Timestamp {
         "2026-01-01T12:00:00Z".parse().expect("a timestamp")
     }
 
-    pub fn ready_deployment(name: &str, template: &[(&str, &str)], image: &str) -> Deployment {
+    pub(crate) fn ready_deployment(
+        name: &str,
+        template: &[(&str, &str)],
+        image: &str,
+    ) -> Deployment {
         let mut d = deployment(name, template);
         if let Some(spec) = d.spec.as_mut() {
             spec.template.spec = Some(PodSpec {
@@ -914,7 +921,7 @@ pub(crate) mod tests {
         d
     }
 
-    pub fn pod(name: &str, pod_labels: &[(&str, &str)], ip: &str, ready: bool) -> Pod {
+    pub(crate) fn pod(name: &str, pod_labels: &[(&str, &str)], ip: &str, ready: bool) -> Pod {
         Pod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
@@ -951,7 +958,7 @@ pub(crate) mod tests {
     }
 
     /// `pod`, made by `deployment`'s ReplicaSet as the Deployment controller names it.
-    pub fn owned_by(mut pod: Pod, deployment: &str) -> Pod {
+    pub(crate) fn owned_by(mut pod: Pod, deployment: &str) -> Pod {
         use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
         pod.metadata
             .labels
@@ -968,7 +975,7 @@ pub(crate) mod tests {
         pod
     }
 
-    pub fn slice(service: &str, endpoints: &[(&str, &str, bool)]) -> EndpointSlice {
+    pub(crate) fn slice(service: &str, endpoints: &[(&str, &str, bool)]) -> EndpointSlice {
         EndpointSlice {
             address_type: "IPv4".into(),
             metadata: ObjectMeta {
@@ -998,7 +1005,7 @@ pub(crate) mod tests {
     }
 
     /// The classic pair: blue live with 3 ready pods, green idle with 3 ready pods.
-    pub fn classic() -> (Identity, PairObjects) {
+    pub(crate) fn classic() -> (Identity, PairObjects) {
         let prod = service("blueservice", &[("app", "blue")]);
         let identity = identify(&prod, "default", &PairSpec::default()).expect("a pair");
         let objects = PairObjects {

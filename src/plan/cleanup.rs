@@ -12,7 +12,7 @@ use crate::plan::{
 };
 
 /// Plans `cleanup`.
-pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+pub(crate) fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     if !options.also_flip.is_empty() {
         return Outcome::Refused(Refusal {
             reason: "cleanup moves no traffic: --also-flip applies to promote and rollback"

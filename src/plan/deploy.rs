@@ -20,7 +20,7 @@ pub struct ImageSpec {
 }
 
 /// Plans `deploy`.
-pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+pub(crate) fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let service = snapshot.service.name.as_str();
     let live = snapshot.live_colour.as_str();
     let idle = snapshot.idle_colour.as_str();

@@ -4,7 +4,7 @@ use crate::duration::humanize;
 use crate::plan::Operation;
 
 /// One step in words.
-pub fn describe(service: &str, action: &Operation) -> String {
+pub(crate) fn describe(service: &str, action: &Operation) -> String {
     match action {
         Operation::ScaleUp {
             deployment,

@@ -3,36 +3,35 @@
 //! do, or a refusal with its reason. The confirmation prompt, `--dry-run` and the executor all
 //! work from this one value.
 
-pub mod cleanup;
-pub mod deploy;
-pub mod describe;
-pub mod promote;
+pub(crate) mod cleanup;
+pub(crate) mod deploy;
+pub(crate) mod describe;
+pub(crate) mod promote;
 #[cfg(test)]
 mod properties;
-pub mod readiness;
-pub mod requests;
-pub mod rollback;
+pub(crate) mod readiness;
+pub(crate) mod requests;
+pub(crate) mod rollback;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::{EXIT_OK, EXIT_PRECONDITION};
 use crate::pair::journal::{self, Changes, Journal};
 use crate::pair::owners;
 use crate::pair::snapshot::{ColourState, Snapshot};
 use crate::plan::readiness::Blocker;
 
-pub use crate::cluster::access::Permission;
+pub(crate) use crate::cluster::access::Permission;
 
 /// The default `--scale-down-delay`.
-pub const DEFAULT_DELAY: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_DELAY: Duration = Duration::from_secs(30);
 
 /// Which command is planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ReleaseCommand {
+pub(crate) enum ReleaseCommand {
     /// Move traffic to the idle colour.
     Promote,
     /// Move traffic back to the colour the journal records as previously live.
@@ -54,11 +53,11 @@ impl std::fmt::Display for ReleaseCommand {
     }
 }
 
-pub use crate::pair::journal::CleanupPolicy;
+pub(crate) use crate::pair::journal::CleanupPolicy;
 
 /// The options a plan depends on.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The command.
     pub command: ReleaseCommand,
     /// `--cleanup`; `None` means the default (scale-down), or for `cleanup` what the journal
@@ -89,7 +88,7 @@ pub struct Options {
 /// Risks a release refuses unless the user accepts them (`--allow`). Unlike readiness, which
 /// `--force` skips, each is named on its own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Allowed {
+pub(crate) struct Allowed {
     /// The new colour has less than half the pods production serves with now.
     pub capacity: bool,
     /// Pods not owned by the colour's Deployment match its labels.
@@ -115,7 +114,7 @@ pub enum Risk {
 
 impl Allowed {
     /// The risks named on the command line.
-    pub fn of(risks: &[Risk]) -> Allowed {
+    pub(crate) fn of(risks: &[Risk]) -> Allowed {
         Allowed {
             capacity: risks.contains(&Risk::Capacity),
             stray_pods: risks.contains(&Risk::StrayPods),
@@ -127,12 +126,12 @@ impl Allowed {
 
 /// Below this share of the pods production serves with now, promote refuses a colour unless
 /// `--allow capacity`; below all of them, it warns.
-pub const CAPACITY_REFUSE_BELOW: f64 = 0.5;
+pub(crate) const CAPACITY_REFUSE_BELOW: f64 = 0.5;
 
 /// The decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "outcome")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Do these steps.
     Proceed(Plan),
     /// Nothing to do (exit 0), and why.
@@ -147,7 +146,7 @@ pub enum Outcome {
 /// Why a command will not run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Refusal {
+pub(crate) struct Refusal {
     /// The sentence shown to people.
     pub reason: String,
     /// Each blocking reason.
@@ -156,20 +155,10 @@ pub struct Refusal {
     pub hint: Option<String>,
 }
 
-impl Outcome {
-    /// The exit code this outcome ends with if nothing fails while executing it.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Outcome::Proceed(_) | Outcome::Nothing { .. } => EXIT_OK,
-            Outcome::Refused(_) => EXIT_PRECONDITION,
-        }
-    }
-}
-
 /// The ordered steps of a command.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The command.
     pub command: ReleaseCommand,
     /// The production Service.
@@ -194,7 +183,7 @@ pub struct Plan {
 
 impl Plan {
     /// The flip, if the plan moves traffic.
-    pub fn flip(&self) -> Option<&Operation> {
+    pub(crate) fn flip(&self) -> Option<&Operation> {
         self.steps
             .iter()
             .map(|s| &s.action)
@@ -204,7 +193,7 @@ impl Plan {
     /// Every request the plan may make that needs a permission, deduplicated, in order: for
     /// each step what it reads, then the changing requests it sends
     /// ([`requests::of`]). `journal` is what the plan was made from.
-    pub fn permissions(&self, journal: &Journal) -> Vec<Permission> {
+    pub(crate) fn permissions(&self, journal: &Journal) -> Vec<Permission> {
         let mut out: Vec<Permission> = Vec::new();
         let mut add = |p: Permission| {
             if !out.contains(&p) {
@@ -303,7 +292,7 @@ impl Plan {
 /// One step and why it is there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Step {
+pub(crate) struct Step {
     /// What is done.
     pub action: Operation,
     /// Why.
@@ -313,7 +302,7 @@ pub struct Step {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
-pub enum Operation {
+pub(crate) enum Operation {
     /// Scale a scaled-down Deployment back up.
     ScaleUp {
         /// The Deployment.
@@ -479,7 +468,7 @@ pub enum Operation {
 }
 
 /// Decides what `options.command` will do to the pair in `snapshot`.
-pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+pub(crate) fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let journal = Journal::of(snapshot);
     if !journal.unreadable.is_empty() {
         return Outcome::Refused(unreadable_journal(&snapshot.service.name, &journal));
@@ -1209,12 +1198,12 @@ pub(crate) mod tests {
     use crate::pair::snapshot::tests::{classic, now};
     use crate::pair::snapshot::{Snapshot, build};
 
-    pub fn classic_snapshot() -> Snapshot {
+    pub(crate) fn classic_snapshot() -> Snapshot {
         let (identity, objects) = classic();
         build(&identity, "default", &objects, now()).expect("a snapshot")
     }
 
-    pub fn options(command: ReleaseCommand) -> Options {
+    pub(crate) fn options(command: ReleaseCommand) -> Options {
         Options {
             command,
             policy: None,
@@ -1230,7 +1219,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn actions(outcome: &Outcome) -> Vec<&'static str> {
+    pub(crate) fn actions(outcome: &Outcome) -> Vec<&'static str> {
         let Outcome::Proceed(plan) = outcome else {
             return Vec::new();
         };
@@ -1273,7 +1262,6 @@ pub(crate) mod tests {
                 panic!("{command}: expected a refusal, got {outcome:?}");
             };
             assert!(refusal.reason.contains("Argo Rollouts"), "{refusal:?}");
-            assert_eq!(outcome.exit_code(), 5);
         }
     }
 

@@ -52,7 +52,7 @@ pub(crate) fn flip_others(plan: &mut Plan, moved: &[Operation]) {
 }
 
 /// Plans `promote`.
-pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+pub(crate) fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let journal = Journal::of(snapshot);
     let live = snapshot.live_colour.as_str();
     let idle = snapshot.idle_colour.as_str();
@@ -617,11 +617,9 @@ mod tests {
                 }
                 (Expect::Refused(text), Outcome::Refused(r)) => {
                     assert!(r.reason.contains(text), "{name}: {}", r.reason);
-                    assert_eq!(outcome.exit_code(), 5, "{name}");
                 }
                 (Expect::Nothing(text), Outcome::Nothing { message }) => {
                     assert!(message.contains(text), "{name}: {message}");
-                    assert_eq!(outcome.exit_code(), 0, "{name}");
                 }
                 _ => panic!("{name}: expected {expect:?}, got {outcome:?}"),
             }

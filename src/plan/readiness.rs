@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::pair::snapshot::{ColourState, PodSummary};
 
 /// A restart this recent counts as "restarting" even when the pod is Ready again.
-pub const RECENT_RESTART_SECONDS: i64 = 600;
+pub(crate) const RECENT_RESTART_SECONDS: i64 = 600;
 
 /// Why moving traffic to a colour is not safe now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -221,7 +221,10 @@ impl fmt::Display for Blocker {
 
 /// Why traffic must not move to `target` now; empty when it may. `observed_at` is the
 /// snapshot's time (RFC 3339), against which restarts count as recent.
-pub fn readiness_blockers(target: &ColourState, observed_at: jiff::Timestamp) -> Vec<Blocker> {
+pub(crate) fn readiness_blockers(
+    target: &ColourState,
+    observed_at: jiff::Timestamp,
+) -> Vec<Blocker> {
     let Some(deployment) = &target.deployment else {
         return vec![Blocker::Missing {
             colour: target.colour.clone(),
@@ -302,7 +305,7 @@ pub fn readiness_blockers(target: &ColourState, observed_at: jiff::Timestamp) ->
 }
 
 /// Blockers as one sentence.
-pub fn sentences(blockers: &[Blocker]) -> String {
+pub(crate) fn sentences(blockers: &[Blocker]) -> String {
     blockers
         .iter()
         .map(ToString::to_string)

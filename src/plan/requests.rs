@@ -10,19 +10,19 @@ use crate::pair::journal::{self, Changes, Journal};
 use crate::plan::{Operation, Permission, Plan};
 
 /// The field manager this plugin writes as, and the component of its Events.
-pub const FIELD_MANAGER: &str = "kubectl-bluegreen";
+pub(crate) const FIELD_MANAGER: &str = "kubectl-bluegreen";
 /// The content type of a JSON merge patch.
-pub const MERGE_PATCH: &str = "application/merge-patch+json";
+pub(crate) const MERGE_PATCH: &str = "application/merge-patch+json";
 /// The content type of a strategic merge patch.
-pub const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
+pub(crate) const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
 /// The placeholder of the production Service's resourceVersion as last written or read.
-pub const RESOURCE_VERSION: &str = "<resourceVersion>";
+pub(crate) const RESOURCE_VERSION: &str = "<resourceVersion>";
 /// The placeholder of the time a request is sent.
-pub const NOW: &str = "<now>";
+pub(crate) const NOW: &str = "<now>";
 
 /// An HTTP method of a changing request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     /// Create.
     Post,
     /// Patch.
@@ -33,7 +33,7 @@ pub enum Method {
 
 impl Method {
     /// The HTTP spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Method::Post => "POST",
             Method::Patch => "PATCH",
@@ -42,7 +42,7 @@ impl Method {
     }
 
     /// The RBAC verb.
-    pub fn verb(self) -> &'static str {
+    pub(crate) fn verb(self) -> &'static str {
         match self {
             Method::Post => "create",
             Method::Patch => "patch",
@@ -53,7 +53,7 @@ impl Method {
 
 /// The kinds of object a plan creates or deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `apps/v1` Deployment.
     Deployment,
     /// `v1` Service.
@@ -85,7 +85,7 @@ impl Kind {
 
 /// One changing request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Request {
+pub(crate) enum Request {
     /// A merge patch on a Service that moves its colour (and, for the production Service,
     /// writes the journal in the same request), guarded by its resourceVersion.
     Flip {
@@ -145,7 +145,7 @@ pub enum Request {
 
 impl Request {
     /// The HTTP method.
-    pub fn method(&self) -> Method {
+    pub(crate) fn method(&self) -> Method {
         match self {
             Request::Flip { .. }
             | Request::Journal { .. }
@@ -157,7 +157,7 @@ impl Request {
     }
 
     /// The URL path, without the query.
-    pub fn path(&self, namespace: &str) -> String {
+    pub(crate) fn path(&self, namespace: &str) -> String {
         let service = |name: &str| format!("{}/{name}", Kind::Service.collection(namespace));
         let deployment = |name: &str| format!("{}/{name}", Kind::Deployment.collection(namespace));
         match self {
@@ -173,7 +173,7 @@ impl Request {
     }
 
     /// The content type of the body.
-    pub fn content_type(&self) -> &'static str {
+    pub(crate) fn content_type(&self) -> &'static str {
         match self {
             Request::Flip { .. } | Request::Journal { .. } | Request::Scale { .. } => MERGE_PATCH,
             Request::PatchDeployment { .. } => STRATEGIC_MERGE_PATCH,
@@ -184,7 +184,7 @@ impl Request {
     }
 
     /// The body sent.
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         match self {
             Request::Flip { patch, .. } | Request::PatchDeployment { patch, .. } => patch.clone(),
             Request::Journal {
@@ -206,7 +206,7 @@ impl Request {
     }
 
     /// The permission the request needs.
-    pub fn permission(&self) -> Permission {
+    pub(crate) fn permission(&self) -> Permission {
         let verb = self.method().verb();
         match self {
             Request::Flip { service, .. } | Request::Journal { service, .. } => {
@@ -230,7 +230,7 @@ impl Request {
     }
 
     /// The request on one line: method, path, content type, body.
-    pub fn line(&self, namespace: &str) -> String {
+    pub(crate) fn line(&self, namespace: &str) -> String {
         format!(
             "{} {} ({}) {}",
             self.method().as_str(),
@@ -243,7 +243,7 @@ impl Request {
 
 /// An object read just before a cleanup deletes it: its name, uid and manifest fit to save.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+pub(crate) struct Found {
     /// Its name.
     pub name: String,
     /// Its uid.
@@ -254,7 +254,7 @@ pub struct Found {
 
 /// What a cleanup by deletion found just before deleting.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FoundForDelete {
+pub(crate) struct FoundForDelete {
     /// The Deployment, if it still exists.
     pub deployment: Option<Found>,
     /// The test Services that still exist.
@@ -263,7 +263,7 @@ pub struct FoundForDelete {
 
 /// The Service an Event is recorded on, as last written or read, and when.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EventContext {
+pub(crate) struct EventContext {
     /// The time of the Event.
     pub now: jiff::Timestamp,
     /// The Service's uid.
@@ -275,7 +275,7 @@ pub struct EventContext {
 /// The values a plan's requests take while it runs. Each one left `None` is shown as a
 /// placeholder (or, for a replica count, as the plan saw it).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunTime {
+pub(crate) struct RunTime {
     /// The time the request is sent (`last-deploy`, `cleanup-after`).
     pub now: Option<jiff::Timestamp>,
     /// The production Service's resourceVersion as last written or read (journal writes).
@@ -307,7 +307,7 @@ fn now_text(at: &RunTime) -> String {
 }
 
 /// The flip of a Service to `to`, with journal `changes`, guarded by `resource_version`.
-pub fn flip(
+pub(crate) fn flip(
     service: &str,
     resource_version: Option<&str>,
     colour_label: &str,
@@ -321,7 +321,7 @@ pub fn flip(
 }
 
 /// An Event of `kind` (`Normal`, `Warning`) on the production Service.
-pub fn event(
+pub(crate) fn event(
     namespace: &str,
     service: &str,
     kind: &str,
@@ -378,7 +378,7 @@ fn strip_nulls(value: &mut Value) {
 
 /// The changing requests `action` of `plan` sends, in order; `journal` is what the plan was
 /// made from (the manifests a rollback re-creates).
-pub fn of(plan: &Plan, journal: &Journal, action: &Operation, at: &RunTime) -> Vec<Request> {
+pub(crate) fn of(plan: &Plan, journal: &Journal, action: &Operation, at: &RunTime) -> Vec<Request> {
     let ns = plan.namespace.as_str();
     let with_namespace = |manifest: &Value| {
         let mut manifest = manifest.clone();
@@ -652,14 +652,6 @@ fn text_of(manifest: &Value) -> String {
     }
 }
 
-/// Every changing request of `plan`, in order, with placeholders for run-time values.
-pub fn all(plan: &Plan, journal: &Journal) -> Vec<Request> {
-    plan.steps
-        .iter()
-        .flat_map(|s| of(plan, journal, &s.action, &RunTime::default()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -728,8 +720,10 @@ mod tests {
     #[test]
     fn permissions_follow_from_the_requests() {
         let (plan, journal) = promote_plan(CleanupPolicy::Delete);
-        let shown: Vec<String> = all(&plan, &journal)
+        let shown: Vec<String> = plan
+            .steps
             .iter()
+            .flat_map(|s| of(&plan, &journal, &s.action, &RunTime::default()))
             .map(|r| r.permission().to_string())
             .collect();
         assert!(shown.contains(&"patch services blueservice".to_string()));

@@ -13,7 +13,7 @@ use crate::plan::{
 };
 
 /// Plans `rollback`.
-pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+pub(crate) fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let journal = Journal::of(snapshot);
     let service = snapshot.service.name.as_str();
     let live = snapshot.live_colour.as_str();

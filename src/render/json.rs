@@ -9,14 +9,14 @@ use crate::render::View;
 use crate::verdict::Verdict;
 
 /// The document's `apiVersion`.
-pub const API_VERSION: &str = "bluegreen.dev/v1alpha1";
+pub(crate) const API_VERSION: &str = "bluegreen.dev/v1alpha1";
 /// The document's `kind`.
-pub const KIND: &str = "PairStatus";
+pub(crate) const KIND: &str = "PairStatus";
 
 /// What `status -o json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StatusDocument {
+pub(crate) struct StatusDocument {
     /// Always [`API_VERSION`].
     pub api_version: String,
     /// Always [`KIND`].
@@ -32,7 +32,7 @@ pub struct StatusDocument {
 
 impl StatusDocument {
     /// The document for a view.
-    pub fn new(view: &View<'_>) -> Self {
+    pub(crate) fn new(view: &View<'_>) -> Self {
         StatusDocument {
             api_version: API_VERSION.to_string(),
             kind: KIND.to_string(),
@@ -44,14 +44,14 @@ impl StatusDocument {
 }
 
 /// Pretty JSON, with a final newline.
-pub fn to_json(view: &View<'_>) -> Result<String, serde_json::Error> {
+pub(crate) fn to_json(view: &View<'_>) -> Result<String, serde_json::Error> {
     let mut text = serde_json::to_string_pretty(&StatusDocument::new(view))?;
     text.push('\n');
     Ok(text)
 }
 
 /// YAML.
-pub fn to_yaml(view: &View<'_>) -> Result<String, serde_yaml::Error> {
+pub(crate) fn to_yaml(view: &View<'_>) -> Result<String, serde_yaml::Error> {
     serde_yaml::to_string(&StatusDocument::new(view))
 }
 

@@ -216,7 +216,7 @@ impl ListVerdict {
 
 /// The table: NAMESPACE (with `all_namespaces`), SERVICE, LIVE, each colour's images and
 /// READY (serving/desired), IN PROGRESS and VERDICT.
-pub fn table(items: &[PairItem], colours: &[String; 2], all_namespaces: bool) -> String {
+pub(crate) fn table(items: &[PairItem], colours: &[String; 2], all_namespaces: bool) -> String {
     let mut table = base_table(&Palette::plain());
     let mut header: Vec<String> = Vec::new();
     if all_namespaces {

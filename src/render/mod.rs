@@ -1,21 +1,21 @@
 //! Drawing a snapshot and its verdict: the side-by-side table for people, JSON/YAML for scripts.
 
-pub mod json;
-pub mod list;
-pub mod plan;
-pub mod style;
-pub mod table;
+pub(crate) mod json;
+pub(crate) mod list;
+pub(crate) mod plan;
+pub(crate) mod style;
+pub(crate) mod table;
 
 use crate::cluster::Target;
 use crate::error::{Error, Result};
 use crate::pair::Snapshot;
 use crate::verdict::Verdict;
 
-pub use style::Palette;
+pub(crate) use style::Palette;
 
 /// Everything a status screen shows.
 #[derive(Debug, Clone, Copy)]
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     /// Where: context, cluster, server, namespace.
     pub target: &'a Target,
     /// The pair.
@@ -38,7 +38,7 @@ pub enum OutputFormat {
 }
 
 /// Renders the view in the requested format.
-pub fn render(view: &View<'_>, format: OutputFormat, palette: &Palette) -> Result<String> {
+pub(crate) fn render(view: &View<'_>, format: OutputFormat, palette: &Palette) -> Result<String> {
     match format {
         OutputFormat::Table => Ok(table::render(view, false, palette)),
         OutputFormat::Wide => Ok(table::render(view, true, palette)),

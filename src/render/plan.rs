@@ -11,12 +11,12 @@ use crate::plan::{Operation, Plan};
 use crate::render::style::{self, Palette};
 
 /// The plan in words: where, the selector change, each step with its reason, the notes.
-pub fn render(target: &Target, plan: &Plan, palette: &Palette) -> String {
+pub(crate) fn render(target: &Target, plan: &Plan, palette: &Palette) -> String {
     render_with(target, plan, palette, true)
 }
 
 /// The plan one line per step, without the reasons: what a confirmation shows.
-pub fn render_brief(target: &Target, plan: &Plan, palette: &Palette) -> String {
+pub(crate) fn render_brief(target: &Target, plan: &Plan, palette: &Palette) -> String {
     render_with(target, plan, palette, false)
 }
 
@@ -89,7 +89,7 @@ fn render_with(target: &Target, plan: &Plan, palette: &Palette, reasons: bool) -
 /// The exact requests of each step, for `--dry-run`: the changing requests as the executor
 /// sends them (values only known while it runs shown as `<placeholders>`), and in brackets
 /// what it reads or waits for in between. `journal` is what the plan was made from.
-pub fn requests(plan: &Plan, journal: &Journal) -> String {
+pub(crate) fn requests(plan: &Plan, journal: &Journal) -> String {
     let ns = &plan.namespace;
     let mut out = String::from("Requests:\n");
     let mut line = |s: String| {

@@ -6,7 +6,7 @@ use anstyle::{AnsiColor, Style};
 
 /// Whether colour is wanted: stdout is a terminal, `--no-color` was not given, `NO_COLOR` is
 /// unset or empty, and `TERM` is not `dumb`.
-pub fn colour_wanted(no_color_flag: bool) -> bool {
+pub(crate) fn colour_wanted(no_color_flag: bool) -> bool {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
     !no_color_flag && !no_color_env && !dumb && std::io::stdout().is_terminal()
@@ -14,28 +14,28 @@ pub fn colour_wanted(no_color_flag: bool) -> bool {
 
 /// Paints text, or leaves it plain when colour is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Palette {
+pub(crate) struct Palette {
     enabled: bool,
 }
 
 impl Palette {
     /// A palette that colours when `enabled`.
-    pub fn new(enabled: bool) -> Self {
+    pub(crate) fn new(enabled: bool) -> Self {
         Palette { enabled }
     }
 
     /// A palette that never colours.
-    pub fn plain() -> Self {
+    pub(crate) fn plain() -> Self {
         Palette { enabled: false }
     }
 
     /// Whether this palette colours at all.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.enabled
     }
 
     /// `text` in `style`.
-    pub fn paint(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         if self.enabled {
             format!("{}{text}{}", style.render(), style.render_reset())
         } else {
@@ -44,14 +44,14 @@ impl Palette {
     }
 
     /// Bold text.
-    pub fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint(text, Style::new().bold())
     }
 }
 
 /// The terminal colour that stands for a colour value: its own colour when it names one,
 /// otherwise blue for the first and green for the second.
-pub fn ansi_for(colour: &str, index: usize) -> AnsiColor {
+pub(crate) fn ansi_for(colour: &str, index: usize) -> AnsiColor {
     match colour.to_ascii_lowercase().as_str() {
         "blue" => AnsiColor::Blue,
         "green" => AnsiColor::Green,
@@ -65,7 +65,7 @@ pub fn ansi_for(colour: &str, index: usize) -> AnsiColor {
 }
 
 /// The same colour for comfy-table cells.
-pub fn table_colour(colour: &str, index: usize) -> comfy_table::Color {
+pub(crate) fn table_colour(colour: &str, index: usize) -> comfy_table::Color {
     use comfy_table::Color;
     match ansi_for(colour, index) {
         AnsiColor::Blue => Color::Blue,
@@ -79,24 +79,24 @@ pub fn table_colour(colour: &str, index: usize) -> comfy_table::Color {
 }
 
 /// Style of a colour's name.
-pub fn colour_style(colour: &str, index: usize) -> Style {
+pub(crate) fn colour_style(colour: &str, index: usize) -> Style {
     Style::new()
         .bold()
         .fg_color(Some(ansi_for(colour, index).into()))
 }
 
 /// Style for "safe".
-pub fn good() -> Style {
+pub(crate) fn good() -> Style {
     Style::new().bold().fg_color(Some(AnsiColor::Green.into()))
 }
 
 /// Style for "not safe".
-pub fn bad() -> Style {
+pub(crate) fn bad() -> Style {
     Style::new().bold().fg_color(Some(AnsiColor::Red.into()))
 }
 
 /// Style for notes.
-pub fn dim() -> Style {
+pub(crate) fn dim() -> Style {
     Style::new().dimmed()
 }
 

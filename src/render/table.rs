@@ -10,7 +10,7 @@ use crate::render::View;
 use crate::render::style::{self, Palette};
 
 /// Renders the status screen. `wide` adds the endpoint addresses, selectors and journal.
-pub fn render(view: &View<'_>, wide: bool, palette: &Palette) -> String {
+pub(crate) fn render(view: &View<'_>, wide: bool, palette: &Palette) -> String {
     let mut out = String::new();
     header(&mut out, view, palette);
     out.push('\n');
@@ -56,7 +56,7 @@ fn journal(
 
 /// The pair at a glance, for a confirmation: the two colour columns, the endpoints and the
 /// verdict, without a row per pod.
-pub fn render_summary(view: &View<'_>, palette: &Palette) -> String {
+pub(crate) fn render_summary(view: &View<'_>, palette: &Palette) -> String {
     let mut out = String::new();
     header(&mut out, view, palette);
     out.push('\n');
@@ -379,7 +379,7 @@ fn verdict(out: &mut String, view: &View<'_>, palette: &Palette) {
 }
 
 /// Age as kubectl prints it: `45s`, `5m30s`, `42m`, `3h12m`, `20h`, `3d4h`, `12d`.
-pub fn age(seconds: i64) -> String {
+pub(crate) fn age(seconds: i64) -> String {
     let s = seconds.max(0);
     let (m, h, d) = (s / 60, s / 3600, s / 86400);
     if s < 120 {

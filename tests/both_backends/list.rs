@@ -1,7 +1,7 @@
 //! `list` on either back-end (see tests/list.rs and docs/list-output.md): two pairs in one
 //! namespace, a release in progress, custom colours, and the `PairList` document.
 
-use kubectl_bluegreen::render::list::{KIND, PairItem, PairList};
+use kubectl_bluegreen::schema::{KIND, PairItem, PairList};
 
 use crate::backends::*;
 use crate::both_backends;

@@ -9,7 +9,7 @@ use clap::{Arg, Command};
 
 /// What the word being completed is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// The name of a subcommand of the current command.
     Subcommand,
     /// A flag name (the word starts with `-`).
@@ -24,7 +24,7 @@ pub enum Slot {
 
 /// The analysed line.
 #[derive(Debug, Clone)]
-pub struct Line {
+pub(crate) struct Line {
     /// Names of the subcommands entered, outermost first (empty at the top level).
     pub path: Vec<String>,
     /// What the last word is.
@@ -37,7 +37,7 @@ pub struct Line {
 
 impl Line {
     /// The last value given for the flag with this id.
-    pub fn value(&self, id: &str) -> Option<&str> {
+    pub(crate) fn value(&self, id: &str) -> Option<&str> {
         self.given
             .get(id)
             .and_then(|values| values.last())
@@ -46,7 +46,7 @@ impl Line {
 }
 
 /// The command whose subcommands or arguments the line is in.
-pub fn command_at<'a>(root: &'a Command, path: &[String]) -> &'a Command {
+pub(crate) fn command_at<'a>(root: &'a Command, path: &[String]) -> &'a Command {
     let mut command = root;
     for name in path {
         match command.find_subcommand(name) {
@@ -92,7 +92,7 @@ fn positionals(command: &Command) -> Vec<&Arg> {
 /// Analyses `words`: the words after `kubectl bluegreen`, the last being the one completed
 /// (empty when a new word starts). `root` must be built (`Command::build`) so that global flags
 /// are visible in every subcommand.
-pub fn analyse(root: &Command, words: &[String]) -> Line {
+pub(crate) fn analyse(root: &Command, words: &[String]) -> Line {
     let (current, typed) = match words.split_last() {
         Some((last, rest)) => (last.as_str(), rest),
         None => ("", &[][..]),

@@ -12,9 +12,9 @@
 //! never show: no candidates is the answer, so that a broken kubeconfig does not spill messages
 //! into the user's command line.
 
-pub mod line;
-pub mod rank;
-pub mod sources;
+pub(crate) mod line;
+pub(crate) mod rank;
+pub(crate) mod sources;
 
 use std::path::PathBuf;
 

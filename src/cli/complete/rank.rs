@@ -18,7 +18,7 @@ use crate::pair::JOURNAL_PREFIX;
 use crate::pair::discover::{self, PairSpec};
 
 /// Services as completion candidates, best first, with a short description each.
-pub fn services(services: &[Service], namespace: &str, spec: &PairSpec) -> Vec<Candidate> {
+pub(crate) fn services(services: &[Service], namespace: &str, spec: &PairSpec) -> Vec<Candidate> {
     let mut ranked: Vec<((u8, u8), Candidate)> = services
         .iter()
         .map(|service| rank(service, namespace, spec))

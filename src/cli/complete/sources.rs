@@ -15,11 +15,11 @@ use crate::pair::discover::PairSpec;
 
 /// How long a completion may wait for the cluster, connecting included. A shell waiting for
 /// candidates is a person waiting at the keyboard.
-pub const DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(2);
 
 /// Contexts of the kubeconfig the options resolve to, the current one first, each described by
 /// its cluster and namespace.
-pub fn contexts(options: &ConnectOptions) -> Vec<Candidate> {
+pub(crate) fn contexts(options: &ConnectOptions) -> Vec<Candidate> {
     let Ok(Some(config)) = crate::cluster::connect::kubeconfig(options) else {
         return Vec::new();
     };
@@ -50,7 +50,7 @@ pub fn contexts(options: &ConnectOptions) -> Vec<Candidate> {
 }
 
 /// Namespace names, sorted.
-pub async fn namespaces(options: &ConnectOptions) -> Vec<Candidate> {
+pub(crate) async fn namespaces(options: &ConnectOptions) -> Vec<Candidate> {
     let lookup = async {
         let conn = connect(&bounded(options)).await.ok()?;
         let api: Api<Namespace> = Api::all(conn.client.clone());
@@ -68,7 +68,7 @@ pub async fn namespaces(options: &ConnectOptions) -> Vec<Candidate> {
 }
 
 /// Services of the namespace the options resolve to, pairs first (see [`rank`]).
-pub async fn services(options: &ConnectOptions, spec: &PairSpec) -> Vec<Candidate> {
+pub(crate) async fn services(options: &ConnectOptions, spec: &PairSpec) -> Vec<Candidate> {
     let lookup = async {
         let conn: Connection = connect(&bounded(options)).await.ok()?;
         let services = conn.list::<Service>(None).await.ok()?;

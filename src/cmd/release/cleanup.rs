@@ -5,6 +5,6 @@ use crate::error::Result;
 use crate::plan::ReleaseCommand;
 
 /// Runs `cleanup`.
-pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
     super::run(global, args, ReleaseCommand::Cleanup, false, None).await
 }

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::plan::ReleaseCommand;
 
 /// Runs `deploy`.
-pub async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
     let ask = DeployAsk {
         images: args.image.clone(),
         no_wait: args.no_wait,

@@ -1,10 +1,10 @@
 //! What promote, rollback and cleanup share: read the pair, plan, (wait,) check permissions,
 //! show the plan, confirm, execute, report. One submodule per release command.
 
-pub mod cleanup;
-pub mod deploy;
-pub mod promote;
-pub mod rollback;
+pub(crate) mod cleanup;
+pub(crate) mod deploy;
+pub(crate) mod promote;
+pub(crate) mod rollback;
 
 use std::io::IsTerminal;
 
@@ -21,7 +21,7 @@ use crate::render::{self, Palette, View, style};
 use crate::verdict;
 
 /// Runs one release command.
-pub async fn run(
+pub(crate) async fn run(
     global: &GlobalArgs,
     args: &ReleaseArgs,
     command: ReleaseCommand,
@@ -32,7 +32,7 @@ pub async fn run(
 }
 
 /// Runs one release command, `deploy` included.
-pub async fn run_asked(
+pub(crate) async fn run_asked(
     global: &GlobalArgs,
     args: &ReleaseArgs,
     command: ReleaseCommand,
@@ -135,7 +135,7 @@ struct Ask<'a> {
 
 /// What `deploy` adds to a release command's arguments.
 #[derive(Debug, Clone, Default)]
-pub struct DeployAsk {
+pub(crate) struct DeployAsk {
     /// `--image`.
     pub images: Vec<crate::plan::deploy::ImageSpec>,
     /// `--no-wait`.

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::plan::ReleaseCommand;
 
 /// Runs `promote`.
-pub async fn run(global: &GlobalArgs, args: &PromoteArgs) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, args: &PromoteArgs) -> Result<()> {
     super::run(
         global,
         &args.release,

@@ -6,6 +6,6 @@ use crate::error::Result;
 use crate::plan::ReleaseCommand;
 
 /// Runs `rollback`.
-pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
     super::run(global, args, ReleaseCommand::Rollback, false, None).await
 }
