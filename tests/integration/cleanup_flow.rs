@@ -3,6 +3,7 @@
 //! and in the namespace of the context. `cleanup` after `promote --cleanup none`, on either
 //! back-end, is `both_backends::release`.
 
+use crate::both_backends::pair::promote;
 use crate::common::*;
 use crate::release_support::*;
 
@@ -134,15 +135,7 @@ fn the_release_acts_in_the_namespace_of_the_context() {
     let sb = settled_scenario("staging");
     run_against(
         &sb,
-        &[
-            "promote",
-            "blueservice",
-            "--context",
-            "sandbox-staging",
-            "--yes",
-            "--cleanup",
-            "none",
-        ],
+        &promote(&["--context", "sandbox-staging", "--cleanup", "none"]),
     )
     .expect_code(0)
     .stdout_has(&["in context sandbox-staging", "namespace staging"]);

@@ -572,19 +572,7 @@ fn a_rollback_during_the_grace_period_stops_the_waiting_promote_at_once() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    run_against(
-        &sb,
-        &[
-            "rollback",
-            "blueservice",
-            "--yes",
-            "--cleanup",
-            "none",
-            "--timeout",
-            "60s",
-        ],
-    )
-    .expect_code(0);
+    run_against(&sb, &pair::rollback(&["--cleanup", "none"])).expect_code(0);
     let rolled_back = Instant::now();
     let p = ended(promote.wait_with_output().expect("promote ends"));
     assert!(

@@ -7,7 +7,7 @@ use crate::common::*;
 use crate::release_support::*;
 use sandbox::Sandbox;
 
-use crate::both_backends::pair::promote;
+use crate::both_backends::pair::{promote, rollback};
 use crate::owners::SERVICE_FILE;
 
 /// Runs the real kubectl against the sandbox; panics when it fails.
@@ -139,19 +139,7 @@ fn the_promote_that_ends_such_an_outage_keeps_the_saved_old_version() {
     assert_eq!(selected(&sb, "blueservice", "app"), "green");
     // ... and blue's manifest is still in the journal: the old version is not lost.
     assert!(journal(&sb, "blueservice", "saved-deployment").is_some());
-    run_against(
-        &sb,
-        &[
-            "rollback",
-            "blueservice",
-            "--yes",
-            "--timeout",
-            "60s",
-            "--cleanup",
-            "none",
-        ],
-    )
-    .expect_code(0);
+    run_against(&sb, &rollback(&["--cleanup", "none"])).expect_code(0);
     assert_eq!(selected(&sb, "blueservice", "app"), "blue");
     assert_eq!(replicas(&sb, "bluedeploy"), Some(3));
 }

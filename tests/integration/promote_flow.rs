@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::both_backends::pair::promote;
 use crate::common::*;
 use crate::release_support::*;
 
@@ -221,16 +222,7 @@ fn wait_succeeds_when_green_becomes_ready_during_the_wait() {
     let sb = start(Some("green-slow"));
     let run = run_against(
         &sb,
-        &[
-            "promote",
-            "blueservice",
-            "--yes",
-            "--wait",
-            "--timeout",
-            "60s",
-            "--cleanup",
-            "none",
-        ],
+        &promote(&["--wait", "--timeout", "60s", "--cleanup", "none"]),
     );
     run.expect_code(0)
         .stderr_has(&["waiting for green to become ready", "green is ready"])

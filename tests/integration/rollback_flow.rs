@@ -47,23 +47,12 @@ spec:
     ]);
     assert_eq!(replicas(&sb, "bluedeploy"), Some(0));
 
-    run_against(
-        &sb,
-        &[
-            "rollback",
-            "blueservice",
-            "--yes",
-            "--cleanup",
-            "none",
-            "--timeout",
-            "60s",
-        ],
-    )
-    .expect_code(0)
-    .stdout_has(&[
-        "scale bluedeploy (blue) up to 5 replicas",
-        "raised to HorizontalPodAutoscaler's minimum 5",
-    ]);
+    run_against(&sb, &rollback(&["--cleanup", "none"]))
+        .expect_code(0)
+        .stdout_has(&[
+            "scale bluedeploy (blue) up to 5 replicas",
+            "raised to HorizontalPodAutoscaler's minimum 5",
+        ]);
     assert_eq!(replicas(&sb, "bluedeploy"), Some(5));
     assert_eq!(serving_pods(&sb, "blue"), 5);
     assert_eq!(selected(&sb, "blueservice", "app"), "blue");

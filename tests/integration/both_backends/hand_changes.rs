@@ -52,16 +52,13 @@ fn a_new_image_in_the_scaled_down_colour_is_a_new_version(c: &dyn Cluster) {
     before.assert_unchanged(c);
     assert_eq!(selected(c, "blueservice", "app"), "green");
     c.kubectl_ok(&["scale", "deployment/bluedeploy", "--replicas=3"]);
-    c.bluegreen(&[
-        "promote",
-        "blueservice",
-        "--yes",
+    c.bluegreen(&promote(&[
         "--wait",
         "--timeout",
         "60s",
         "--cleanup",
         "none",
-    ])
+    ]))
     .expect_code(0);
     assert_eq!(selected(c, "blueservice", "app"), "blue");
 }
