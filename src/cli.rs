@@ -1,10 +1,17 @@
 //! The command line: global connection flags and one subcommand per job.
 
+pub mod complete;
+pub mod completion;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plan::{CleanupPolicy, Risk};
+use crate::render::OutputFormat;
 
 const ROOT_EXAMPLES: &str = "\
 Examples:
@@ -69,7 +76,7 @@ pub struct Cli {
     pub global: GlobalArgs,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: CommandArgs,
 }
 
 impl Cli {
@@ -180,14 +187,14 @@ pub struct GlobalArgs {
 pub struct Timeout(pub Option<Duration>);
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CommandArgs {
     /// Print a shell completion script for `kubectl-bluegreen` (bash, zsh, fish, powershell)
     #[command(
         display_order = 1000,
-        after_help = crate::cmd::completion::EXAMPLES,
-        after_long_help = crate::cmd::completion::LONG_HELP
+        after_help = completion::EXAMPLES,
+        after_long_help = completion::LONG_HELP
     )]
-    Completion(crate::cmd::completion::CompletionArgs),
+    Completion(completion::CompletionArgs),
 
     /// Show both colours of a pair side by side, which one is live, and whether promoting is safe
     #[command(after_help = STATUS_EXAMPLES)]
@@ -493,11 +500,11 @@ pub struct ReleaseArgs {
 
     /// What to do with the colour traffic leaves, after --scale-down-delay [default: scale-down]
     #[arg(long, value_enum, value_name = "POLICY")]
-    pub cleanup: Option<crate::plan::CleanupPolicy>,
+    pub cleanup: Option<CleanupPolicy>,
 
     /// Accept a risk the release otherwise refuses (repeatable, or comma-separated)
     #[arg(long, value_enum, value_name = "RISK", value_delimiter = ',')]
-    pub allow: Vec<crate::plan::Risk>,
+    pub allow: Vec<Risk>,
 
     /// Move another Service that selects the live colour along with the production one, in the same release (repeatable)
     #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
@@ -653,17 +660,81 @@ impl Default for Colours {
     }
 }
 
-/// Formats of `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Both colours side by side and one row per pod
-    Table,
-    /// The table plus each colour's selector, the endpoint addresses and the journal
-    Wide,
-    /// The documented JSON document
-    Json,
-    /// The same document as YAML
-    Yaml,
+// The values of `-o`, `--cleanup` and `--allow` are defined where they are used; their spelling
+// and help on the command line are given here, so nothing below the command line needs clap.
+
+impl ValueEnum for OutputFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            OutputFormat::Table,
+            OutputFormat::Wide,
+            OutputFormat::Json,
+            OutputFormat::Yaml,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            OutputFormat::Table => {
+                PossibleValue::new("table").help("Both colours side by side and one row per pod")
+            }
+            OutputFormat::Wide => PossibleValue::new("wide").help(
+                "The table plus each colour's selector, the endpoint addresses and the journal",
+            ),
+            OutputFormat::Json => PossibleValue::new("json").help("The documented JSON document"),
+            OutputFormat::Yaml => PossibleValue::new("yaml").help("The same document as YAML"),
+        })
+    }
+}
+
+impl ValueEnum for CleanupPolicy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            CleanupPolicy::ScaleDown,
+            CleanupPolicy::Delete,
+            CleanupPolicy::None,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            CleanupPolicy::ScaleDown => PossibleValue::new("scale-down")
+                .help("Scale its Deployment to 0 after the delay, remembering the replica count"),
+            CleanupPolicy::Delete => PossibleValue::new("delete")
+                .help("Save its Deployment and test Service(s) into the journal, then delete them"),
+            CleanupPolicy::None => {
+                PossibleValue::new("none").help("Leave it running, for an instant rollback")
+            }
+        })
+    }
+}
+
+impl ValueEnum for Risk {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Risk::Capacity,
+            Risk::StrayPods,
+            Risk::EmptyServices,
+            Risk::OwnerRevert,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Risk::Capacity => PossibleValue::new("capacity").help(
+                "Move traffic to a colour with less than half the ready pods production serves with now",
+            ),
+            Risk::StrayPods => PossibleValue::new("stray-pods").help(
+                "Move traffic to a colour whose labels also match pods its Deployment does not own",
+            ),
+            Risk::EmptyServices => PossibleValue::new("empty-services").help(
+                "Clean up a colour that other Services (another entry point) still select, leaving them empty",
+            ),
+            Risk::OwnerRevert => PossibleValue::new("owner-revert").help(
+                "Clean up the colour another tool (kubectl apply, Helm, Argo CD, Flux) puts the selector back to at its next apply",
+            ),
+        })
+    }
 }
 
 fn parse_colours(value: &str) -> Result<Colours, String> {
@@ -898,7 +969,7 @@ mod tests {
         assert_eq!(cli.global.context.as_deref(), Some("prod"));
         assert_eq!(cli.global.verbose, 2);
         assert_eq!(cli.global.verbosity(), 2);
-        let Command::Status(status) = cli.command else {
+        let CommandArgs::Status(status) = cli.command else {
             panic!("expected status");
         };
         assert_eq!(status.output, OutputFormat::Json);

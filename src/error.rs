@@ -21,6 +21,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::duration::humanize;
+
+/// The lower-level error behind one of ours (the client's, with its own causes under it),
+/// kept for [`std::error::Error::source`]. Only transport errors keep one: the causes of
+/// kubeconfig and credential errors may quote a file or a plugin's output, which can hold
+/// secrets, so those are told in words of their own.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Success.
 pub const EXIT_OK: u8 = 0;
 /// An unexpected internal error (a bug).
@@ -156,6 +164,9 @@ pub enum Error {
         context: String,
         /// What the network said.
         reason: String,
+        /// The client's error.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The API server's certificate could not be verified.
@@ -171,20 +182,26 @@ pub enum Error {
         context: String,
         /// Why verification failed.
         reason: String,
+        /// The client's error.
+        #[source]
+        source: Option<Cause>,
     },
 
-    /// A request took longer than `--request-timeout`.
+    /// A request took longer than `--request-timeout` (or the system's own limit on connecting).
     #[error(
-        "{request} on {server} timed out after {}; raise --request-timeout or check the cluster",
-        humanize(*after)
+        "{request} on {server} timed out{}; raise --request-timeout or check the cluster",
+        after.map(|d| format!(" after {}", humanize(d))).unwrap_or_default()
     )]
     Timeout {
         /// The request, e.g. `list pods`.
         request: String,
         /// The server URL.
         server: String,
-        /// The limit that was hit.
-        after: Duration,
+        /// The limit that was hit; `None` when none was set here (the system's own ran out).
+        after: Option<Duration>,
+        /// The client's error; `None` when the limit was this plugin's own.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The API server rejected the credentials (HTTP 401).
@@ -248,6 +265,9 @@ pub enum Error {
         server: String,
         /// What went wrong.
         reason: String,
+        /// The client's error.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The namespace does not exist.
@@ -554,26 +574,6 @@ fn suggest(closest: Option<&str>, others: &[String]) -> String {
     }
 }
 
-/// `1m30s`, `30s`, `500ms`.
-pub(crate) fn humanize(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    if s < 60 && !ms.is_multiple_of(1000) {
-        // 1.5s, not 1s: a limit is shown as it was given.
-        let text = format!("{:.3}", d.as_secs_f64());
-        return format!("{}s", text.trim_end_matches('0').trim_end_matches('.'));
-    }
-    match (s / 3600, (s % 3600) / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s}s"),
-        (h, m, _) => format!("{h}h{m}m"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,6 +597,7 @@ mod tests {
             server: "https://x".into(),
             context: "c".into(),
             reason: "refused".into(),
+            source: None,
         };
         assert_eq!(api.exit_code(), 8);
         let auth = Error::Unauthorized {
@@ -619,16 +620,5 @@ mod tests {
             e.to_string(),
             "Service \"blusvc\" not found in namespace \"default\"; did you mean \"blueservice\"?"
         );
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(humanize(Duration::from_millis(250)), "250ms");
-        assert_eq!(humanize(Duration::from_secs(30)), "30s");
-        assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(humanize(Duration::from_millis(2250)), "2.25s");
-        assert_eq!(humanize(Duration::from_secs(60)), "1m");
-        assert_eq!(humanize(Duration::from_secs(90)), "1m30s");
-        assert_eq!(humanize(Duration::from_secs(3720)), "1h2m");
     }
 }

@@ -9,7 +9,7 @@
 //! | `previous-deployment` | the Deployment of `previous-colour` at the flip |
 //! | `previous-images` | that Deployment's container images at the flip (JSON array) |
 //! | `flipped-at` | when the last flip happened (RFC 3339) |
-//! | `action` | the command that made the last flip: `promote` or `rollback` |
+//! | `action` | the command that made the last flip: `promote` or `rollback`, or `revert` when a failed verification put traffic back while finishing an interrupted release (the flip back is a flip of its own) |
 //! | `step` | the step in progress: `verify` (flipped, endpoints not yet verified) or `cleanup` (verified, cleanup of the previous colour pending); absent when nothing is in progress |
 //! | `cleanup-policy` | the cleanup policy chosen for the previous colour: `scale-down`, `delete` or `none` |
 //! | `cleanup-after` | the earliest time the pending cleanup may run (flip time + `--scale-down-delay`, RFC 3339) |
@@ -28,9 +28,15 @@
 //!
 //! Every write is one merge patch on the Service; a flip writes the journal in the same request
 //! that changes the selector.
+//!
+//! [`Journal::decode`] reads the annotations once into typed values. A value it cannot read
+//! (an unknown `action`, `step` or `cleanup-policy`, a time that is not RFC 3339, a count or
+//! JSON that does not parse) is never replaced by a default: `status` shows it with its key
+//! and raw value, and the release commands refuse to run (exit 5) until it is fixed or removed.
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::pair::JOURNAL_PREFIX;
@@ -104,30 +110,229 @@ pub const KEYS: &[&str] = &[
     PREVIOUS_TEMPLATE,
 ];
 
-/// `step` while a flip waits for its endpoints.
-pub const STEP_VERIFY: &str = "verify";
-/// `step` while the cleanup of the previous colour is pending.
-pub const STEP_CLEANUP: &str = "cleanup";
-
 /// Changes to the journal: `Some` sets a key, `None` removes it. Keys without prefix.
 pub type Changes = BTreeMap<String, Option<String>>;
 
-/// What the journal says, decoded from a snapshot's annotations.
+/// `action`: the command that made the last flip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlipAction {
+    /// `promote`.
+    Promote,
+    /// `rollback`.
+    Rollback,
+    /// `revert`: a failed verification put traffic back while finishing an interrupted
+    /// release.
+    Revert,
+}
+
+impl FlipAction {
+    /// The journal spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlipAction::Promote => "promote",
+            FlipAction::Rollback => "rollback",
+            FlipAction::Revert => "revert",
+        }
+    }
+}
+
+impl std::fmt::Display for FlipAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `step`: the step in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Flipped, endpoints not yet verified.
+    Verify,
+    /// Verified, cleanup of the previous colour pending.
+    Cleanup,
+}
+
+impl Step {
+    /// The journal spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Verify => "verify",
+            Step::Cleanup => "cleanup",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happens to the colour traffic left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CleanupPolicy {
+    /// Scale its Deployment to 0 after the delay, remembering the replica count.
+    ScaleDown,
+    /// Save its Deployment and test Service(s) into the journal, then delete them.
+    Delete,
+    /// Leave it running, for an instant rollback.
+    None,
+}
+
+impl CleanupPolicy {
+    /// The journal spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CleanupPolicy::ScaleDown => "scale-down",
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::None => "none",
+        }
+    }
+
+    /// Reads the journal spelling.
+    pub fn parse(value: &str) -> Option<CleanupPolicy> {
+        match value {
+            "scale-down" => Some(CleanupPolicy::ScaleDown),
+            "delete" => Some(CleanupPolicy::Delete),
+            "none" => Some(CleanupPolicy::None),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CleanupPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A journal value this plugin cannot read: the key, the value as stored, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unreadable {
+    /// The key, without prefix.
+    pub key: String,
+    /// The value as stored.
+    pub value: String,
+    /// What it should be.
+    pub expected: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{JOURNAL_PREFIX}{}={:?} is not {}",
+            self.key, self.value, self.expected
+        )
+    }
+}
+
+/// What the journal says, decoded once from a snapshot's annotations. A value that cannot be
+/// read is in [`Journal::unreadable`] and reads as absent; the release commands refuse to
+/// work on such a journal (see [`Journal::unreadable`]), `status` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Journal {
     /// The raw entries, without prefix.
     pub entries: BTreeMap<String, String>,
+    /// `action`.
+    pub action: Option<FlipAction>,
+    /// `step`.
+    pub step: Option<Step>,
+    /// `cleanup-policy`.
+    pub cleanup_policy: Option<CleanupPolicy>,
+    /// `flipped-at`.
+    pub flipped_at: Option<jiff::Timestamp>,
+    /// `cleanup-after`.
+    pub cleanup_after: Option<jiff::Timestamp>,
+    /// `scaled-down-replicas`.
+    scaled_down_replicas: Option<i32>,
+    /// `previous-images`.
+    previous_images: Option<Vec<String>>,
+    /// `saved-deployment`.
+    saved_deployment: Option<Value>,
+    /// `saved-services`.
+    saved_services: Vec<Value>,
+    /// The values that could not be read.
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl Journal {
     /// The journal of a snapshot.
     pub fn of(snapshot: &Snapshot) -> Journal {
+        Journal::decode(&snapshot.service.journal)
+    }
+
+    /// Decodes the entries (keys without prefix). An empty value is an absent one.
+    pub fn decode(entries: &BTreeMap<String, String>) -> Journal {
+        let mut unreadable = Vec::new();
+        let mut read = |key: &str, expected: &str, parse: &dyn Fn(&str) -> bool| {
+            let value = entries.get(key).filter(|v| !v.is_empty())?;
+            if parse(value) {
+                Some(value.as_str())
+            } else {
+                unreadable.push(Unreadable {
+                    key: key.to_string(),
+                    value: value.clone(),
+                    expected: expected.to_string(),
+                });
+                None
+            }
+        };
+        let action = read(ACTION, "promote, rollback or revert", &|v| {
+            action_of(v).is_some()
+        })
+        .and_then(action_of);
+        let step = read(STEP, "verify or cleanup", &|v| step_of(v).is_some()).and_then(step_of);
+        let cleanup_policy = read(CLEANUP_POLICY, "scale-down, delete or none", &|v| {
+            CleanupPolicy::parse(v).is_some()
+        })
+        .and_then(CleanupPolicy::parse);
+        let time = |v: &str| v.parse::<jiff::Timestamp>().ok();
+        let rfc3339 = "a time (RFC 3339)";
+        let flipped_at = read(FLIPPED_AT, rfc3339, &|v| time(v).is_some()).and_then(time);
+        let cleanup_after = read(CLEANUP_AFTER, rfc3339, &|v| time(v).is_some()).and_then(time);
+        let count = |v: &str| v.parse::<i32>().ok();
+        let scaled_down_replicas = read(SCALED_DOWN_REPLICAS, "a replica count", &|v| {
+            count(v).is_some()
+        })
+        .and_then(count);
+        let images = |v: &str| serde_json::from_str::<Vec<String>>(v).ok();
+        let previous_images = read(PREVIOUS_IMAGES, "a JSON array of images", &|v| {
+            images(v).is_some()
+        })
+        .and_then(images);
+        let object = |v: &str| {
+            serde_json::from_str::<Value>(v)
+                .ok()
+                .filter(Value::is_object)
+        };
+        let saved_deployment = read(SAVED_DEPLOYMENT, "a JSON manifest", &|v| {
+            object(v).is_some()
+        })
+        .and_then(object);
+        let manifests = |v: &str| serde_json::from_str::<Vec<Value>>(v).ok();
+        let saved_services = read(SAVED_SERVICES, "a JSON array of manifests", &|v| {
+            manifests(v).is_some()
+        })
+        .and_then(manifests)
+        .unwrap_or_default();
         Journal {
-            entries: snapshot.service.journal.clone(),
+            entries: entries.clone(),
+            action,
+            step,
+            cleanup_policy,
+            flipped_at,
+            cleanup_after,
+            scaled_down_replicas,
+            previous_images,
+            saved_deployment,
+            saved_services,
+            unreadable,
         }
     }
 
-    /// One entry.
+    /// One entry, as stored.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .get(key)
@@ -141,19 +346,18 @@ impl Journal {
     }
 
     /// The step in progress, if any.
-    pub fn step(&self) -> Option<&str> {
-        self.get(STEP)
+    pub fn step(&self) -> Option<Step> {
+        self.step
     }
 
     /// The command that made the last flip.
-    pub fn action(&self) -> Option<&str> {
-        self.get(ACTION)
+    pub fn action(&self) -> Option<FlipAction> {
+        self.action
     }
 
     /// The previous colour's images at the flip.
     pub fn previous_images(&self) -> Option<Vec<String>> {
-        self.get(PREVIOUS_IMAGES)
-            .and_then(|v| serde_json::from_str(v).ok())
+        self.previous_images.clone()
     }
 
     /// The replica count remembered for `deployment`, if the last scale-down was of it.
@@ -161,33 +365,44 @@ impl Journal {
         if self.get(SCALED_DOWN_DEPLOYMENT) != Some(deployment) {
             return None;
         }
-        self.get(SCALED_DOWN_REPLICAS)
-            .and_then(|v| v.parse::<i32>().ok())
-            .filter(|r| *r > 0)
+        self.scaled_down_replicas.filter(|r| *r > 0)
     }
 
     /// The saved Deployment manifest, if `--cleanup delete` removed one.
     pub fn saved_deployment(&self) -> Option<Value> {
-        self.get(SAVED_DEPLOYMENT)
-            .and_then(|v| serde_json::from_str::<Value>(v).ok())
-            .filter(Value::is_object)
+        self.saved_deployment.clone()
     }
 
     /// The saved test Service manifests.
     pub fn saved_services(&self) -> Vec<Value> {
-        self.get(SAVED_SERVICES)
-            .and_then(|v| serde_json::from_str::<Vec<Value>>(v).ok())
-            .unwrap_or_default()
+        self.saved_services.clone()
     }
 
     /// When the pending cleanup may run.
     pub fn cleanup_after(&self) -> Option<jiff::Timestamp> {
-        self.get(CLEANUP_AFTER).and_then(|v| v.parse().ok())
+        self.cleanup_after
     }
 
     /// When the last flip happened.
-    pub fn flipped_at(&self) -> Option<&str> {
-        self.get(FLIPPED_AT)
+    pub fn flipped_at(&self) -> Option<jiff::Timestamp> {
+        self.flipped_at
+    }
+}
+
+fn action_of(value: &str) -> Option<FlipAction> {
+    match value {
+        "promote" => Some(FlipAction::Promote),
+        "rollback" => Some(FlipAction::Rollback),
+        "revert" => Some(FlipAction::Revert),
+        _ => None,
+    }
+}
+
+fn step_of(value: &str) -> Option<Step> {
+    match value {
+        "verify" => Some(Step::Verify),
+        "cleanup" => Some(Step::Cleanup),
+        _ => None,
     }
 }
 
@@ -316,12 +531,11 @@ mod tests {
 
     #[test]
     fn undo_restores_only_the_touched_keys() {
-        let journal = Journal {
-            entries: [("previous-colour".to_string(), "green".to_string())].into(),
-        };
+        let journal =
+            Journal::decode(&[("previous-colour".to_string(), "green".to_string())].into());
         let mut changes = Changes::new();
         changes.insert(PREVIOUS_COLOUR.into(), Some("blue".into()));
-        changes.insert(STEP.into(), Some(STEP_VERIFY.into()));
+        changes.insert(STEP.into(), Some(Step::Verify.to_string()));
         let undo = undo_of(&journal, &changes);
         assert_eq!(undo.get(PREVIOUS_COLOUR), Some(&Some("green".to_string())));
         assert_eq!(undo.get(STEP), Some(&None));
@@ -366,15 +580,155 @@ mod tests {
         );
     }
 
+    /// The annotations as a promote with `--cleanup scale-down` writes them, interrupted
+    /// during the grace period after a `deploy` and a scale-down by an earlier release.
+    fn written_by_a_promote() -> BTreeMap<String, String> {
+        [
+            ("action", "promote"),
+            ("cleanup-after", "2026-11-27T16:17:40.651732902Z"),
+            ("cleanup-policy", "scale-down"),
+            ("colour-label", "app"),
+            ("colours", r#"["blue","green"]"#),
+            ("entry-points", "[]"),
+            ("flipped-at", "2026-11-27T16:17:10.651732902Z"),
+            ("last-deploy", "2026-11-27T16:10:02.5Z green: web=nginx:v2"),
+            ("previous-colour", "blue"),
+            ("previous-deployment", "bluedeploy"),
+            ("previous-images", r#"["nginx:blue"]"#),
+            ("previous-selector", r#"{"app":"blue"}"#),
+            ("previous-template", "6562f074ba3aee59"),
+            ("scaled-down-deployment", "greendeploy"),
+            ("scaled-down-replicas", "3"),
+            ("saved-deployment", r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"reddeploy"},"spec":{"replicas":2}}"#),
+            ("saved-services", r#"[{"apiVersion":"v1","kind":"Service","metadata":{"name":"redservice"}}]"#),
+            ("step", "cleanup"),
+            ("test-services", r#"["greenservice"]"#),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn a_journal_written_by_the_previous_format_reads_into_typed_values() {
+        let journal = Journal::decode(&written_by_a_promote());
+        assert_eq!(journal.unreadable, Vec::new());
+        assert_eq!(journal.action(), Some(FlipAction::Promote));
+        assert_eq!(journal.step(), Some(Step::Cleanup));
+        assert_eq!(journal.cleanup_policy, Some(CleanupPolicy::ScaleDown));
+        let flipped = journal.flipped_at().expect("flipped-at");
+        // Shown exactly as written.
+        assert_eq!(flipped.to_string(), "2026-11-27T16:17:10.651732902Z");
+        assert_eq!(
+            journal
+                .cleanup_after()
+                .map(|t| t.as_millisecond() - flipped.as_millisecond()),
+            Some(30_000)
+        );
+        assert_eq!(journal.previous_colour(), Some("blue"));
+        assert_eq!(
+            journal.previous_images(),
+            Some(vec!["nginx:blue".to_string()])
+        );
+        assert_eq!(journal.scaled_down_replicas("greendeploy"), Some(3));
+        assert_eq!(
+            journal
+                .saved_deployment()
+                .map(|d| d["metadata"]["name"].clone()),
+            Some(json!("reddeploy"))
+        );
+        assert_eq!(journal.saved_services().len(), 1);
+        // `revert` is read too.
+        let mut entries = written_by_a_promote();
+        entries.insert(ACTION.into(), "revert".into());
+        entries.remove(STEP);
+        let journal = Journal::decode(&entries);
+        assert_eq!(journal.action(), Some(FlipAction::Revert));
+        assert_eq!(journal.step(), None);
+        assert!(journal.unreadable.is_empty());
+    }
+
+    #[test]
+    fn the_values_a_flip_writes_read_back_as_written() {
+        for action in [
+            FlipAction::Promote,
+            FlipAction::Rollback,
+            FlipAction::Revert,
+        ] {
+            let j = Journal::decode(&[(ACTION.to_string(), action.to_string())].into());
+            assert_eq!(j.action(), Some(action));
+        }
+        for step in [Step::Verify, Step::Cleanup] {
+            let j = Journal::decode(&[(STEP.to_string(), step.to_string())].into());
+            assert_eq!(j.step(), Some(step));
+        }
+        for policy in [
+            CleanupPolicy::ScaleDown,
+            CleanupPolicy::Delete,
+            CleanupPolicy::None,
+        ] {
+            let j = Journal::decode(&[(CLEANUP_POLICY.to_string(), policy.to_string())].into());
+            assert_eq!(j.cleanup_policy, Some(policy));
+        }
+    }
+
+    /// One unreadable value of each kind: it is reported with its key and raw value, and
+    /// reads as absent rather than as a default.
+    #[test]
+    fn an_unreadable_value_of_each_kind_is_reported_never_defaulted() {
+        let cases: &[(&str, &str, &str)] = &[
+            (ACTION, "promoted", "promote, rollback or revert"),
+            (STEP, "verifying", "verify or cleanup"),
+            (CLEANUP_POLICY, "scaledown", "scale-down, delete or none"),
+            (FLIPPED_AT, "yesterday", "a time (RFC 3339)"),
+            (CLEANUP_AFTER, "2026-13-45T99:00:00Z", "a time (RFC 3339)"),
+            (SCALED_DOWN_REPLICAS, "three", "a replica count"),
+            (PREVIOUS_IMAGES, "nginx:blue", "a JSON array of images"),
+            (SAVED_DEPLOYMENT, "{\"truncated\":", "a JSON manifest"),
+            (SAVED_SERVICES, "{}", "a JSON array of manifests"),
+        ];
+        for (key, value, expected) in cases {
+            let mut entries = written_by_a_promote();
+            entries.insert(key.to_string(), value.to_string());
+            let journal = Journal::decode(&entries);
+            assert_eq!(
+                journal.unreadable,
+                vec![Unreadable {
+                    key: key.to_string(),
+                    value: value.to_string(),
+                    expected: expected.to_string(),
+                }],
+                "{key}"
+            );
+            let shown = journal.unreadable[0].to_string();
+            assert!(
+                shown.contains(&format!("bluegreen.dev/{key}={value:?}")),
+                "{shown}"
+            );
+            // The other values still read.
+            assert_eq!(journal.previous_colour(), Some("blue"), "{key}");
+        }
+        let broken = |key: &str, value: &str| {
+            let mut entries = written_by_a_promote();
+            entries.insert(key.to_string(), value.to_string());
+            Journal::decode(&entries)
+        };
+        assert_eq!(broken(ACTION, "promoted").action(), None);
+        assert_eq!(broken(STEP, "verifying").step(), None);
+        assert_eq!(broken(CLEANUP_POLICY, "x").cleanup_policy, None);
+        assert_eq!(broken(FLIPPED_AT, "yesterday").flipped_at(), None);
+        assert_eq!(broken(CLEANUP_AFTER, "soon").cleanup_after(), None);
+    }
+
     #[test]
     fn remembered_replicas_belong_to_one_deployment() {
-        let journal = Journal {
-            entries: [
+        let journal = Journal::decode(
+            &[
                 (SCALED_DOWN_DEPLOYMENT.to_string(), "bluedeploy".to_string()),
                 (SCALED_DOWN_REPLICAS.to_string(), "3".to_string()),
             ]
             .into(),
-        };
+        );
         assert_eq!(journal.scaled_down_replicas("bluedeploy"), Some(3));
         assert_eq!(journal.scaled_down_replicas("greendeploy"), None);
     }

@@ -1,19 +1,31 @@
 //! `kubectl bluegreen`: safe, observable, reversible blue/green releases on plain Kubernetes
 //! Deployments and Services.
 //!
-//! The crate is split by job: [`cluster`] talks to the API server, [`pair`] understands the
-//! blue/green pair and describes it as a [`pair::Snapshot`], [`plan`] decides what promote,
-//! rollback and cleanup would do (pure functions), [`verdict`] reads `status`'s one-line answer
-//! off those plans, [`execute`] carries a plan out, [`render`] draws it, and [`cmd`] holds one
-//! module per subcommand.
+//! The crate is split by job into layers, each using only those below it (`docs/design.md`,
+//! "Layers"; checked by a test):
+//!
+//! - [`cmd`]: one module per subcommand ([`cmd::release`]: what the release commands share),
+//!   reading the arguments [`cli`] parsed; clap is used only in [`cli`], which also holds the
+//!   completion scripts and the completion executable's logic ([`cli::complete`]);
+//! - [`render`], beside the commands: draws snapshots, verdicts and plans;
+//! - [`execute`]: carries a plan out, the only code that changes the cluster;
+//! - [`verdict`]: `status`'s one-line answer, read off the plans;
+//! - [`plan`]: decides what promote, rollback, cleanup and deploy would do (pure functions);
+//! - [`pair`]: understands the blue/green pair and describes it as a [`pair::Snapshot`], with
+//!   its [`journal`];
+//! - [`cluster`]: talks to the API server: the connection and every read (lists, watches,
+//!   access reviews);
+//! - [`error`] and [`progress`], used by all.
 
 pub mod cli;
 pub mod cluster;
 pub mod cmd;
-pub mod complete;
+pub mod duration;
 pub mod error;
 pub mod execute;
 pub mod journal;
+#[cfg(test)]
+mod layers;
 pub mod pair;
 pub mod plan;
 pub mod progress;
@@ -26,13 +38,15 @@ pub use error::{Error, Result};
 pub async fn run(cli: cli::Cli) -> Result<()> {
     let work = async {
         match &cli.command {
-            cli::Command::Completion(args) => cmd::completion::run(args),
-            cli::Command::Status(args) => cmd::status::run(&cli.global, args).await,
-            cli::Command::List(args) => cmd::list::run(&cli.global, args).await,
-            cli::Command::Promote(args) => cmd::promote::run(&cli.global, args).await,
-            cli::Command::Rollback(args) => cmd::rollback::run(&cli.global, args).await,
-            cli::Command::Cleanup(args) => cmd::cleanup::run(&cli.global, args).await,
-            cli::Command::Deploy(args) => cmd::deploy::run(&cli.global, args).await,
+            cli::CommandArgs::Completion(args) => cmd::completion::run(args),
+            cli::CommandArgs::Status(args) => cmd::status::run(&cli.global, args).await,
+            cli::CommandArgs::List(args) => cmd::list::run(&cli.global, args).await,
+            cli::CommandArgs::Promote(args) => cmd::release::promote::run(&cli.global, args).await,
+            cli::CommandArgs::Rollback(args) => {
+                cmd::release::rollback::run(&cli.global, args).await
+            }
+            cli::CommandArgs::Cleanup(args) => cmd::release::cleanup::run(&cli.global, args).await,
+            cli::CommandArgs::Deploy(args) => cmd::release::deploy::run(&cli.global, args).await,
         }
     };
     tokio::select! {

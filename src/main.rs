@@ -7,7 +7,8 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
-    init_tracing(cli.global.verbosity());
+    let verbosity = cli.global.verbosity();
+    init_tracing(verbosity);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,15 +28,19 @@ fn main() -> ExitCode {
         // Ctrl-C is how `--watch` ends; the shell needs the code, not a message.
         Err(Error::Interrupted) => ExitCode::from(Error::Interrupted.exit_code()),
         Err(e) => {
-            report(&e);
+            report(&e, verbosity > 0);
             ExitCode::from(e.exit_code())
         }
     }
 }
 
-/// Prints the error and every cause under it.
-fn report(error: &Error) {
+/// Prints the error; with `-v`, every cause under it too (the client's own errors, whose
+/// words the message already gives where they help).
+fn report(error: &Error, verbose: bool) {
     eprintln!("error: {error}");
+    if !verbose {
+        return;
+    }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         eprintln!("  caused by: {cause}");

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::error::humanize;
+use crate::duration::humanize;
 
 /// A progress line on stderr.
 #[derive(Debug)]

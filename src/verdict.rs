@@ -7,10 +7,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{self, Journal};
+use crate::journal::{self, FlipAction, Journal, Step};
 use crate::pair::snapshot::{EndpointState, Role, Snapshot};
-use crate::plan::{self, Command, Outcome, Plan};
-use crate::render::plan::describe;
+use crate::plan::describe::describe;
+use crate::plan::{self, Outcome, Plan, ReleaseCommand};
 
 pub use crate::plan::readiness::{Blocker, RECENT_RESTART_SECONDS, readiness_blockers};
 
@@ -20,18 +20,18 @@ pub const JOURNAL_PREVIOUS_COLOUR: &str = journal::PREVIOUS_COLOUR;
 /// The command the verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Action {
+pub enum NextCommand {
     /// Move traffic to the idle colour (the new version).
     Promote,
     /// Move traffic back to the colour recorded as previously live.
     Rollback,
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for NextCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Action::Promote => "promote",
-            Action::Rollback => "rollback",
+            NextCommand::Promote => "promote",
+            NextCommand::Rollback => "rollback",
         })
     }
 }
@@ -65,7 +65,7 @@ pub struct Verdict {
     /// The command the verdict is about: `promote`, unless promote has nothing to do (the last
     /// promote already moved traffic off the idle colour), then `rollback`; for an interrupted
     /// release, the command that was interrupted.
-    pub action: Action,
+    pub action: NextCommand,
     /// The production Service.
     pub service: String,
     /// The colour traffic would leave (for an interrupted release: the colour it left).
@@ -115,7 +115,9 @@ fn production_problem(snapshot: &Snapshot, verdict: &Verdict) -> Option<String> 
         .map(|c| format!("; `{c}` restores service"))
         .unwrap_or_default();
     let reverted = match (journal.previous_colour(), journal.action(), journal.step()) {
-        (Some(previous), Some(action), None) if previous == live.as_str() && action != "revert" => {
+        (Some(previous), Some(action), None)
+            if previous == live.as_str() && action != FlipAction::Revert =>
+        {
             let by: Vec<&str> = snapshot
                 .service
                 .owners
@@ -129,7 +131,9 @@ fn production_problem(snapshot: &Snapshot, verdict: &Verdict) -> Option<String> 
             };
             Some(format!(
                 "{service}'s selector was put back to {label}={live}{by} after the {action} of {} moved it to {}",
-                journal.flipped_at().unwrap_or("an unknown time"),
+                journal
+                    .flipped_at()
+                    .map_or_else(|| "an unknown time".to_string(), |t| t.to_string()),
                 snapshot.idle_colour
             ))
         }
@@ -150,7 +154,7 @@ fn production_problem(snapshot: &Snapshot, verdict: &Verdict) -> Option<String> 
 fn decide_moves(snapshot: &Snapshot) -> Verdict {
     let journal = Journal::of(snapshot);
     let planned = |command| plan::plan(snapshot, &options(snapshot, command));
-    let promote = planned(Command::Promote);
+    let promote = planned(ReleaseCommand::Promote);
     let mut notes = notes(snapshot);
     // A promote that would flip nothing is finishing an interrupted release.
     if let Outcome::Proceed(finish) = &promote
@@ -160,7 +164,7 @@ fn decide_moves(snapshot: &Snapshot) -> Verdict {
             snapshot,
             &journal,
             finish,
-            &planned(Command::Rollback),
+            &planned(ReleaseCommand::Rollback),
             notes,
         );
     }
@@ -168,13 +172,13 @@ fn decide_moves(snapshot: &Snapshot) -> Verdict {
     let (action, outcome) = match promote {
         Outcome::Nothing { message } => {
             notes.insert(0, format!("promote: {message}"));
-            (Action::Rollback, planned(Command::Rollback))
+            (NextCommand::Rollback, planned(ReleaseCommand::Rollback))
         }
         promote => {
-            if let Outcome::Nothing { message } = planned(Command::Rollback) {
+            if let Outcome::Nothing { message } = planned(ReleaseCommand::Rollback) {
                 notes.insert(0, format!("rollback: {message}"));
             }
-            (Action::Promote, promote)
+            (NextCommand::Promote, promote)
         }
     };
     let service = snapshot.service.name.clone();
@@ -186,15 +190,15 @@ fn decide_moves(snapshot: &Snapshot) -> Verdict {
     let restores =
         matches!(&outcome, Outcome::Proceed(p) if p.flip().is_none() && p.target == from);
     let movement = match action {
-        Action::Promote => format!("promote would move {service} from {from} to {to}"),
-        Action::Rollback if restores => {
+        NextCommand::Promote => format!("promote would move {service} from {from} to {to}"),
+        NextCommand::Rollback if restores => {
             format!("{service} selects {from}, which has no pods: rollback would bring {from} back")
         }
         // Right after a release, the headline is its state; rollback is the way back.
-        Action::Rollback if released => {
+        NextCommand::Rollback if released => {
             format!("released: {service} sends traffic to {from}; the way back: rollback to {to}")
         }
-        Action::Rollback => format!("rollback would move {service} back from {from} to {to}"),
+        NextCommand::Rollback => format!("rollback would move {service} back from {from} to {to}"),
     };
     let judged = judge(&outcome);
     let summary = match &outcome {
@@ -224,7 +228,7 @@ fn decide_moves(snapshot: &Snapshot) -> Verdict {
 }
 
 /// The options the release commands use when given no flags, at the time of the snapshot.
-fn options(snapshot: &Snapshot, command: Command) -> plan::Options {
+fn options(snapshot: &Snapshot, command: ReleaseCommand) -> plan::Options {
     plan::Options {
         command,
         policy: None,
@@ -290,12 +294,12 @@ fn preparation(plan: &Plan) -> String {
     let mut waits = None;
     for step in &plan.steps {
         match &step.action {
-            plan::Action::ScaleUp {
+            plan::Operation::ScaleUp {
                 deployment,
                 replicas,
                 ..
             } => return format!(" (scaling {deployment} back to {replicas} replicas first)"),
-            plan::Action::Recreate {
+            plan::Operation::Recreate {
                 deployment,
                 services,
                 ..
@@ -306,10 +310,10 @@ fn preparation(plan: &Plan) -> String {
                 }
                 return format!(" (re-creating {what} from the journal first)");
             }
-            plan::Action::WaitAvailable { deployment, .. } => {
+            plan::Operation::WaitAvailable { deployment, .. } => {
                 waits = Some(format!(" (once {deployment} is fully available)"));
             }
-            plan::Action::Flip { .. } => break,
+            plan::Operation::Flip { .. } => break,
             _ => {}
         }
     }
@@ -326,14 +330,14 @@ fn interrupted(
     notes: Vec<String>,
 ) -> Verdict {
     let service = snapshot.service.name.clone();
-    let step = journal.step().unwrap_or_default().to_string();
+    let step = journal.step().map(|s| s.to_string()).unwrap_or_default();
     let action = match journal.action() {
-        Some("rollback") => Action::Rollback,
-        _ => Action::Promote,
+        Some(FlipAction::Rollback) => NextCommand::Rollback,
+        _ => NextCommand::Promote,
     };
-    let during = match step.as_str() {
-        journal::STEP_VERIFY => "verification",
-        other => other,
+    let during = match journal.step() {
+        Some(Step::Verify) => "verification",
+        _ => step.as_str(),
     };
     let remaining: Vec<String> = finish
         .steps
@@ -341,9 +345,9 @@ fn interrupted(
         .filter(|s| {
             !matches!(
                 s.action,
-                plan::Action::MarkCleanupPending { .. }
-                    | plan::Action::MarkDone
-                    | plan::Action::Event { .. }
+                plan::Operation::MarkCleanupPending { .. }
+                    | plan::Operation::MarkDone
+                    | plan::Operation::Event { .. }
             )
         })
         .map(|s| describe(&service, &s.action))
@@ -480,33 +484,9 @@ fn notes(snapshot: &Snapshot) -> Vec<String> {
                     state.colour
                 ));
             }
-            for test in &state.test_services {
-                notes.push(format!(
-                    "test Service {test} points at the live colour {}",
-                    state.colour
-                ));
-            }
-        }
-        for hpa in &state.hpas {
-            notes.push(format!(
-                "HorizontalPodAutoscaler {} scales {} ({}..{} replicas)",
-                hpa.name,
-                state
-                    .deployment
-                    .as_ref()
-                    .map_or(state.colour.as_str(), |d| d.name.as_str()),
-                hpa.min_replicas,
-                hpa.max_replicas
-            ));
         }
     }
-    for other in &snapshot.other_services {
-        notes.push(format!(
-            "Service {} also selects {} pods and will not be changed",
-            other.name,
-            other.selects.join(" and ")
-        ));
-    }
+    notes.extend(plan::pair_notes(snapshot));
     notes
 }
 
@@ -649,7 +629,7 @@ mod tests {
             assert_eq!(verdict.safe, safe, "{name}: {}", verdict.summary);
             let got: Vec<&str> = verdict.blockers.iter().map(|b| b.code.as_str()).collect();
             assert_eq!(got, codes.to_vec(), "{name}: {}", verdict.summary);
-            assert_eq!(verdict.action, Action::Promote, "{name}");
+            assert_eq!(verdict.action, NextCommand::Promote, "{name}");
         }
     }
 
@@ -719,7 +699,7 @@ mod tests {
     const SAVED_BLUE: &str = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bluedeploy"},"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"web","image":"nginx:blue"}]}}}}"#;
 
     struct Expect {
-        action: Action,
+        action: NextCommand,
         safe: bool,
         codes: &'static [&'static str],
         interrupted: Option<&'static str>,
@@ -738,7 +718,7 @@ mod tests {
                 "fresh pair",
                 |_| {},
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: true,
                     codes: &[],
                     interrupted: None,
@@ -751,7 +731,7 @@ mod tests {
                 "after promote --cleanup none",
                 |s| promoted(s, &[("cleanup-policy", "none")]),
                 Expect {
-                    action: Action::Rollback,
+                    action: NextCommand::Rollback,
                     safe: true,
                     codes: &[],
                     interrupted: None,
@@ -776,7 +756,7 @@ mod tests {
                     scale_to_zero(&mut s.colours[0]);
                 },
                 Expect {
-                    action: Action::Rollback,
+                    action: NextCommand::Rollback,
                     safe: true,
                     codes: &[],
                     interrupted: None,
@@ -805,7 +785,7 @@ mod tests {
                     s.colours[0].pods.clear();
                 },
                 Expect {
-                    action: Action::Rollback,
+                    action: NextCommand::Rollback,
                     safe: true,
                     codes: &[],
                     interrupted: None,
@@ -824,7 +804,7 @@ mod tests {
                     s.colours[0].pods.clear();
                 },
                 Expect {
-                    action: Action::Rollback,
+                    action: NextCommand::Rollback,
                     safe: false,
                     codes: &["colourMissing"],
                     interrupted: None,
@@ -848,7 +828,7 @@ mod tests {
                     }
                 },
                 Expect {
-                    action: Action::Rollback,
+                    action: NextCommand::Rollback,
                     safe: false,
                     codes: &["notReady"],
                     interrupted: None,
@@ -868,7 +848,7 @@ mod tests {
                     }
                 },
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: true,
                     codes: &[],
                     interrupted: None,
@@ -890,7 +870,7 @@ mod tests {
                     scale_to_zero(&mut s.colours[1]);
                 },
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: false,
                     codes: &["zeroReplicas"],
                     interrupted: None,
@@ -905,7 +885,7 @@ mod tests {
                 "after a rollback that kept the new colour running",
                 |s| rolled_back(s, &[("cleanup-policy", "none")]),
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: true,
                     codes: &[],
                     interrupted: None,
@@ -918,7 +898,7 @@ mod tests {
                 "promote interrupted during verification",
                 |s| promoted(s, &[("step", "verify"), ("cleanup-policy", "scale-down")]),
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: true,
                     codes: &[],
                     interrupted: Some("verify"),
@@ -943,7 +923,7 @@ mod tests {
                     )
                 },
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: true,
                     codes: &[],
                     interrupted: Some("cleanup"),
@@ -970,7 +950,7 @@ mod tests {
                     scale_to_zero(&mut s.colours[0]);
                 },
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: true,
                     codes: &[],
                     interrupted: Some("cleanup"),
@@ -986,7 +966,7 @@ mod tests {
                 "rollback interrupted during verification",
                 |s| rolled_back(s, &[("step", "verify"), ("cleanup-policy", "none")]),
                 Expect {
-                    action: Action::Rollback,
+                    action: NextCommand::Rollback,
                     safe: true,
                     codes: &[],
                     interrupted: Some("verify"),
@@ -1004,7 +984,7 @@ mod tests {
                     s.service.managed_by = Some("Argo Rollouts".into());
                 },
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: false,
                     codes: &["managedElsewhere"],
                     interrupted: None,
@@ -1027,7 +1007,7 @@ mod tests {
                     }
                 },
                 Expect {
-                    action: Action::Promote,
+                    action: NextCommand::Promote,
                     safe: false,
                     codes: &["notReady"],
                     interrupted: None,
@@ -1076,16 +1056,16 @@ mod tests {
     /// ahead, and moves traffic unless it is finishing an interrupted release.
     fn agrees_with_the_commands(name: &str, snapshot: &Snapshot, v: &Verdict) {
         let command = match (&v.interrupted_step, v.action) {
-            (Some(_), _) => Command::Cleanup,
-            (None, Action::Promote) => Command::Promote,
-            (None, Action::Rollback) => Command::Rollback,
+            (Some(_), _) => ReleaseCommand::Cleanup,
+            (None, NextCommand::Promote) => ReleaseCommand::Promote,
+            (None, NextCommand::Rollback) => ReleaseCommand::Rollback,
         };
         let outcome = plan::plan(snapshot, &options(snapshot, command));
         match &outcome {
             Outcome::Proceed(p) if v.safe => {
                 assert!(p.waits_for.is_empty(), "{name}");
                 assert_eq!(p.flip().is_some(), v.interrupted_step.is_none(), "{name}");
-                if let Some(plan::Action::Flip { from, to, .. }) = p.flip() {
+                if let Some(plan::Operation::Flip { from, to, .. }) = p.flip() {
                     assert_eq!((from, to), (&v.from, &v.to), "{name}");
                 }
             }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::fmt::Debug;
 use std::future::Future;
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -175,16 +176,15 @@ impl Connection {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
     {
-        let mut attempt = 0u32;
+        let mut backoff = crate::cluster::retry::Backoff::new();
         loop {
             let error = match self.call(desc, request()).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
-            let Some(wait) = crate::cluster::retry::after(&error, attempt) else {
+            let Some(wait) = backoff.after(&error) else {
                 return Err(error);
             };
-            attempt += 1;
             tracing::info!(
                 target: crate::cluster::request_log::TARGET,
                 "{desc} failed ({error}); trying again in {} ms",
@@ -207,7 +207,8 @@ impl Connection {
                     return Err(Error::Timeout {
                         request: desc.to_string(),
                         server: self.target.server.clone(),
-                        after: limit,
+                        after: Some(limit),
+                        source: None,
                     });
                 }
             },
@@ -250,7 +251,7 @@ impl Connection {
                     },
                 },
             },
-            other => classify_transport(desc, target, &other),
+            other => classify_transport(desc, target, self.request_timeout, other),
         }
     }
 }
@@ -575,96 +576,122 @@ struct SlimPodList {
     pub(crate) items: Vec<SlimPod>,
 }
 
+/// A failure below HTTP, classified by the types the client's layers give (kube, hyper,
+/// hyper-util, rustls, std::io) found along its causes; the error itself is kept as the cause.
+/// `timeout` is the limit the connection was built with (`--request-timeout` bounds
+/// connecting and writing).
 fn classify_transport(
     desc: &RequestDesc,
     target: &crate::cluster::Target,
-    err: &(dyn StdError + 'static),
+    timeout: Option<Duration>,
+    err: kube::Error,
 ) -> Error {
-    let mut cause: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cause {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return tls_error(target, tls);
+    let kind = transport_kind(&err);
+    let source = Some(Box::new(err) as crate::error::Cause);
+    let server = target.server.clone();
+    match kind {
+        Transport::Tls(reason) => Error::Tls {
+            server,
+            context: target.context.clone(),
+            reason,
+            source,
+        },
+        Transport::TimedOut => Error::Timeout {
+            request: desc.to_string(),
+            server,
+            after: timeout,
+            source,
+        },
+        Transport::Closed => Error::Transport {
+            request: desc.to_string(),
+            server,
+            reason: "the connection closed before the server answered".to_string(),
+            source,
+        },
+        Transport::Unreachable(reason) => Error::Unreachable {
+            server,
+            context: target.context.clone(),
+            reason,
+            source,
+        },
+        Transport::Other(reason) => Error::Transport {
+            request: desc.to_string(),
+            server,
+            reason,
+            source,
+        },
+    }
+}
+
+/// What went wrong below HTTP, with the words to tell it.
+#[derive(Debug, PartialEq, Eq)]
+enum Transport {
+    /// The server's certificate was not accepted, or the TLS handshake failed.
+    Tls(String),
+    /// Connecting or writing took longer than allowed.
+    TimedOut,
+    /// The connection ended before the answer did: the server may or may not have acted.
+    Closed,
+    /// No connection could be made: refused, no route, or the name did not resolve.
+    Unreachable(String),
+    /// Anything else, in the client's words.
+    Other(String),
+}
+
+fn transport_kind(err: &(dyn StdError + 'static)) -> Transport {
+    use std::io::ErrorKind::*;
+    let mut connect_failed = false;
+    for cause in causes(err) {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Transport::Tls(tls.to_string());
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return tls_error(target, tls);
-            }
-            use std::io::ErrorKind::*;
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             match io.kind() {
-                TimedOut => {
-                    return Error::Timeout {
-                        request: desc.to_string(),
-                        server: target.server.clone(),
-                        after: Default::default(),
-                    };
-                }
+                TimedOut => return Transport::TimedOut,
                 ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => {
-                    return lost_connection(desc, target);
+                    return Transport::Closed;
                 }
                 ConnectionRefused | NotConnected | AddrNotAvailable | HostUnreachable
                 | NetworkUnreachable | NetworkDown => {
-                    return Error::Unreachable {
-                        server: target.server.clone(),
-                        context: target.context.clone(),
-                        reason: io.to_string(),
-                    };
+                    return Transport::Unreachable(io.to_string());
                 }
                 _ => {}
             }
         }
-        cause = e.source();
+        if let Some(http) = cause.downcast_ref::<hyper::Error>() {
+            if http.is_timeout() {
+                return Transport::TimedOut;
+            }
+            if http.is_incomplete_message() || http.is_closed() || http.is_canceled() {
+                return Transport::Closed;
+            }
+        }
+        if let Some(client) = cause.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connect_failed |= client.is_connect();
+        }
     }
-    let text = chain_text(err);
-    // Connectors may wrap the TLS error so that it is not reachable through `source()`.
-    if let Some(at) = text.find("invalid peer certificate") {
-        return Error::Tls {
-            server: target.server.clone(),
-            context: target.context.clone(),
-            reason: text[at..].to_string(),
-        };
-    }
-    if CLOSED.iter().any(|c| text.contains(c)) {
-        return lost_connection(desc, target);
-    }
-    if text.contains("dns error") || text.contains("failed to lookup address") {
-        return Error::Unreachable {
-            server: target.server.clone(),
-            context: target.context.clone(),
-            reason: text,
-        };
-    }
-    Error::Transport {
-        request: desc.to_string(),
-        server: target.server.clone(),
-        reason: text,
+    // A connection that could not be made for another reason: the name did not resolve
+    // (the resolver's error carries no kind of its own), or the connector gave up.
+    if connect_failed {
+        Transport::Unreachable(chain_text(err))
+    } else {
+        Transport::Other(chain_text(err))
     }
 }
 
-/// How the HTTP and TLS layers say that the connection ended before the answer did.
-const CLOSED: &[&str] = &[
-    "connection closed before message completed",
-    "peer closed connection without sending TLS close_notify",
-    "connection reset",
-    "unexpected end of file",
-    "IncompleteMessage",
-];
-
-/// The connection was lost in the middle of a request: the server may or may not have handled
-/// it.
-fn lost_connection(desc: &RequestDesc, target: &crate::cluster::Target) -> Error {
-    Error::Transport {
-        request: desc.to_string(),
-        server: target.server.clone(),
-        reason: "the connection closed before the server answered".to_string(),
-    }
-}
-
-fn tls_error(target: &crate::cluster::Target, tls: &rustls::Error) -> Error {
-    Error::Tls {
-        server: target.server.clone(),
-        context: target.context.clone(),
-        reason: tls.to_string(),
-    }
+/// `err` and its causes, outermost first. An `io::Error` that wraps another error reports
+/// that error's cause as its own source, skipping the error itself (a TLS error inside the
+/// I/O error of a TLS stream, for one): it is visited too.
+fn causes<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&e| {
+        let wrapped = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn StdError + 'static));
+        wrapped.or_else(|| e.source())
+    })
 }
 
 #[cfg(test)]
@@ -788,10 +815,15 @@ mod tests {
         }
     }
 
+    /// `io` as the client gives it: inside the error of its HTTP service.
+    fn from_client(io: std::io::Error) -> kube::Error {
+        kube::Error::Service(Box::new(io))
+    }
+
     #[test]
     fn a_connection_lost_mid_request_names_the_request() {
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
-        let e = classify_transport(&patch_web(), &target(), &reset);
+        let e = classify_transport(&patch_web(), &target(), None, from_client(reset));
         let text = e.to_string();
         assert!(matches!(e, Error::Transport { .. }), "{text}");
         assert!(
@@ -799,15 +831,85 @@ mod tests {
                 && text.contains("closed before the server answered"),
             "{text}"
         );
-        let eof = std::io::Error::other("peer closed connection without sending TLS close_notify");
-        let e = classify_transport(&patch_web(), &target(), &eof);
-        assert!(e.to_string().contains("patch services/web"), "{e}");
+        // What rustls gives when the server hangs up without closing TLS.
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify",
+        );
+        let e = classify_transport(&patch_web(), &target(), None, from_client(eof));
+        assert!(
+            e.to_string().contains("closed before the server answered"),
+            "{e}"
+        );
+        assert!(crate::cluster::retry::passing(&e));
     }
 
     #[test]
     fn a_refused_connection_is_an_unreachable_server() {
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let e = classify_transport(&patch_web(), &target(), &refused);
+        let e = classify_transport(&patch_web(), &target(), None, from_client(refused));
         assert!(matches!(e, Error::Unreachable { .. }), "{e}");
+        assert!(e.to_string().contains(": refused;"), "{e}");
+    }
+
+    #[test]
+    fn a_timed_out_connection_gives_the_limit_it_hit() {
+        let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "deadline has elapsed");
+        let limit = Some(Duration::from_millis(1500));
+        let e = classify_transport(&patch_web(), &target(), limit, from_client(timed_out));
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "patch services/web on https://127.0.0.1:6443 timed out after 1.5s; raise --request-timeout or check the cluster"
+        );
+        // No limit of its own: the system's ran out, and no made-up duration is shown.
+        let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
+        let e = classify_transport(&patch_web(), &target(), None, from_client(timed_out));
+        let text = e.to_string();
+        assert!(
+            text.contains("/web on https://127.0.0.1:6443 timed out; raise"),
+            "{text}"
+        );
+        assert!(!text.contains("0ms"), "{text}");
+    }
+
+    #[test]
+    fn a_rejected_certificate_is_a_tls_error_found_inside_the_io_error() {
+        let rejected = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let e = classify_transport(&patch_web(), &target(), None, from_client(rejected));
+        assert!(matches!(e, Error::Tls { .. }), "{e}");
+        assert!(e.to_string().contains("invalid peer certificate"), "{e}");
+        assert!(
+            !crate::cluster::retry::passing(&e),
+            "a TLS failure does not pass"
+        );
+    }
+
+    #[test]
+    fn words_alone_do_not_classify_a_failure() {
+        let worded = std::io::Error::other("connection reset, dns error, invalid peer certificate");
+        let e = classify_transport(&patch_web(), &target(), None, from_client(worded));
+        assert!(
+            matches!(&e, Error::Transport { reason, .. } if reason.contains("dns error")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_client_error_is_kept_as_the_cause() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = classify_transport(&patch_web(), &target(), None, from_client(refused));
+        let cause = std::error::Error::source(&e).expect("a cause");
+        let client = cause
+            .downcast_ref::<kube::Error>()
+            .expect("the client's error");
+        assert!(matches!(client, kube::Error::Service(_)), "{client:?}");
+        let io = causes(cause)
+            .find_map(|c| c.downcast_ref::<std::io::Error>())
+            .expect("the I/O error under it");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

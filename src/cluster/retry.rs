@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
+
 use crate::error::Error;
 
 /// Tries after a server error or a lost connection, the first one included.
@@ -17,47 +19,67 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// Tries after a timeout, the first one included: each waits the whole `--request-timeout`.
 pub const MAX_TIMEOUT_ATTEMPTS: u32 = 3;
 
-/// The first wait; each next one doubles, up to [`MAX_WAIT`].
+/// The first wait, before jitter; each next one doubles, up to [`MAX_WAIT`].
 pub const FIRST_WAIT: Duration = Duration::from_millis(100);
 
-/// The longest wait between two tries.
+/// The longest wait between two tries, before jitter.
 pub const MAX_WAIT: Duration = Duration::from_secs(2);
 
-/// How long to wait before trying an idempotent request again after `error`, which ended try
-/// number `attempt + 1`; `None` when it should not be tried again.
-pub fn after(error: &Error, attempt: u32) -> Option<Duration> {
-    let limit = match error {
+/// How many tries in all `error` is worth; `None` when it should not be tried again.
+fn tries(error: &Error) -> Option<u32> {
+    match error {
         Error::Api {
             code: 500 | 502, ..
-        } => MAX_ATTEMPTS,
-        Error::Transport { .. } | Error::Unreachable { .. } => MAX_ATTEMPTS,
-        Error::Timeout { .. } => MAX_TIMEOUT_ATTEMPTS,
-        _ => return None,
-    };
-    if attempt + 1 >= limit {
-        return None;
+        } => Some(MAX_ATTEMPTS),
+        Error::Transport { .. } | Error::Unreachable { .. } => Some(MAX_ATTEMPTS),
+        Error::Timeout { .. } => Some(MAX_TIMEOUT_ATTEMPTS),
+        _ => None,
     }
-    Some(backoff(attempt))
 }
 
 /// Whether `error` may be passing: a server error, a lost connection, a timeout. For a change,
 /// it also means the change may or may not have been made.
 pub fn passing(error: &Error) -> bool {
-    after(error, 0).is_some()
+    tries(error).is_some_and(|n| n > 1)
 }
 
-/// Exponential backoff with up to a quarter of jitter, so that many clients that failed
-/// together do not all come back at once.
-pub fn backoff(attempt: u32) -> Duration {
-    let base = FIRST_WAIT
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(MAX_WAIT);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let jitter = base.mul_f64(f64::from(nanos % 1000) / 4000.0);
-    base + jitter
+/// The waits between the tries of one request: exponential from [`FIRST_WAIT`] up to
+/// [`MAX_WAIT`], each with random jitter of up to as much again (`backon`'s), so that many
+/// clients that failed together do not all come back at once.
+pub struct Backoff {
+    waits: <ExponentialBuilder as BackoffBuilder>::Backoff,
+    tried: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new()
+    }
+}
+
+impl Backoff {
+    /// Before the first try.
+    pub fn new() -> Backoff {
+        Backoff {
+            waits: ExponentialBuilder::new()
+                .with_min_delay(FIRST_WAIT)
+                .with_max_delay(MAX_WAIT)
+                .with_jitter()
+                .without_max_times()
+                .build(),
+            tried: 0,
+        }
+    }
+
+    /// How long to wait before trying again after `error` ended a try; `None` when it should
+    /// not be tried again (the error will not pass, or it was tried often enough).
+    pub fn after(&mut self, error: &Error) -> Option<Duration> {
+        self.tried += 1;
+        if self.tried >= tries(error)? {
+            return None;
+        }
+        self.waits.next()
+    }
 }
 
 #[cfg(test)]
@@ -73,31 +95,39 @@ mod tests {
         }
     }
 
+    /// How many waits `error` gets, each time, from a fresh backoff.
+    fn waits(error: &Error) -> usize {
+        let mut backoff = Backoff::new();
+        std::iter::from_fn(|| backoff.after(error)).count()
+    }
+
     #[test]
     fn passing_failures_are_retried_a_bounded_number_of_times() {
-        assert!(after(&api(500), 0).is_some());
-        assert!(after(&api(500), MAX_ATTEMPTS - 2).is_some());
-        assert!(after(&api(500), MAX_ATTEMPTS - 1).is_none());
+        assert_eq!(waits(&api(500)), MAX_ATTEMPTS as usize - 1);
+        assert_eq!(waits(&api(502)), MAX_ATTEMPTS as usize - 1);
         let timeout = Error::Timeout {
             request: "get services/web".into(),
             server: "https://x".into(),
-            after: Duration::from_secs(1),
+            after: Some(Duration::from_secs(1)),
+            source: None,
         };
-        assert!(after(&timeout, MAX_TIMEOUT_ATTEMPTS - 2).is_some());
-        assert!(after(&timeout, MAX_TIMEOUT_ATTEMPTS - 1).is_none());
+        assert_eq!(waits(&timeout), MAX_TIMEOUT_ATTEMPTS as usize - 1);
         let lost = Error::Transport {
             request: "list pods".into(),
             server: "https://x".into(),
-            reason: "connection closed before message completed".into(),
+            reason: "the connection closed before the server answered".into(),
+            source: None,
         };
-        assert!(after(&lost, 0).is_some());
+        assert_eq!(waits(&lost), MAX_ATTEMPTS as usize - 1);
+        assert!(passing(&lost) && passing(&timeout) && passing(&api(500)));
     }
 
     #[test]
     fn answers_that_will_not_change_are_not_retried() {
         // 429, 503 and 504 reach this layer only once the client has retried them itself.
         for code in [400, 404, 409, 410, 422, 429, 503, 504] {
-            assert!(after(&api(code), 0).is_none(), "{code}");
+            assert_eq!(waits(&api(code)), 0, "{code}");
+            assert!(!passing(&api(code)), "{code}");
         }
         let forbidden = Error::Forbidden {
             verb: "list".into(),
@@ -106,14 +136,21 @@ mod tests {
             context: "c".into(),
             message: "no".into(),
         };
-        assert!(after(&forbidden, 0).is_none());
+        assert_eq!(waits(&forbidden), 0);
     }
 
     #[test]
-    fn waits_grow_and_stay_bounded() {
-        let first = backoff(0);
-        assert!(first >= FIRST_WAIT && first <= FIRST_WAIT.mul_f64(1.25));
-        assert!(backoff(3) >= FIRST_WAIT * 8);
-        assert!(backoff(30) <= MAX_WAIT.mul_f64(1.25));
+    fn waits_grow_with_jitter_and_stay_bounded() {
+        for _ in 0..20 {
+            let mut backoff = Backoff::new();
+            let error = api(500);
+            let waits: Vec<Duration> = std::iter::from_fn(|| backoff.after(&error)).collect();
+            assert!(
+                waits[0] >= FIRST_WAIT && waits[0] <= FIRST_WAIT * 2,
+                "{waits:?}"
+            );
+            assert!(waits[3] >= FIRST_WAIT * 8, "{waits:?}");
+            assert!(waits.iter().all(|w| *w <= MAX_WAIT * 2), "{waits:?}");
+        }
     }
 }

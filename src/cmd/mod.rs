@@ -1,11 +1,7 @@
 //! One module per subcommand.
 
-pub mod cleanup;
-pub mod deploy;
 pub mod list;
-pub mod promote;
 pub mod release;
-pub mod rollback;
 pub mod status;
 // Not a cluster command: prints the shells' completion scripts.
 pub mod completion;

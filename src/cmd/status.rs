@@ -11,13 +11,13 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::runtime::watcher;
 
-use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::cluster::watch::changes;
 use crate::cluster::{Connection, connect};
 use crate::cmd::{connect_options, print};
 use crate::error::Result;
-use crate::execute::watch::changes;
 use crate::pair::{self, PairSpec, Snapshot};
-use crate::render::{self, Palette, View, style};
+use crate::render::{self, OutputFormat, Palette, View, style};
 use crate::verdict;
 
 /// How long to wait for more changes before redrawing.
@@ -40,7 +40,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     if args.watch {
         // A forbidden watch would be retried silently forever and its changes never shown:
         // ask first, and say which permission is missing.
-        crate::execute::access::check(&conn, &watch_permissions()).await?;
+        crate::cluster::access::check(&conn, &watch_permissions()).await?;
     }
     let first = screen.draw(&snapshot)?;
     if args.watch {
@@ -57,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
 }
 
 /// The list and watch permissions of the four kinds `--watch` follows.
-fn watch_permissions() -> Vec<crate::plan::Permission> {
+fn watch_permissions() -> Vec<crate::cluster::access::Permission> {
     let kinds = [
         ("", "pods"),
         ("apps", "deployments"),
@@ -67,7 +67,7 @@ fn watch_permissions() -> Vec<crate::plan::Permission> {
     kinds
         .iter()
         .flat_map(|(group, resource)| {
-            ["list", "watch"].map(|verb| crate::plan::Permission {
+            ["list", "watch"].map(|verb| crate::cluster::access::Permission {
                 verb: verb.to_string(),
                 group: group.to_string(),
                 resource: resource.to_string(),

@@ -3,23 +3,26 @@
 //! so an interruption anywhere leaves a state that `status` explains and the next command
 //! completes.
 
-pub mod access;
 mod cleanup;
 pub mod requests;
 mod serving;
 mod verify;
 pub mod watch;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 
 use crate::cluster::Connection;
-use crate::error::{Error, Result, humanize};
-use crate::journal::{self, Changes};
+use crate::duration::humanize;
+use crate::error::{Error, Result};
+use crate::journal::{self, Changes, Journal};
 use crate::pair::discover::{selector_text, service_selector};
 use crate::pair::snapshot::Snapshot;
-use crate::plan::{Action, Plan, colour};
+use crate::plan::readiness::{Blocker, sentences};
+use crate::plan::requests::{self as planned, EventContext, Kind, Request, RunTime};
+use crate::plan::{Operation, Plan, colour};
 use crate::progress::{Deadline, Progress};
 
 /// How often a journal write is tried again on top of someone else's unrelated change to the
@@ -77,15 +80,20 @@ impl<'a> Executor<'a> {
     }
 
     fn selector_of(&self, colour_name: &str) -> String {
+        selector_text(&self.selector_map(colour_name))
+    }
+
+    /// The label selector of `colour_name`'s pods.
+    fn selector_map(&self, colour_name: &str) -> BTreeMap<String, String> {
         match colour(self.snapshot, colour_name) {
-            Some(c) => selector_text(&c.selector),
+            Some(c) => c.selector.clone(),
             None => {
                 let mut s = self.snapshot.service.selector.clone();
                 s.insert(
                     self.snapshot.service.colour_label.clone(),
                     colour_name.to_string(),
                 );
-                selector_text(&s)
+                s
             }
         }
     }
@@ -103,43 +111,56 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    async fn step(&mut self, plan: &Plan, action: &Action) -> Result<()> {
+    async fn step(&mut self, plan: &Plan, action: &Operation) -> Result<()> {
         let dry = if self.dry_run {
             " (server dry run)"
         } else {
             ""
         };
         match action {
-            Action::ScaleUp {
+            Operation::ScaleUp {
                 deployment,
                 replicas,
                 ..
             } => {
-                requests::scale(self.conn, deployment, *replicas, self.dry_run).await?;
+                self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(format!("scaled {deployment} to {replicas} replicas{dry}"));
             }
-            Action::Recreate { deployment, .. } => self.recreate(deployment).await?,
-            Action::RecreateServices { services, .. } => self.recreate_services(services).await?,
-            Action::WaitAvailable {
+            Operation::Recreate { .. } | Operation::RecreateServices { .. } => {
+                self.recreate(plan, action).await?;
+            }
+            Operation::WaitAvailable {
                 deployment, colour, ..
             } => {
                 if self.dry_run {
                     return Ok(());
                 }
-                let selector = self.selector_of(colour);
+                let selector = self.selector_map(colour);
                 let deadline = Deadline::after(self.timeout);
-                let outcome = watch::deployment_available(
-                    self.conn,
-                    deployment,
-                    &selector,
+                let conn = self.conn;
+                let readiness = async || -> Result<(Vec<Blocker>, Option<String>)> {
+                    let blockers =
+                        watch::colour_readiness(conn, colour, deployment, &selector).await?;
+                    let why = (!blockers.is_empty()).then(|| sentences(&blockers));
+                    Ok((blockers, why))
+                };
+                let first = readiness().await?;
+                let mut changes =
+                    crate::cluster::watch::pair_changes(conn, &selector_text(&selector));
+                let outcome = watch::until_ready(
+                    &mut changes,
+                    colour,
+                    first,
                     deadline,
                     &mut self.progress,
+                    readiness,
                 )
                 .await?;
-                if let Err(state) = outcome {
+                if let Err(blockers) = outcome {
                     return Err(Error::Refused {
                         reason: format!(
-                            "{deployment} did not become fully available in time ({state}); traffic was not moved: {} still selects {}",
+                            "{deployment} did not become fully available in time ({}); traffic was not moved: {} still selects {}",
+                            sentences(&blockers),
                             self.name(),
                             self.snapshot.live_colour
                         ),
@@ -149,92 +170,65 @@ impl<'a> Executor<'a> {
                     });
                 }
             }
-            Action::Flip {
+            Operation::Flip {
                 from,
                 to,
                 colour_label,
-                resource_version,
-                journal,
                 ..
             } => {
-                let patch =
-                    journal::flip_patch(resource_version.as_deref(), colour_label, to, journal);
-                let written =
-                    requests::patch_service(self.conn, self.name(), &patch, self.dry_run).await?;
-                self.service = Some(written);
+                let at = RunTime {
+                    now: Some(jiff::Timestamp::now()),
+                    ..RunTime::default()
+                };
+                self.send_all(plan, action, &at).await?;
                 self.flipped_to = Some(to.clone());
                 self.record(format!(
                     "flipped {}: {colour_label}={from} → {colour_label}={to}{dry}",
                     self.name()
                 ));
             }
-            Action::CreateDeployment {
-                deployment,
-                manifest,
-                ..
-            } => {
-                let mut manifest = manifest.clone();
-                manifest["metadata"]["namespace"] =
-                    serde_json::Value::String(self.conn.target.namespace.clone());
-                let created = requests::create::<k8s_openapi::api::apps::v1::Deployment>(
-                    self.conn,
-                    &manifest,
-                    self.dry_run,
-                )
-                .await?;
+            Operation::CreateDeployment { deployment, .. } => {
+                let created = self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(if created {
                     format!("created Deployment {deployment}{dry}")
                 } else {
                     format!("Deployment {deployment} already exists; kept as it is")
                 });
             }
-            Action::PatchDeployment {
-                deployment, patch, ..
-            } => {
-                requests::patch_deployment(self.conn, deployment, patch, self.dry_run).await?;
+            Operation::PatchDeployment { deployment, .. } => {
+                self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(format!(
                     "updated Deployment {deployment}: {}{dry}",
-                    crate::render::plan::describe(self.name(), action)
+                    crate::plan::describe::describe(self.name(), action)
                         .split_once(": ")
                         .map_or("", |(_, what)| what)
                 ));
             }
-            Action::RecordDeploy { colour, images } => {
-                let mut changes = Changes::new();
-                changes.insert(
-                    journal::LAST_DEPLOY.into(),
-                    Some(format!("{} {colour}: {images}", jiff::Timestamp::now())),
-                );
-                self.write_journal(&changes).await?;
+            Operation::RecordDeploy { .. }
+            | Operation::MarkCleanupPending { .. }
+            | Operation::MarkDone => {
+                let at = RunTime {
+                    now: Some(jiff::Timestamp::now()),
+                    ..RunTime::default()
+                };
+                self.send_all(plan, action, &at).await?;
             }
-            Action::CreateService {
-                service, manifest, ..
-            } => {
-                let mut manifest = manifest.clone();
-                manifest["metadata"]["namespace"] =
-                    serde_json::Value::String(self.conn.target.namespace.clone());
-                let created =
-                    requests::create::<Service>(self.conn, &manifest, self.dry_run).await?;
+            Operation::CreateService { service, .. } => {
+                let created = self.send_all(plan, action, &RunTime::default()).await?;
                 self.record(if created {
                     format!("created test Service {service}{dry}")
                 } else {
                     format!("Service {service} already exists; kept as it is")
                 });
             }
-            Action::FlipService {
+            Operation::FlipService {
                 service,
                 from,
                 to,
                 colour_label,
-                resource_version,
+                ..
             } => {
-                let patch = journal::flip_patch(
-                    resource_version.as_deref(),
-                    colour_label,
-                    to,
-                    &Changes::new(),
-                );
-                match requests::patch_service(self.conn, service, &patch, self.dry_run).await {
+                match self.send_all(plan, action, &RunTime::default()).await {
                     Ok(_) => {}
                     Err(e) if !self.dry_run => {
                         // The production Service already moved: put everything back.
@@ -249,13 +243,13 @@ impl<'a> Executor<'a> {
                     "flipped {service}: {colour_label}={from} → {colour_label}={to}{dry}"
                 ));
             }
-            Action::Verify { colour, previous } => {
+            Operation::Verify { colour, previous } => {
                 if self.dry_run {
                     return Ok(());
                 }
                 self.verify(plan, colour, previous).await?;
             }
-            Action::VerifyService {
+            Operation::VerifyService {
                 service,
                 colour,
                 previous,
@@ -265,16 +259,7 @@ impl<'a> Executor<'a> {
                 }
                 self.verify_other(plan, service, colour, previous).await?;
             }
-            Action::MarkCleanupPending { policy, delay, .. } => {
-                let after = jiff::Timestamp::now()
-                    + jiff::SignedDuration::try_from(*delay).unwrap_or_default();
-                let mut changes = Changes::new();
-                changes.insert(journal::STEP.into(), Some(journal::STEP_CLEANUP.into()));
-                changes.insert(journal::CLEANUP_POLICY.into(), Some(policy.to_string()));
-                changes.insert(journal::CLEANUP_AFTER.into(), Some(after.to_string()));
-                self.write_journal(&changes).await?;
-            }
-            Action::Delay { duration } => {
+            Operation::Delay { duration } => {
                 if self.dry_run {
                     return Ok(());
                 }
@@ -302,33 +287,110 @@ impl<'a> Executor<'a> {
                     return Err(self.hold_cleanup(plan, &expect, &tally).await);
                 }
             }
-            Action::ScaleDown {
+            Operation::ScaleDown {
                 deployment, colour, ..
             } => {
                 self.guard_not_live(colour).await?;
                 self.guard_live_serves(plan, colour).await?;
-                self.scale_down(deployment, colour).await?;
+                self.scale_down(plan, action, deployment, colour).await?;
             }
-            Action::Delete {
+            Operation::Delete {
                 deployment,
                 colour,
                 services,
             } => {
                 self.guard_not_live(colour).await?;
                 self.guard_live_serves(plan, colour).await?;
-                self.delete(deployment.as_deref(), colour, services).await?;
+                self.delete(plan, action, deployment.as_deref(), colour, services)
+                    .await?;
             }
-            Action::MarkDone => {
-                let mut changes = Changes::new();
-                changes.insert(journal::STEP.into(), None);
-                changes.insert(journal::CLEANUP_AFTER.into(), None);
-                self.write_journal(&changes).await?;
-            }
-            Action::Event { reason, message } => {
-                self.event("Normal", reason, message).await;
+            Operation::Event { reason, .. } => {
+                let Some(at) = self.event_context().await else {
+                    return Ok(());
+                };
+                let at = RunTime {
+                    event: Some(at),
+                    ..RunTime::default()
+                };
+                if let Err(e) = self.send_all(plan, action, &at).await {
+                    self.progress.say(&format!(
+                        "warning: could not record the {reason} Event: {e}"
+                    ));
+                }
             }
         }
         Ok(())
+    }
+
+    /// The changing requests of `action`, with the run-time values `at`.
+    pub(super) fn requests_of(
+        &self,
+        plan: &Plan,
+        action: &Operation,
+        at: &RunTime,
+    ) -> Vec<Request> {
+        planned::of(plan, &Journal::of(self.snapshot), action, at)
+    }
+
+    /// Sends every changing request of `action`; `false` when an object to create already
+    /// existed (it is kept as it is).
+    pub(super) async fn send_all(
+        &mut self,
+        plan: &Plan,
+        action: &Operation,
+        at: &RunTime,
+    ) -> Result<bool> {
+        let mut created = true;
+        for request in self.requests_of(plan, action, at) {
+            created &= self.send(&request).await?;
+        }
+        Ok(created)
+    }
+
+    /// Sends one changing request; `false` when an object to create already existed.
+    pub(crate) async fn send(&mut self, request: &Request) -> Result<bool> {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let dry_run = self.dry_run;
+        match request {
+            Request::Flip { service, patch } => {
+                let written = requests::patch_service(self.conn, service, patch, dry_run).await?;
+                if *service == self.snapshot.service.name {
+                    self.service = Some(written);
+                }
+            }
+            Request::Journal { changes, .. } => self.write_journal(changes).await?,
+            Request::Scale {
+                deployment,
+                replicas,
+            } => requests::scale(self.conn, deployment, *replicas, dry_run).await?,
+            Request::PatchDeployment { deployment, patch } => {
+                requests::patch_deployment(self.conn, deployment, patch, dry_run).await?;
+            }
+            Request::Create {
+                kind: Kind::Deployment,
+                manifest,
+                ..
+            } => return requests::create::<Deployment>(self.conn, manifest, dry_run).await,
+            Request::Create {
+                kind: Kind::Service,
+                manifest,
+                ..
+            } => return requests::create::<Service>(self.conn, manifest, dry_run).await,
+            Request::Delete {
+                kind: Kind::Deployment,
+                name,
+                uid,
+            } => requests::delete::<Deployment>(self.conn, name, uid.clone(), dry_run).await?,
+            Request::Delete {
+                kind: Kind::Service,
+                name,
+                uid,
+            } => requests::delete::<Service>(self.conn, name, uid.clone(), dry_run).await?,
+            Request::Event { event } => {
+                requests::event(self.conn, self.name(), event, dry_run).await?;
+            }
+        }
+        Ok(true)
     }
 
     /// Writes journal entries, guarded by the resourceVersion of the Service as this run last
@@ -383,8 +445,8 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Records an Event; a failure is reported but does not undo a finished release.
-    async fn event(&mut self, kind: &str, reason: &str, message: &str) {
+    /// The Service an Event is recorded on, as last written or read; `None` when it is gone.
+    async fn event_context(&mut self) -> Option<EventContext> {
         let service = match &self.service {
             Some(s) => Some(s.clone()),
             None => self
@@ -393,13 +455,29 @@ impl<'a> Executor<'a> {
                 .await
                 .ok()
                 .flatten(),
-        };
-        let Some(service) = service else {
+        }?;
+        Some(EventContext {
+            now: jiff::Timestamp::now(),
+            uid: service.metadata.uid,
+            resource_version: service.metadata.resource_version,
+        })
+    }
+
+    /// Records an Event outside the plan's steps; a failure is reported but does not undo
+    /// anything.
+    async fn event(&mut self, kind: &str, reason: &str, message: &str) {
+        let Some(at) = self.event_context().await else {
             return;
         };
-        if let Err(e) =
-            requests::event(self.conn, &service, kind, reason, message, self.dry_run).await
-        {
+        let request = planned::event(
+            &self.conn.target.namespace,
+            self.name(),
+            kind,
+            reason,
+            message,
+            Some(&at),
+        );
+        if let Err(e) = self.send(&request).await {
             self.progress.say(&format!(
                 "warning: could not record the {reason} Event: {e}"
             ));
@@ -429,7 +507,9 @@ impl<'a> Executor<'a> {
 /// The colour a plan cleans up, if it does.
 fn cleaned_colour(plan: &Plan) -> Option<String> {
     plan.steps.iter().find_map(|s| match &s.action {
-        Action::ScaleDown { colour, .. } | Action::Delete { colour, .. } => Some(colour.clone()),
+        Operation::ScaleDown { colour, .. } | Operation::Delete { colour, .. } => {
+            Some(colour.clone())
+        }
         _ => None,
     })
 }

@@ -1,8 +1,7 @@
 //! The mutating requests, one function each: every change this plugin makes goes through here.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Service};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::api::core::v1::{Event, Service};
 use kube::api::{
     Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy,
 };
@@ -12,8 +11,7 @@ use crate::cluster::Connection;
 use crate::cluster::read::RequestDesc;
 use crate::error::{Error, Result};
 
-/// The field manager this plugin writes as.
-pub const FIELD_MANAGER: &str = "kubectl-bluegreen";
+pub use crate::plan::requests::FIELD_MANAGER;
 
 fn desc(verb: &'static str, resource: &str, name: &str) -> RequestDesc {
     RequestDesc {
@@ -233,56 +231,18 @@ where
     }
 }
 
-/// Records a core/v1 Event on the production Service.
-pub async fn event(
-    conn: &Connection,
-    service: &Service,
-    kind: &str,
-    reason: &str,
-    message: &str,
-    dry_run: bool,
-) -> Result<()> {
-    let now = jiff::Timestamp::now();
-    let name = service.metadata.name.clone().unwrap_or_default();
-    let event = Event {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{name}.")),
-            namespace: Some(conn.target.namespace.clone()),
-            ..Default::default()
-        },
-        involved_object: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Service".into()),
-            name: Some(name.clone()),
-            namespace: Some(conn.target.namespace.clone()),
-            uid: service.metadata.uid.clone(),
-            resource_version: service.metadata.resource_version.clone(),
-            ..Default::default()
-        },
-        reason: Some(reason.to_string()),
-        message: Some(message.to_string()),
-        type_: Some(kind.to_string()),
-        count: Some(1),
-        first_timestamp: Some(Time(now)),
-        last_timestamp: Some(Time(now)),
-        reporting_component: Some(FIELD_MANAGER.to_string()),
-        source: Some(EventSource {
-            component: Some(FIELD_MANAGER.to_string()),
-            host: hostname(),
-        }),
-        ..Default::default()
-    };
+/// Records a core/v1 Event on the production Service `service`: `event` as
+/// [`crate::plan::requests::event`] makes it.
+pub async fn event(conn: &Connection, service: &str, event: &Value, dry_run: bool) -> Result<()> {
+    let event: Event = serde_json::from_value(event.clone())
+        .map_err(|e| Error::Internal(format!("cannot encode an Event: {e}")))?;
     let api: Api<Event> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
     conn.call(
-        &desc("create", "events", &name),
+        &desc("create", "events", service),
         api.create(&post_params(dry_run), &event),
     )
     .await
     .map(|_| ())
-}
-
-fn hostname() -> Option<String> {
-    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty())
 }
 
 #[cfg(test)]

@@ -146,7 +146,11 @@ impl Executor<'_> {
         }
     }
 
-    /// Whether `colour_name`'s Deployment is fully available now.
+    /// Whether `colour_name`'s Deployment is fully available now. Deliberately not the
+    /// readiness test of the plan and the waits ([`crate::plan::readiness`]): this only
+    /// decides, once the colour just verified has stopped serving, whether going back beats
+    /// staying, and a colour that served until a moment ago with every replica available does,
+    /// even if one of its pods restarted in the last minutes.
     async fn fully_available(&self, colour_name: &str) -> bool {
         let Some(name) = colour(self.snapshot, colour_name)
             .and_then(|c| c.deployment.as_ref())

@@ -3,9 +3,10 @@
 use k8s_openapi::api::core::v1::Service;
 
 use crate::error::{Error, Result};
-use crate::execute::{Executor, requests, watch};
+use crate::execute::{Executor, watch};
 use crate::journal::{self, Changes};
-use crate::plan::{Action, Plan};
+use crate::plan::requests::flip;
+use crate::plan::{Operation, Plan};
 use crate::progress::Deadline;
 
 impl Executor<'_> {
@@ -94,8 +95,8 @@ impl Executor<'_> {
         for (service, from, label) in std::mem::take(&mut self.moved) {
             let current = self.conn.get_opt::<Service>(&service).await.ok().flatten();
             let rv = current.and_then(|s| s.metadata.resource_version);
-            let patch = journal::flip_patch(rv.as_deref(), &label, &from, &Changes::new());
-            match requests::patch_service(self.conn, &service, &patch, false).await {
+            let request = flip(&service, rv.as_deref(), &label, &from, &Changes::new());
+            match self.send(&request).await {
                 Ok(_) => self
                     .progress
                     .say(&format!("flipped {service} back to {label}={from}")),
@@ -127,7 +128,7 @@ impl Executor<'_> {
             jiff::Timestamp::now()
         );
         let mut changes = match plan.flip() {
-            Some(Action::Flip { undo, .. }) => undo.clone(),
+            Some(Operation::Flip { undo, .. }) => undo.clone(),
             _ => {
                 // Finishing an interrupted release: the flip back is a flip of its own.
                 let mut c = Changes::new();
@@ -135,7 +136,10 @@ impl Executor<'_> {
                     journal::PREVIOUS_COLOUR.into(),
                     Some(colour_name.to_string()),
                 );
-                c.insert(journal::ACTION.into(), Some("revert".into()));
+                c.insert(
+                    journal::ACTION.into(),
+                    Some(journal::FlipAction::Revert.to_string()),
+                );
                 c.insert(journal::STEP.into(), None);
                 c.insert(journal::CLEANUP_AFTER.into(), None);
                 c
@@ -143,10 +147,11 @@ impl Executor<'_> {
         };
         changes.insert(journal::LAST_FAILURE.into(), Some(failure));
         self.restore_moved().await;
-        let patch = journal::flip_patch(rv.as_deref(), &label, previous, &changes);
-        match requests::patch_service(self.conn, &name, &patch, false).await {
-            Ok(written) => {
-                self.service = Some(written);
+        match self
+            .send(&flip(&name, rv.as_deref(), &label, previous, &changes))
+            .await
+        {
+            Ok(_) => {
                 self.progress.say(&format!(
                     "flipped {name} back: {label}={colour_name} → {label}={previous}"
                 ));

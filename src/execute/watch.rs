@@ -1,10 +1,10 @@
-//! Waiting with watches: for a Deployment to be fully available, for the production Service's
-//! EndpointSlices to hold the new colour, and for anything about the pair to change.
+//! Waiting with watches: for a colour to be ready to take traffic, for the production Service's
+//! EndpointSlices to hold the new colour (the streams of changes are in [`crate::cluster::watch`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::pin::Pin;
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -14,107 +14,61 @@ use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::cluster::Connection;
 use crate::error::{Error, Result};
-use crate::pair::discover::service_selector;
-use crate::pair::snapshot::{deployment_summary, pod_summary};
+use crate::pair::discover::{selector_text, service_selector};
+use crate::pair::snapshot::{ColourState, pod_summary};
+use crate::plan::readiness::{Blocker, readiness_blockers};
 use crate::progress::{Deadline, Progress};
 
-/// A stream that yields once per change of a watched kind; errors are retried with backoff.
-pub fn changes<K>(api: Api<K>, config: watcher::Config) -> Pin<Box<dyn Stream<Item = ()> + Send>>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
-    Box::pin(
-        watcher(api, config)
-            .default_backoff()
-            .filter_map(|event| async move {
-                match event {
-                    Ok(_) => Some(()),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "watch failed; retrying");
-                        None
-                    }
-                }
-            }),
-    )
+/// What a colour's readiness is now, read from the cluster: Deployment `deployment` and the
+/// pods `selector` matches, judged by [`readiness_blockers`], the one test the plan, the
+/// verdict and every wait share. Empty: ready to take traffic.
+pub async fn colour_readiness(
+    conn: &Connection,
+    colour: &str,
+    deployment: &str,
+    selector: &BTreeMap<String, String>,
+) -> Result<Vec<Blocker>> {
+    let found = conn.get_opt::<Deployment>(deployment).await?;
+    let pods = conn.list::<Pod>(Some(&selector_text(selector))).await?;
+    let now = jiff::Timestamp::now();
+    let state = ColourState::observed(colour, selector.clone(), found.as_ref(), &pods, now);
+    Ok(readiness_blockers(&state, &now.to_string()))
 }
 
-/// Changes of the pair's Deployments and of the pods matching `pod_selector`.
-pub fn pair_changes(
-    conn: &Connection,
-    pod_selector: &str,
-) -> Pin<Box<dyn Stream<Item = ()> + Send>> {
-    let ns = &conn.target.namespace;
-    Box::pin(futures::stream::select_all([
-        changes(
-            Api::<Pod>::namespaced(conn.client.clone(), ns),
-            watcher::Config::default().labels(pod_selector),
-        ),
-        changes(
-            Api::<Deployment>::namespaced(conn.client.clone(), ns),
-            watcher::Config::default(),
-        ),
-    ]))
-}
-
-/// Waits until Deployment `name` has all its replicas updated, ready and available, and its
-/// pods Ready and not terminating. `Err(detail)` when the deadline passes first.
-pub async fn deployment_available(
-    conn: &Connection,
-    name: &str,
-    pod_selector: &str,
+/// Waits until `colour` is ready: `first` is what was seen already (a state and, while not
+/// ready, why not); `probe` looks again after each change `changes` yields. `Ok(state)` once
+/// ready, `Err(state)` with the last state when the deadline passes first. Every wait for a
+/// colour goes through here, with its probe judging by [`readiness_blockers`].
+pub async fn until_ready<T>(
+    changes: &mut (impl Stream<Item = ()> + Unpin),
+    colour: &str,
+    first: (T, Option<String>),
     deadline: Deadline,
     progress: &mut Progress,
-) -> Result<std::result::Result<(), String>> {
-    let ns = &conn.target.namespace;
-    let deployments: Api<Deployment> = Api::namespaced(conn.client.clone(), ns);
-    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), ns);
-    let mut stream = futures::stream::select_all([
-        changes(
-            deployments.clone(),
-            watcher::Config::default().fields(&format!("metadata.name={name}")),
-        ),
-        changes(
-            pods.clone(),
-            watcher::Config::default().labels(pod_selector),
-        ),
-    ]);
-    loop {
-        let deployment = conn.get_opt::<Deployment>(name).await?;
-        let pod_list = conn.list::<Pod>(Some(pod_selector)).await?;
-        let now = jiff::Timestamp::now();
-        let serving = pod_list
-            .iter()
-            .map(|p| pod_summary(p, now))
-            .filter(|p| p.ready && !p.terminating)
-            .count();
-        let state = match deployment.as_ref().map(deployment_summary) {
-            None => format!("{name} does not exist"),
-            Some(d) => {
-                if d.desired > 0
-                    && d.rollout_complete
-                    && d.ready >= d.desired
-                    && serving as i64 >= i64::from(d.desired)
-                {
-                    progress.done(&format!("{name} is fully available ({serving} pods ready)"));
-                    return Ok(Ok(()));
-                }
-                format!(
-                    "{name}: {}/{} available, {} pods ready",
-                    d.available, d.desired, serving
-                )
-            }
-        };
-        progress.update(&format!("waiting for {state}{}", deadline.describe()));
+    mut probe: impl AsyncFnMut() -> Result<(T, Option<String>)>,
+) -> Result<std::result::Result<T, T>> {
+    let (mut state, mut why) = first;
+    while let Some(not_ready) = &why {
+        progress.update(&format!(
+            "waiting for {colour} to become ready: {not_ready}{}",
+            deadline.describe()
+        ));
         tokio::select! {
             () = deadline.wait() => {
-                progress.done(&format!("gave up waiting: {state}"));
+                progress.done(&format!("gave up waiting for {colour}: {not_ready}"));
                 return Ok(Err(state));
             }
-            next = stream.next() => if next.is_none() {
+            next = changes.next() => if next.is_none() {
                 return Err(Error::Internal("the watch ended".into()));
             },
         }
+        // Fold the changes already queued into this look, but do not wait for more: what
+        // follows the last pod becoming Ready should come one read later, not an interval.
+        while let Some(Some(())) = changes.next().now_or_never() {}
+        (state, why) = probe().await?;
     }
+    progress.done(&format!("{colour} is ready"));
+    Ok(Ok(state))
 }
 
 /// Who is who in the endpoints while verifying a flip.

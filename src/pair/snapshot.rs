@@ -89,6 +89,9 @@ pub struct ServiceInfo {
     pub managed_by: Option<String>,
     /// The plugin's journal annotations, without their prefix.
     pub journal: BTreeMap<String, String>,
+    /// The journal values this plugin cannot read (absent when all are readable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_journal: Vec<crate::journal::Unreadable>,
     /// Its ports: what verification checks one by one.
     #[serde(default)]
     pub ports: Vec<ServicePortInfo>,
@@ -165,6 +168,30 @@ pub struct ColourState {
 }
 
 impl ColourState {
+    /// The colour as a wait re-reads it: its Deployment (`None`: missing) and the pods its
+    /// selector matches, summarised as [`build`] does; pure. Only what readiness looks at is
+    /// filled in: test Services, autoscalers and ports are the snapshot's business. A colour
+    /// that is waited for never takes traffic yet, so it is idle.
+    pub fn observed(
+        colour: &str,
+        selector: BTreeMap<String, String>,
+        deployment: Option<&Deployment>,
+        pods: &[Pod],
+        now: jiff::Timestamp,
+    ) -> ColourState {
+        ColourState {
+            colour: colour.to_string(),
+            role: Role::Idle,
+            selector,
+            deployment: deployment.map(deployment_summary),
+            test_services: Vec::new(),
+            pods: pods.iter().map(|p| pod_summary(p, now)).collect(),
+            hpas: Vec::new(),
+            strays: Vec::new(),
+            missing_ports: Vec::new(),
+        }
+    }
+
     /// Pods that can serve: Ready and not terminating.
     pub fn serving_pods(&self) -> usize {
         self.pods
@@ -425,6 +452,7 @@ pub fn build(
             colour_label: identity.colour_label.clone(),
             resource_version: service.metadata.resource_version.clone(),
             managed_by: discover::managed_by(service),
+            unreadable_journal: crate::journal::Journal::decode(&journal).unreadable,
             journal,
             ports,
             owners: crate::pair::owners::owners(service),
@@ -1118,6 +1146,58 @@ pub(crate) mod tests {
         assert_eq!(s.restarts, 4);
         assert_eq!((s.ready_containers, s.total_containers), (0, 1));
         assert!(!s.ready);
+    }
+
+    /// The bug of a wait with its own test: a Deployment fully rolled out, every pod Ready, one
+    /// restarted a minute ago. The plan waits for that; the wait must not call it ready.
+    #[test]
+    fn a_colour_read_by_a_wait_is_judged_as_the_plan_judges_it() {
+        use crate::plan::readiness::{Blocker, readiness_blockers};
+        use k8s_openapi::api::core::v1::ContainerStateTerminated;
+        let d = ready_deployment("greendeploy", &[("app", "green")], "nginx:green");
+        let mut restarted = pod("green-1", &[("app", "green")], "10.0.1.1", true);
+        if let Some(status) = restarted.status.as_mut() {
+            status.container_statuses = Some(vec![ContainerStatus {
+                name: "app".into(),
+                ready: true,
+                restart_count: 2,
+                last_state: Some(ContainerState {
+                    terminated: Some(ContainerStateTerminated {
+                        finished_at: Some(Time(
+                            "2026-01-01T11:59:00Z".parse().expect("a timestamp"),
+                        )),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]);
+        }
+        let pods = vec![
+            restarted,
+            pod("green-2", &[("app", "green")], "10.0.1.2", true),
+            pod("green-3", &[("app", "green")], "10.0.1.3", true),
+        ];
+        let selector = labels(&[("app", "green")]);
+        let seen = ColourState::observed("green", selector.clone(), Some(&d), &pods, now());
+        assert_eq!(seen.serving_pods(), 3);
+        let blockers = readiness_blockers(&seen, &now().to_string());
+        assert!(
+            matches!(blockers.as_slice(), [Blocker::Restarting { pods, status, restarts: 2, .. }]
+                if pods == &["green-1".to_string()] && status == "restarting"),
+            "{blockers:?}"
+        );
+        // Ten minutes later the restart is old news: ready.
+        let later: jiff::Timestamp = "2026-01-01T12:10:30Z".parse().expect("a timestamp");
+        let seen = ColourState::observed("green", selector, Some(&d), &pods, later);
+        assert_eq!(readiness_blockers(&seen, &later.to_string()), Vec::new());
+        let missing = ColourState::observed("green", BTreeMap::new(), None, &[], now());
+        assert_eq!(
+            readiness_blockers(&missing, &now().to_string()),
+            vec![Blocker::Missing {
+                colour: "green".into()
+            }]
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! that traffic left it (otherwise the idle colour may be the next version waiting for its
 //! promote, and `--force` is needed).
 
-use crate::journal::{self, Journal};
+use crate::journal::{FlipAction, Journal, Step};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::promote::{remaining_delay, resume};
 use crate::plan::{
-    CleanupPolicy, Command, Options, Outcome, Refusal, cleanup_steps, colour, common_notes,
+    CleanupPolicy, Options, Outcome, Refusal, ReleaseCommand, cleanup_steps, colour, common_notes,
     new_plan,
 };
 
@@ -51,12 +51,8 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     let policy = options
         .policy
         .or_else(|| {
-            (journal.step() == Some(journal::STEP_CLEANUP))
-                .then(|| {
-                    journal
-                        .get(journal::CLEANUP_POLICY)
-                        .and_then(CleanupPolicy::parse)
-                })
+            (journal.step() == Some(Step::Cleanup))
+                .then_some(journal.cleanup_policy)
                 .flatten()
         })
         .unwrap_or(CleanupPolicy::ScaleDown);
@@ -72,7 +68,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
                     d.name,
                     journal
                         .scaled_down_replicas(&d.name)
-                        .map(|r| if journal.action() == Some("rollback") {
+                        .map(|r| if journal.action() == Some(FlipAction::Rollback) {
                             format!("; its {r} replicas are remembered")
                         } else {
                             format!("; rollback restores {r} replicas")
@@ -92,7 +88,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             message: format!("nothing to clean up: {message}"),
         };
     }
-    let mut plan = new_plan(snapshot, Command::Cleanup, live);
+    let mut plan = new_plan(snapshot, ReleaseCommand::Cleanup, live);
     let delay = remaining_delay(&journal, options);
     cleanup_steps(&mut plan, snapshot, idle, policy, delay);
     common_notes(&mut plan, snapshot);
@@ -103,7 +99,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
 mod tests {
     use super::*;
     use crate::plan::tests::{actions, classic_snapshot, options};
-    use crate::plan::{Action, plan as decide};
+    use crate::plan::{Operation, plan as decide};
 
     fn promoted_none(s: &mut Snapshot) {
         s.service.selector.insert("app".into(), "green".into());
@@ -122,12 +118,12 @@ mod tests {
     fn cleanup_after_promote_with_none_scales_the_old_colour_down_now() {
         let mut s = classic_snapshot();
         promoted_none(&mut s);
-        let outcome = decide(&s, &options(Command::Cleanup));
+        let outcome = decide(&s, &options(ReleaseCommand::Cleanup));
         assert_eq!(actions(&outcome), ["scale-down", "mark-done", "event"]);
         let Outcome::Proceed(plan) = outcome else {
             unreachable!()
         };
-        let Action::ScaleDown { deployment, .. } = &plan.steps[0].action else {
+        let Operation::ScaleDown { deployment, .. } = &plan.steps[0].action else {
             panic!("expected a scale-down");
         };
         assert_eq!(deployment, "bluedeploy", "only the idle colour is touched");
@@ -138,12 +134,12 @@ mod tests {
         let mut s = classic_snapshot();
         promoted_none(&mut s);
         s.colours[0].test_services = vec!["blue-preview".into()];
-        let mut o = options(Command::Cleanup);
+        let mut o = options(ReleaseCommand::Cleanup);
         o.policy = Some(CleanupPolicy::Delete);
         let Outcome::Proceed(plan) = decide(&s, &o) else {
             panic!("expected a plan");
         };
-        let Action::Delete {
+        let Operation::Delete {
             deployment,
             services,
             ..
@@ -162,18 +158,18 @@ mod tests {
     #[test]
     fn cleanup_refuses_a_colour_traffic_never_left() {
         let s = classic_snapshot();
-        let outcome = decide(&s, &options(Command::Cleanup));
+        let outcome = decide(&s, &options(ReleaseCommand::Cleanup));
         let Outcome::Refused(r) = &outcome else {
             panic!("expected a refusal, got {outcome:?}");
         };
         assert!(r.reason.contains("green is not the colour traffic left"));
-        let mut o = options(Command::Cleanup);
+        let mut o = options(ReleaseCommand::Cleanup);
         o.force = true;
         let Outcome::Proceed(plan) = decide(&s, &o) else {
             panic!("--force should plan");
         };
         assert!(plan.steps.iter().all(|st| match &st.action {
-            Action::ScaleDown { deployment, .. } => deployment == "greendeploy",
+            Operation::ScaleDown { deployment, .. } => deployment == "greendeploy",
             _ => true,
         }));
     }
@@ -185,7 +181,7 @@ mod tests {
         if let Some(d) = s.colours[0].deployment.as_mut() {
             d.desired = 0;
         }
-        let outcome = decide(&s, &options(Command::Cleanup));
+        let outcome = decide(&s, &options(ReleaseCommand::Cleanup));
         assert!(
             matches!(&outcome, Outcome::Nothing { message } if message.contains("already scaled down")),
             "{outcome:?}"
@@ -203,14 +199,14 @@ mod tests {
         ] {
             s.service.journal.insert(k.into(), v.into());
         }
-        let outcome = decide(&s, &options(Command::Cleanup));
+        let outcome = decide(&s, &options(ReleaseCommand::Cleanup));
         assert_eq!(actions(&outcome), ["delay", "delete", "mark-done", "event"]);
         let Outcome::Proceed(plan) = outcome else {
             unreachable!()
         };
         assert_eq!(
             plan.steps[0].action,
-            Action::Delay {
+            Operation::Delay {
                 duration: std::time::Duration::from_secs(5)
             }
         );

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::journal::Journal;
 use crate::pair::snapshot::Snapshot;
-use crate::plan::{Action, Command, Options, Outcome, Refusal, colour, new_plan, step};
+use crate::plan::{Operation, Options, Outcome, Refusal, ReleaseCommand, colour, new_plan, step};
 
 /// One `--image [CONTAINER=]IMAGE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         )
         .max(1);
     let label = snapshot.service.colour_label.clone();
-    let mut plan = new_plan(snapshot, Command::Deploy, idle);
+    let mut plan = new_plan(snapshot, ReleaseCommand::Deploy, idle);
     let described: Vec<String> = images.iter().map(|(c, i)| format!("{c}={i}")).collect();
     let deployment = match (
         idle_manifest,
@@ -151,7 +151,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             };
             step(
                 &mut plan,
-                Action::PatchDeployment {
+                Operation::PatchDeployment {
                     deployment: d.name.clone(),
                     colour: idle.to_string(),
                     patch,
@@ -165,7 +165,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             let manifest = copy_for(live_manifest, &name, &label, live, idle, replicas, &images);
             step(
                 &mut plan,
-                Action::CreateDeployment {
+                Operation::CreateDeployment {
                     deployment: name.clone(),
                     colour: idle.to_string(),
                     manifest,
@@ -184,7 +184,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         if !snapshot.service_types.contains_key(&name) {
             step(
                 &mut plan,
-                Action::CreateService {
+                Operation::CreateService {
                     service: name.clone(),
                     colour: idle.to_string(),
                     manifest: test_service(&snapshot.service_manifest, &name, &label, idle),
@@ -198,7 +198,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     if !options.no_wait {
         step(
             &mut plan,
-            Action::WaitAvailable {
+            Operation::WaitAvailable {
                 deployment: deployment.clone(),
                 colour: idle.to_string(),
             },
@@ -207,7 +207,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     }
     step(
         &mut plan,
-        Action::RecordDeploy {
+        Operation::RecordDeploy {
             colour: idle.to_string(),
             images: described.join(","),
         },
@@ -215,7 +215,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     );
     step(
         &mut plan,
-        Action::Event {
+        Operation::Event {
             reason: "Deployed".into(),
             message: format!(
                 "{service}: {} on {idle} ({deployment})",

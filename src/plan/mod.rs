@@ -5,10 +5,12 @@
 
 pub mod cleanup;
 pub mod deploy;
+pub mod describe;
 pub mod promote;
 #[cfg(test)]
 mod properties;
 pub mod readiness;
+pub mod requests;
 pub mod rollback;
 
 use std::collections::BTreeMap;
@@ -22,13 +24,15 @@ use crate::pair::owners;
 use crate::pair::snapshot::{ColourState, Snapshot};
 use crate::plan::readiness::Blocker;
 
+pub use crate::cluster::access::Permission;
+
 /// The default `--scale-down-delay`.
 pub const DEFAULT_DELAY: Duration = Duration::from_secs(30);
 
 /// Which command is planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Command {
+pub enum ReleaseCommand {
     /// Move traffic to the idle colour.
     Promote,
     /// Move traffic back to the colour the journal records as previously live.
@@ -39,61 +43,24 @@ pub enum Command {
     Deploy,
 }
 
-impl std::fmt::Display for Command {
+impl std::fmt::Display for ReleaseCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Command::Promote => "promote",
-            Command::Rollback => "rollback",
-            Command::Cleanup => "cleanup",
-            Command::Deploy => "deploy",
+            ReleaseCommand::Promote => "promote",
+            ReleaseCommand::Rollback => "rollback",
+            ReleaseCommand::Cleanup => "cleanup",
+            ReleaseCommand::Deploy => "deploy",
         })
     }
 }
 
-/// What happens to the colour traffic left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum CleanupPolicy {
-    /// Scale its Deployment to 0 after the delay, remembering the replica count.
-    ScaleDown,
-    /// Save its Deployment and test Service(s) into the journal, then delete them.
-    Delete,
-    /// Leave it running, for an instant rollback.
-    None,
-}
-
-impl CleanupPolicy {
-    /// The journal spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CleanupPolicy::ScaleDown => "scale-down",
-            CleanupPolicy::Delete => "delete",
-            CleanupPolicy::None => "none",
-        }
-    }
-
-    /// Reads the journal spelling.
-    pub fn parse(value: &str) -> Option<CleanupPolicy> {
-        match value {
-            "scale-down" => Some(CleanupPolicy::ScaleDown),
-            "delete" => Some(CleanupPolicy::Delete),
-            "none" => Some(CleanupPolicy::None),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for CleanupPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::journal::CleanupPolicy;
 
 /// The options a plan depends on.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The command.
-    pub command: Command,
+    pub command: ReleaseCommand,
     /// `--cleanup`; `None` means the default (scale-down), or for `cleanup` what the journal
     /// says is pending.
     pub policy: Option<CleanupPolicy>,
@@ -134,7 +101,7 @@ pub struct Allowed {
 }
 
 /// One risk, as `--allow` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Risk {
     /// Move traffic to a colour with less than half the ready pods production serves with now
     Capacity,
@@ -204,7 +171,7 @@ impl Outcome {
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// The command.
-    pub command: Command,
+    pub command: ReleaseCommand,
     /// The production Service.
     pub service: String,
     /// Its namespace.
@@ -227,15 +194,17 @@ pub struct Plan {
 
 impl Plan {
     /// The flip, if the plan moves traffic.
-    pub fn flip(&self) -> Option<&Action> {
+    pub fn flip(&self) -> Option<&Operation> {
         self.steps
             .iter()
             .map(|s| &s.action)
-            .find(|a| matches!(a, Action::Flip { .. }))
+            .find(|a| matches!(a, Operation::Flip { .. }))
     }
 
-    /// Every request the plan may make that needs a permission, deduplicated, in order.
-    pub fn permissions(&self) -> Vec<Permission> {
+    /// Every request the plan may make that needs a permission, deduplicated, in order: for
+    /// each step what it reads, then the changing requests it sends
+    /// ([`requests::of`]). `journal` is what the plan was made from.
+    pub fn permissions(&self, journal: &Journal) -> Vec<Permission> {
         let mut out: Vec<Permission> = Vec::new();
         let mut add = |p: Permission| {
             if !out.contains(&p) {
@@ -246,8 +215,8 @@ impl Plan {
         let core = |verb: &str, resource: &str, name: Option<&str>| {
             Permission::new(verb, "", resource, None, name)
         };
-        let apps = |verb: &str, sub: Option<&str>, name: Option<&str>| {
-            Permission::new(verb, "apps", "deployments", sub, name)
+        let apps = |verb: &str, name: Option<&str>| {
+            Permission::new(verb, "apps", "deployments", None, name)
         };
         let slices =
             |verb: &str| Permission::new(verb, "discovery.k8s.io", "endpointslices", None, None);
@@ -262,71 +231,39 @@ impl Plan {
         };
         for step in &self.steps {
             match &step.action {
-                Action::Flip { .. } => add(core("patch", "services", Some(service))),
-                Action::FlipService { service: other, .. } => {
-                    add(core("patch", "services", Some(other)));
-                }
-                Action::CreateDeployment { .. } => add(apps("create", None, None)),
-                Action::PatchDeployment { deployment, .. } => {
-                    add(apps("patch", None, Some(deployment)));
-                }
-                Action::CreateService { .. } => add(core("create", "services", None)),
-                Action::RecordDeploy { .. } => add(core("patch", "services", Some(service))),
-                Action::VerifyService { .. } => {
+                Operation::VerifyService { .. } => {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(slices("watch"));
                 }
-                Action::Verify { .. } => {
-                    for verb in ["list", "watch"] {
-                        add(Permission::new(
-                            verb,
-                            "discovery.k8s.io",
-                            "endpointslices",
-                            None,
-                            None,
-                        ));
-                    }
+                Operation::Verify { .. } => {
+                    add(slices("list"));
+                    add(slices("watch"));
                     add(core("list", "pods", None));
                     // A colleague flipping the Service meanwhile ends the wait with a conflict.
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
-                Action::MarkCleanupPending { .. } | Action::MarkDone => {
-                    add(core("patch", "services", Some(service)));
-                }
-                Action::ScaleUp { deployment, .. } => {
-                    // The count restored must be one its HorizontalPodAutoscaler accepts.
-                    add(hpas());
-                    add(apps("patch", Some("scale"), Some(deployment)));
-                }
-                Action::ScaleDown { deployment, .. } => {
+                // The count restored must be one its HorizontalPodAutoscaler accepts.
+                Operation::ScaleUp { .. } => add(hpas()),
+                Operation::ScaleDown { deployment, .. } => {
                     // Scaling to 0 turns off an autoscaler the plan must be able to see.
                     add(hpas());
                     // The live colour must still serve: its pods and the Service's slices.
                     add(core("list", "pods", None));
                     add(slices("list"));
                     // Re-read the Service (never the live colour) and the Deployment (its
-                    // replica count), record the count, then scale.
+                    // replica count), then record the count and scale.
                     add(core("get", "services", Some(service)));
-                    add(core("patch", "services", Some(service)));
-                    add(apps("get", None, Some(deployment)));
-                    add(apps("patch", Some("scale"), Some(deployment)));
+                    add(apps("get", Some(deployment)));
                 }
-                Action::WaitAvailable { deployment, .. } => {
-                    add(apps("get", None, Some(deployment)));
-                    add(apps("watch", None, None));
+                Operation::WaitAvailable { deployment, .. } => {
+                    add(apps("get", Some(deployment)));
+                    add(apps("watch", None));
                     add(core("list", "pods", None));
                     add(core("watch", "pods", None));
                 }
-                Action::Recreate { services, .. } => {
-                    add(apps("create", None, None));
-                    if !services.is_empty() {
-                        add(core("create", "services", None));
-                    }
-                }
-                Action::RecreateServices { .. } => add(core("create", "services", None)),
-                Action::Delete {
+                Operation::Delete {
                     deployment,
                     services,
                     ..
@@ -336,17 +273,14 @@ impl Plan {
                     add(core("list", "pods", None));
                     add(slices("list"));
                     add(core("get", "services", Some(service)));
-                    add(core("patch", "services", Some(service)));
                     if let Some(d) = deployment {
-                        add(apps("get", None, Some(d)));
-                        add(apps("delete", None, Some(d)));
+                        add(apps("get", Some(d)));
                     }
                     for s in services {
                         add(core("get", "services", Some(s)));
-                        add(core("delete", "services", Some(s)));
                     }
                 }
-                Action::Delay { .. } => {
+                Operation::Delay { .. } => {
                     // The grace period ends early if the live colour stops serving...
                     add(core("list", "pods", None));
                     add(slices("list"));
@@ -355,60 +289,14 @@ impl Plan {
                     add(core("list", "services", None));
                     add(core("watch", "services", None));
                 }
-                Action::Event { .. } => add(core("create", "events", None)),
+                _ => {}
+            }
+            for request in requests::of(self, journal, &step.action, &requests::RunTime::default())
+            {
+                add(request.permission());
             }
         }
         out
-    }
-}
-
-/// One request the plan needs permission for, as a SelfSubjectAccessReview asks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Permission {
-    /// The verb.
-    pub verb: String,
-    /// The API group (`""` for core).
-    pub group: String,
-    /// The resource.
-    pub resource: String,
-    /// The subresource, e.g. `scale`.
-    pub subresource: Option<String>,
-    /// The object, when the request names one.
-    pub name: Option<String>,
-}
-
-impl Permission {
-    fn new(
-        verb: &str,
-        group: &str,
-        resource: &str,
-        subresource: Option<&str>,
-        name: Option<&str>,
-    ) -> Permission {
-        Permission {
-            verb: verb.to_string(),
-            group: group.to_string(),
-            resource: resource.to_string(),
-            subresource: subresource.map(str::to_string),
-            name: name.map(str::to_string),
-        }
-    }
-}
-
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.verb, self.resource)?;
-        if !self.group.is_empty() {
-            write!(f, ".{}", self.group)?;
-        }
-        if let Some(sub) = &self.subresource {
-            write!(f, "/{sub}")?;
-        }
-        if let Some(name) = &self.name {
-            write!(f, " {name}")?;
-        }
-        Ok(())
     }
 }
 
@@ -417,7 +305,7 @@ impl std::fmt::Display for Permission {
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     /// What is done.
-    pub action: Action,
+    pub action: Operation,
     /// Why.
     pub reason: String,
 }
@@ -425,7 +313,7 @@ pub struct Step {
 /// What a step does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
-pub enum Action {
+pub enum Operation {
     /// Scale a scaled-down Deployment back up.
     ScaleUp {
         /// The Deployment.
@@ -592,6 +480,10 @@ pub enum Action {
 
 /// Decides what `options.command` will do to the pair in `snapshot`.
 pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
+    let journal = Journal::of(snapshot);
+    if !journal.unreadable.is_empty() {
+        return Outcome::Refused(unreadable_journal(&snapshot.service.name, &journal));
+    }
     if let Some(tool) = &snapshot.service.managed_by {
         return Outcome::Refused(Refusal {
             reason: format!(
@@ -609,12 +501,36 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         });
     }
     let outcome = match options.command {
-        Command::Promote => promote::plan(snapshot, options),
-        Command::Rollback => rollback::plan(snapshot, options),
-        Command::Cleanup => cleanup::plan(snapshot, options),
-        Command::Deploy => return deploy::plan(snapshot, options),
+        ReleaseCommand::Promote => promote::plan(snapshot, options),
+        ReleaseCommand::Rollback => rollback::plan(snapshot, options),
+        ReleaseCommand::Cleanup => cleanup::plan(snapshot, options),
+        ReleaseCommand::Deploy => return deploy::plan(snapshot, options),
     };
     guard_other_services(snapshot, options, outcome)
+}
+
+/// The refusal of a journal with values this plugin cannot read: what they say decides what
+/// the next step is, so no command guesses.
+fn unreadable_journal(service: &str, journal: &Journal) -> Refusal {
+    let values: Vec<String> = journal.unreadable.iter().map(ToString::to_string).collect();
+    let first = &journal.unreadable[0];
+    Refusal {
+        reason: format!(
+            "{service}'s journal holds {} this plugin cannot read: {}",
+            if values.len() == 1 {
+                "a value"
+            } else {
+                "values"
+            },
+            values.join("; ")
+        ),
+        blockers: Vec::new(),
+        hint: Some(format!(
+            "see `kubectl bluegreen status {service}`, then correct the value (kubectl annotate service {service} --overwrite {}{}=...) or remove it",
+            crate::pair::JOURNAL_PREFIX,
+            first.key
+        )),
+    }
 }
 
 /// Refuses a plan whose cleanup would leave another Service with no endpoints, unless the user
@@ -627,7 +543,7 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
         .steps
         .iter()
         .filter_map(|s| match &s.action {
-            Action::ScaleDown { colour, .. } | Action::Delete { colour, .. } => {
+            Operation::ScaleDown { colour, .. } | Operation::Delete { colour, .. } => {
                 Some(colour.clone())
             }
             _ => None,
@@ -637,7 +553,7 @@ fn guard_other_services(snapshot: &Snapshot, options: &Options, outcome: Outcome
         .steps
         .iter()
         .filter_map(|s| match &s.action {
-            Action::FlipService { service, .. } => Some(service.clone()),
+            Operation::FlipService { service, .. } => Some(service.clone()),
             _ => None,
         })
         .collect();
@@ -833,7 +749,7 @@ pub(crate) fn colour<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a Colou
 }
 
 /// A plan skeleton.
-pub(crate) fn new_plan(snapshot: &Snapshot, command: Command, target: &str) -> Plan {
+pub(crate) fn new_plan(snapshot: &Snapshot, command: ReleaseCommand, target: &str) -> Plan {
     Plan {
         command,
         service: snapshot.service.name.clone(),
@@ -848,7 +764,7 @@ pub(crate) fn new_plan(snapshot: &Snapshot, command: Command, target: &str) -> P
 }
 
 /// Pushes a step.
-pub(crate) fn step(plan: &mut Plan, action: Action, reason: impl Into<String>) {
+pub(crate) fn step(plan: &mut Plan, action: Operation, reason: impl Into<String>) {
     plan.steps.push(Step {
         action,
         reason: reason.into(),
@@ -862,7 +778,7 @@ pub(crate) fn flip_step(
     to: &str,
     policy: CleanupPolicy,
     moved: &[String],
-) -> Action {
+) -> Operation {
     let from = snapshot.live_colour.clone();
     let label = snapshot.service.colour_label.clone();
     let mut after = snapshot.service.selector.clone();
@@ -900,11 +816,16 @@ pub(crate) fn flip_step(
         }
     }
     set(&mut changes, journal::FLIPPED_AT, options.now.to_string());
-    set(&mut changes, journal::ACTION, options.command.to_string());
+    // Only promote and rollback flip.
+    let action = match options.command {
+        ReleaseCommand::Rollback => journal::FlipAction::Rollback,
+        _ => journal::FlipAction::Promote,
+    };
+    set(&mut changes, journal::ACTION, action.to_string());
     set(
         &mut changes,
         journal::STEP,
-        journal::STEP_VERIFY.to_string(),
+        journal::Step::Verify.to_string(),
     );
     set(&mut changes, journal::CLEANUP_POLICY, policy.to_string());
     // Which Services with a colour's exact selector are test Services and which are other
@@ -988,7 +909,7 @@ pub(crate) fn flip_step(
     let current = Journal::of(snapshot);
     changes.retain(|k, v| v.is_some() || current.entries.contains_key(k));
     let undo = journal::undo_of(&current, &changes);
-    Action::Flip {
+    Operation::Flip {
         from,
         to: to.to_string(),
         colour_label: label,
@@ -1032,7 +953,7 @@ pub(crate) fn cleanup_steps(
         CleanupPolicy::None => {
             step(
                 plan,
-                Action::MarkDone,
+                Operation::MarkDone,
                 format!("--cleanup none: {colour_name} keeps running for an instant rollback"),
             );
             return;
@@ -1040,7 +961,7 @@ pub(crate) fn cleanup_steps(
         CleanupPolicy::ScaleDown if deployment.is_none_or(|d| d.desired == 0) => {
             step(
                 plan,
-                Action::MarkDone,
+                Operation::MarkDone,
                 format!("{colour_name} has no running Deployment: nothing to scale down"),
             );
             return;
@@ -1048,7 +969,7 @@ pub(crate) fn cleanup_steps(
         CleanupPolicy::Delete if deployment.is_none() && services.is_empty() => {
             step(
                 plan,
-                Action::MarkDone,
+                Operation::MarkDone,
                 format!("{colour_name} has no Deployment or test Service left: nothing to delete"),
             );
             return;
@@ -1058,7 +979,7 @@ pub(crate) fn cleanup_steps(
     if !delay.is_zero() {
         step(
             plan,
-            Action::Delay { duration: delay },
+            Operation::Delay { duration: delay },
             "kube-proxy on every node needs time to stop sending new connections to the old pods",
         );
     }
@@ -1077,7 +998,7 @@ pub(crate) fn cleanup_steps(
                 }
                 step(
                     plan,
-                    Action::ScaleDown {
+                    Operation::ScaleDown {
                         deployment: d.name.clone(),
                         colour: colour_name.to_string(),
                         replicas: d.desired,
@@ -1101,7 +1022,7 @@ pub(crate) fn cleanup_steps(
             }
             step(
                 plan,
-                Action::Delete {
+                Operation::Delete {
                     deployment: deployment.map(|d| d.name.clone()),
                     colour: colour_name.to_string(),
                     services,
@@ -1114,10 +1035,10 @@ pub(crate) fn cleanup_steps(
         }
         CleanupPolicy::None => {}
     }
-    step(plan, Action::MarkDone, "the release is complete");
+    step(plan, Operation::MarkDone, "the release is complete");
     step(
         plan,
-        Action::Event {
+        Operation::Event {
             reason: "CleanedUp".into(),
             message: format!("{colour_name} {} ({policy})", plan_cleanup_word(policy)),
         },
@@ -1182,29 +1103,44 @@ pub(crate) fn readiness(snapshot: &Snapshot, target: &ColourState) -> Vec<Blocke
 
 /// The notes every plan that moves traffic shows.
 pub(crate) fn common_notes(plan: &mut Plan, snapshot: &Snapshot) {
-    for other in &snapshot.other_services {
-        plan.notes.push(format!(
-            "Service {} also selects {} pods; it is not changed",
-            other.name,
-            other.selects.join(" and ")
-        ));
-    }
+    plan.notes.extend(pair_notes(snapshot));
+}
+
+/// What is worth knowing about the pair whatever the command, and changes nothing: test
+/// Services of the live colour, autoscalers, other Services selecting the pods. Plans and
+/// `status`'s verdict both show these, in these words.
+pub(crate) fn pair_notes(snapshot: &Snapshot) -> Vec<String> {
+    let mut notes = Vec::new();
     for state in &snapshot.colours {
-        for hpa in &state.hpas {
-            plan.notes.push(format!(
-                "HorizontalPodAutoscaler {} scales {}'s Deployment ({}..{} replicas)",
-                hpa.name, state.colour, hpa.min_replicas, hpa.max_replicas
-            ));
-        }
         if state.colour == snapshot.live_colour {
             for test in &state.test_services {
-                plan.notes.push(format!(
+                notes.push(format!(
                     "test Service {test} points at the live colour {}",
                     state.colour
                 ));
             }
         }
+        for hpa in &state.hpas {
+            notes.push(format!(
+                "HorizontalPodAutoscaler {} scales {} ({}..{} replicas)",
+                hpa.name,
+                state
+                    .deployment
+                    .as_ref()
+                    .map_or(state.colour.as_str(), |d| d.name.as_str()),
+                hpa.min_replicas,
+                hpa.max_replicas
+            ));
+        }
     }
+    for other in &snapshot.other_services {
+        notes.push(format!(
+            "Service {} also selects {} pods and will not be changed",
+            other.name,
+            other.selects.join(" and ")
+        ));
+    }
+    notes
 }
 
 /// The other Services a flip from `from` to `to` moves along: those named with `--also-flip`,
@@ -1215,7 +1151,7 @@ pub(crate) fn moved_services(
     options: &Options,
     from: &str,
     to: &str,
-) -> std::result::Result<Vec<Action>, Refusal> {
+) -> std::result::Result<Vec<Operation>, Refusal> {
     let label = &snapshot.service.colour_label;
     let journal = Journal::of(snapshot);
     let mut names: Vec<String> = options.also_flip.clone();
@@ -1242,7 +1178,7 @@ pub(crate) fn moved_services(
         let found = snapshot.other_services.iter().find(|o| o.name == name);
         match found {
             Some(o) if o.selector.get(label).map(String::as_str) == Some(from) => {
-                actions.push(Action::FlipService {
+                actions.push(Operation::FlipService {
                     service: name.clone(),
                     from: from.to_string(),
                     to: to.to_string(),
@@ -1278,7 +1214,7 @@ pub(crate) mod tests {
         build(&identity, "default", &objects, now()).expect("a snapshot")
     }
 
-    pub fn options(command: Command) -> Options {
+    pub fn options(command: ReleaseCommand) -> Options {
         Options {
             command,
             policy: None,
@@ -1301,31 +1237,35 @@ pub(crate) mod tests {
         plan.steps
             .iter()
             .map(|s| match s.action {
-                Action::ScaleUp { .. } => "scale-up",
-                Action::Recreate { .. } => "recreate",
-                Action::RecreateServices { .. } => "recreate-services",
-                Action::WaitAvailable { .. } => "wait-available",
-                Action::Flip { .. } => "flip",
-                Action::FlipService { .. } => "flip-service",
-                Action::CreateDeployment { .. } => "create-deployment",
-                Action::PatchDeployment { .. } => "patch-deployment",
-                Action::CreateService { .. } => "create-service",
-                Action::RecordDeploy { .. } => "record-deploy",
-                Action::VerifyService { .. } => "verify-service",
-                Action::Verify { .. } => "verify",
-                Action::MarkCleanupPending { .. } => "mark-cleanup",
-                Action::Delay { .. } => "delay",
-                Action::ScaleDown { .. } => "scale-down",
-                Action::Delete { .. } => "delete",
-                Action::MarkDone => "mark-done",
-                Action::Event { .. } => "event",
+                Operation::ScaleUp { .. } => "scale-up",
+                Operation::Recreate { .. } => "recreate",
+                Operation::RecreateServices { .. } => "recreate-services",
+                Operation::WaitAvailable { .. } => "wait-available",
+                Operation::Flip { .. } => "flip",
+                Operation::FlipService { .. } => "flip-service",
+                Operation::CreateDeployment { .. } => "create-deployment",
+                Operation::PatchDeployment { .. } => "patch-deployment",
+                Operation::CreateService { .. } => "create-service",
+                Operation::RecordDeploy { .. } => "record-deploy",
+                Operation::VerifyService { .. } => "verify-service",
+                Operation::Verify { .. } => "verify",
+                Operation::MarkCleanupPending { .. } => "mark-cleanup",
+                Operation::Delay { .. } => "delay",
+                Operation::ScaleDown { .. } => "scale-down",
+                Operation::Delete { .. } => "delete",
+                Operation::MarkDone => "mark-done",
+                Operation::Event { .. } => "event",
             })
             .collect()
     }
 
     #[test]
     fn a_managed_service_is_refused_whatever_the_command() {
-        for command in [Command::Promote, Command::Rollback, Command::Cleanup] {
+        for command in [
+            ReleaseCommand::Promote,
+            ReleaseCommand::Rollback,
+            ReleaseCommand::Cleanup,
+        ] {
             let mut s = classic_snapshot();
             s.service.managed_by = Some("Argo Rollouts".into());
             let outcome = plan(&s, &options(command));
@@ -1340,12 +1280,16 @@ pub(crate) mod tests {
     #[test]
     fn permissions_cover_every_mutation_of_a_promote() {
         let s = classic_snapshot();
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::Delete);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
         };
-        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = p
+            .permissions(&Journal::of(&s))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         for wanted in [
             "patch services blueservice",
             "watch endpointslices.discovery.k8s.io",
@@ -1354,12 +1298,16 @@ pub(crate) mod tests {
         ] {
             assert!(shown.iter().any(|s| s == wanted), "{wanted} in {shown:?}");
         }
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::ScaleDown);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("expected a plan");
         };
-        let shown: Vec<String> = p.permissions().iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = p
+            .permissions(&Journal::of(&s))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert!(shown.contains(&"patch deployments.apps/scale bluedeploy".to_string()));
         assert!(!shown.iter().any(|s| s.starts_with("delete")));
     }
@@ -1417,7 +1365,7 @@ mod safety_tests {
     fn a_cleanup_that_would_empty_another_entry_point_is_refused_unless_accepted() {
         let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
         for policy in [CleanupPolicy::ScaleDown, CleanupPolicy::Delete] {
-            let mut o = options(Command::Promote);
+            let mut o = options(ReleaseCommand::Promote);
             o.policy = Some(policy);
             let outcome = plan(&s, &o);
             let r = refusal(&outcome);
@@ -1433,17 +1381,17 @@ mod safety_tests {
                 p.forced
             );
             if let Some(Step {
-                action: Action::Delete { services, .. },
+                action: Operation::Delete { services, .. },
                 ..
             }) = p
                 .steps
                 .iter()
-                .find(|s| matches!(s.action, Action::Delete { .. }))
+                .find(|s| matches!(s.action, Operation::Delete { .. }))
             {
                 assert!(!services.contains(&"public".to_string()), "never deleted");
             }
         }
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::None);
         assert!(matches!(plan(&s, &o), Outcome::Proceed(_)));
     }
@@ -1451,12 +1399,12 @@ mod safety_tests {
     #[test]
     fn after_the_flip_the_journal_keeps_each_service_in_its_role() {
         let s = snapshot_of(|_, o| o.services.push(load_balancer("public", "blue")));
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::None);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("a plan");
         };
-        let Some(Action::Flip { journal, .. }) = p.flip() else {
+        let Some(Operation::Flip { journal, .. }) = p.flip() else {
             panic!("a flip");
         };
         assert_eq!(
@@ -1495,7 +1443,7 @@ mod safety_tests {
                 .iter()
                 .any(|o| o.name == "public" && o.entry_point)
         );
-        let mut o = options(Command::Cleanup);
+        let mut o = options(ReleaseCommand::Cleanup);
         o.policy = Some(CleanupPolicy::ScaleDown);
         assert_eq!(
             refusal(&plan(&after, &o)).blockers[0].code(),
@@ -1514,7 +1462,7 @@ mod safety_tests {
             s.colours[1].test_services,
             vec!["green-preview".to_string()]
         );
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::Delete);
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("a plan");
@@ -1523,7 +1471,7 @@ mod safety_tests {
             .steps
             .iter()
             .filter_map(|s| match &s.action {
-                Action::Delete { services, .. } => Some(services),
+                Operation::Delete { services, .. } => Some(services),
                 _ => None,
             })
             .flatten()
@@ -1574,7 +1522,7 @@ mod safety_tests {
             vec!["web (80 → http)".to_string()]
         );
         assert!(s.colours[0].missing_ports.is_empty());
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.force = true;
         let outcome = plan(&s, &o);
         assert_eq!(refusal(&outcome).blockers[0].code(), "portMissing");
@@ -1586,7 +1534,10 @@ mod safety_tests {
             declare(&mut o.deployments[1], "http");
         });
         assert!(s.colours[1].missing_ports.is_empty());
-        assert_eq!(actions(&plan(&s, &options(Command::Promote)))[0], "flip");
+        assert_eq!(
+            actions(&plan(&s, &options(ReleaseCommand::Promote)))[0],
+            "flip"
+        );
     }
 
     #[test]
@@ -1601,12 +1552,12 @@ mod safety_tests {
             o.pods[1].push(SlimPod::from(&stray));
         });
         assert_eq!(s.colours[1].strays, vec!["experiment".to_string()]);
-        let outcome = plan(&s, &options(Command::Promote));
+        let outcome = plan(&s, &options(ReleaseCommand::Promote));
         let r = refusal(&outcome);
         assert_eq!(r.blockers[0].code(), "strayPods");
         assert!(r.reason.contains("experiment"), "{}", r.reason);
         assert!(!crate::verdict::decide(&s).safe);
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.allow.stray_pods = true;
         let Outcome::Proceed(p) = plan(&s, &o) else {
             panic!("accepted: a plan");
@@ -1629,7 +1580,7 @@ mod safety_tests {
         };
         // 8 serving against 3 ready: under half.
         let s = snapshot_of(|_, o| grow_blue(o, 8));
-        let outcome = plan(&s, &options(Command::Promote));
+        let outcome = plan(&s, &options(ReleaseCommand::Promote));
         let r = refusal(&outcome);
         assert_eq!(r.blockers[0].code(), "capacity");
         assert!(
@@ -1637,12 +1588,12 @@ mod safety_tests {
             "{}",
             r.reason
         );
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.allow.capacity = true;
         assert!(matches!(plan(&s, &o), Outcome::Proceed(_)));
         // 5 against 3: a note, no refusal.
         let s = snapshot_of(|_, o| grow_blue(o, 5));
-        let Outcome::Proceed(p) = plan(&s, &options(Command::Promote)) else {
+        let Outcome::Proceed(p) = plan(&s, &options(ReleaseCommand::Promote)) else {
             panic!("a plan");
         };
         assert!(

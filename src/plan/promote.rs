@@ -9,29 +9,29 @@
 //! is newer; `--to COLOUR` names the colour that must end up live, and promote does nothing
 //! when the Service already selects it.
 
-use crate::journal::{self, Journal};
+use crate::journal::{FlipAction, Journal, Step};
 use crate::pair::snapshot::{DeploymentSummary, Snapshot};
 use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{
-    Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, cleanup_steps, colour,
-    common_notes, flip_step, moved_services, new_plan, readiness, step, traffic_checks,
+    CleanupPolicy, Operation, Options, Outcome, Plan, Refusal, ReleaseCommand, cleanup_steps,
+    colour, common_notes, flip_step, moved_services, new_plan, readiness, step, traffic_checks,
 };
 
 /// The names of the Services `moved` flips.
-pub(crate) fn service_names(moved: &[Action]) -> Vec<String> {
+pub(crate) fn service_names(moved: &[Operation]) -> Vec<String> {
     moved
         .iter()
         .filter_map(|a| match a {
-            Action::FlipService { service, .. } => Some(service.clone()),
+            Operation::FlipService { service, .. } => Some(service.clone()),
             _ => None,
         })
         .collect()
 }
 
 /// The flips of the other Services, right after the production Service's.
-pub(crate) fn flip_others(plan: &mut Plan, moved: &[Action]) {
+pub(crate) fn flip_others(plan: &mut Plan, moved: &[Operation]) {
     for action in moved {
-        if let Action::FlipService {
+        if let Operation::FlipService {
             service,
             from,
             to,
@@ -148,7 +148,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             hint: Some(hint),
         });
     }
-    let mut plan = new_plan(snapshot, Command::Promote, idle);
+    let mut plan = new_plan(snapshot, ReleaseCommand::Promote, idle);
     if snapshot.same_template {
         let deployment = |c: &str| {
             colour(snapshot, c)
@@ -204,7 +204,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
     };
     let flip = flip_step(snapshot, options, idle, policy, &service_names(&moved));
     let reason = match &flip {
-        Action::Flip {
+        Operation::Flip {
             colour_label,
             resource_version,
             ..
@@ -239,7 +239,7 @@ pub(crate) fn verify_and_clean(
     let service = &snapshot.service.name;
     step(
         plan,
-        Action::Verify {
+        Operation::Verify {
             colour: to.to_string(),
             previous: previous.to_string(),
         },
@@ -251,14 +251,14 @@ pub(crate) fn verify_and_clean(
         .steps
         .iter()
         .filter_map(|s| match &s.action {
-            Action::FlipService { service, .. } => Some(service.clone()),
+            Operation::FlipService { service, .. } => Some(service.clone()),
             _ => None,
         })
         .collect();
     for other in others {
         step(
             plan,
-            Action::VerifyService {
+            Operation::VerifyService {
                 service: other.clone(),
                 colour: to.to_string(),
                 previous: previous.to_string(),
@@ -271,7 +271,7 @@ pub(crate) fn verify_and_clean(
     if policy != CleanupPolicy::None {
         step(
             plan,
-            Action::MarkCleanupPending {
+            Operation::MarkCleanupPending {
                 colour: previous.to_string(),
                 policy,
                 delay: options.delay,
@@ -281,7 +281,7 @@ pub(crate) fn verify_and_clean(
     }
     step(
         plan,
-        Action::Event {
+        Operation::Event {
             reason: event.to_string(),
             message: format!("{service}: {previous} → {to}"),
         },
@@ -295,7 +295,7 @@ pub(crate) fn verify_and_clean(
 /// now; `None` when a promote would do something (a new version was deployed into it).
 fn already_promoted(snapshot: &Snapshot, journal: &Journal) -> Option<String> {
     let idle = snapshot.idle_colour.as_str();
-    if journal.action() != Some("promote")
+    if journal.action() != Some(FlipAction::Promote)
         || journal.previous_colour() != Some(idle)
         || journal.step().is_some()
     {
@@ -335,37 +335,34 @@ pub(crate) fn resume(snapshot: &Snapshot, options: &Options, journal: &Journal) 
         // The flip was undone by someone; nothing of that release is left to finish.
         return None;
     }
-    let action = journal.action().unwrap_or("promote");
-    let when = journal.flipped_at().unwrap_or("an unknown time");
+    let action = journal.action().unwrap_or(FlipAction::Promote);
+    let when = journal
+        .flipped_at()
+        .map_or_else(|| "an unknown time".to_string(), |t| t.to_string());
     let policy = options
         .policy
-        .or_else(|| {
-            journal
-                .get(journal::CLEANUP_POLICY)
-                .and_then(CleanupPolicy::parse)
-        })
+        .or(journal.cleanup_policy)
         .unwrap_or(CleanupPolicy::ScaleDown);
     let mut plan = new_plan(snapshot, options.command, live);
-    let event = if action == "rollback" {
+    let event = if action == FlipAction::Rollback {
         "RolledBack"
     } else {
         "Promoted"
     };
     match step_in_progress {
-        journal::STEP_VERIFY => {
+        Step::Verify => {
             plan.notes.push(format!(
                 "resuming the {action} of {when} ({previous} → {live}): it was interrupted before the endpoints were verified"
             ));
             verify_and_clean(&mut plan, snapshot, options, live, previous, policy, event);
         }
-        journal::STEP_CLEANUP => {
+        Step::Cleanup => {
             plan.notes.push(format!(
                 "resuming the {action} of {when} ({previous} → {live}): traffic moved and was verified; the cleanup of {previous} is pending"
             ));
             let remaining = remaining_delay(journal, options);
             cleanup_steps(&mut plan, snapshot, previous, policy, remaining);
         }
-        _ => return None,
     }
     common_notes(&mut plan, snapshot);
     Some(Outcome::Proceed(plan))
@@ -613,7 +610,7 @@ mod tests {
         for (name, mutate, expect) in cases {
             let mut s = classic_snapshot();
             mutate(&mut s);
-            let outcome = decide(&s, &options(Command::Promote));
+            let outcome = decide(&s, &options(ReleaseCommand::Promote));
             match (&expect, &outcome) {
                 (Expect::Steps(want), Outcome::Proceed(_)) => {
                     assert_eq!(actions(&outcome), *want, "{name}");
@@ -634,7 +631,7 @@ mod tests {
     #[test]
     fn to_names_the_colour_that_must_end_up_live() {
         let s = classic_snapshot();
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.to = Some("blue".into());
         assert!(
             matches!(decide(&s, &o), Outcome::Nothing { message } if message.contains("already sends traffic to blue"))
@@ -650,10 +647,10 @@ mod tests {
         let mut s = classic_snapshot();
         s.service.selector.insert("tier".into(), "web".into());
         s.service.resource_version = Some("17".into());
-        let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
+        let Outcome::Proceed(plan) = decide(&s, &options(ReleaseCommand::Promote)) else {
             panic!("expected a plan");
         };
-        let Some(Action::Flip {
+        let Some(Operation::Flip {
             selector_before,
             selector_after,
             resource_version,
@@ -683,7 +680,7 @@ mod tests {
         for p in &mut green(&mut s).pods {
             p.ready = false;
         }
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.force = true;
         let Outcome::Proceed(plan) = decide(&s, &o) else {
             panic!("--force should plan");
@@ -702,7 +699,7 @@ mod tests {
     fn the_same_template_in_both_colours_is_refused_unless_forced() {
         let mut s = classic_snapshot();
         s.same_template = true;
-        let o = options(Command::Promote);
+        let o = options(ReleaseCommand::Promote);
         let Outcome::Refused(refusal) = decide(&s, &o) else {
             panic!("expected a refusal");
         };
@@ -712,7 +709,7 @@ mod tests {
                 .contains("greendeploy (green) runs the same pod template as bluedeploy (blue)"),
             "{refusal:?}"
         );
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.force = true;
         let Outcome::Proceed(plan) = decide(&s, &o) else {
             panic!("--force should plan");
@@ -727,7 +724,7 @@ mod tests {
     #[test]
     fn cleanup_policies_shape_the_plan() {
         let s = classic_snapshot();
-        let mut o = options(Command::Promote);
+        let mut o = options(ReleaseCommand::Promote);
         o.policy = Some(CleanupPolicy::None);
         assert_eq!(
             actions(&decide(&s, &o)),
@@ -762,13 +759,13 @@ mod tests {
             current_replicas: None,
             desired_replicas: None,
         });
-        let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
+        let Outcome::Proceed(plan) = decide(&s, &options(ReleaseCommand::Promote)) else {
             panic!("expected a plan");
         };
         let scale = plan
             .steps
             .iter()
-            .find(|st| matches!(st.action, Action::ScaleDown { .. }))
+            .find(|st| matches!(st.action, Operation::ScaleDown { .. }))
             .expect("a scale-down step");
         assert!(
             scale

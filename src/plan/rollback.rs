@@ -2,14 +2,14 @@
 //! it up to its remembered size, or re-create what `--cleanup delete` removed), wait until it is
 //! fully available, flip back, verify, clean up the colour it left.
 
-use crate::journal::Journal;
+use crate::journal::{FlipAction, Journal};
 use crate::pair::snapshot::{ColourState, DeploymentSummary, Snapshot};
 use crate::plan::promote::verify_and_clean;
 use crate::plan::promote::{flip_others, service_names};
 use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::{
-    Action, CleanupPolicy, Command, Options, Outcome, Plan, Refusal, colour, common_notes,
-    flip_step, moved_services, new_plan, readiness, step, traffic_checks,
+    CleanupPolicy, Operation, Options, Outcome, Plan, Refusal, ReleaseCommand, colour,
+    common_notes, flip_step, moved_services, new_plan, readiness, step, traffic_checks,
 };
 
 /// Plans `rollback`.
@@ -46,7 +46,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             hint: Some("check --label and --colors".to_string()),
         });
     }
-    if journal.action() == Some("rollback") && journal.step().is_none() {
+    if journal.action() == Some(FlipAction::Rollback) && journal.step().is_none() {
         let when = journal
             .flipped_at()
             .map(|t| format!(" at {t}"))
@@ -58,7 +58,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             ),
         };
     }
-    if journal.action() == Some("rollback")
+    if journal.action() == Some(FlipAction::Rollback)
         && let Some(resumed) = super::promote::resume(snapshot, options, &journal)
     {
         return resumed;
@@ -71,7 +71,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             hint: None,
         });
     };
-    let mut plan = new_plan(snapshot, Command::Rollback, previous);
+    let mut plan = new_plan(snapshot, ReleaseCommand::Rollback, previous);
     let images_now: Option<Vec<String>> = match &target.deployment {
         None => {
             let Some(saved) = journal.saved_deployment() else {
@@ -103,7 +103,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             };
             step(
                 &mut plan,
-                Action::Recreate {
+                Operation::Recreate {
                     deployment: name.clone(),
                     colour: previous.to_string(),
                     services,
@@ -112,7 +112,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
             );
             step(
                 &mut plan,
-                Action::WaitAvailable {
+                Operation::WaitAvailable {
                     deployment: name,
                     colour: previous.to_string(),
                 },
@@ -177,7 +177,7 @@ fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
     let live = snapshot.live_colour.as_str();
     let service = snapshot.service.name.as_str();
     let state = colour(snapshot, live)?;
-    let mut plan = new_plan(snapshot, Command::Rollback, live);
+    let mut plan = new_plan(snapshot, ReleaseCommand::Rollback, live);
     match &state.deployment {
         None => {
             let saved = journal.saved_deployment()?;
@@ -193,7 +193,7 @@ fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
                 .collect();
             step(
                 &mut plan,
-                Action::Recreate {
+                Operation::Recreate {
                     deployment: name.clone(),
                     colour: live.to_string(),
                     services,
@@ -204,7 +204,7 @@ fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
             );
             step(
                 &mut plan,
-                Action::WaitAvailable {
+                Operation::WaitAvailable {
                     deployment: name,
                     colour: live.to_string(),
                 },
@@ -218,7 +218,7 @@ fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
                 .max(state.hpas.iter().map(|h| h.min_replicas).max().unwrap_or(1));
             step(
                 &mut plan,
-                Action::ScaleUp {
+                Operation::ScaleUp {
                     deployment: d.name.clone(),
                     colour: live.to_string(),
                     replicas,
@@ -229,7 +229,7 @@ fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
             );
             step(
                 &mut plan,
-                Action::WaitAvailable {
+                Operation::WaitAvailable {
                     deployment: d.name.clone(),
                     colour: live.to_string(),
                 },
@@ -241,10 +241,14 @@ fn restore_live(snapshot: &Snapshot, journal: &Journal) -> Option<Outcome> {
     plan.notes.push(format!(
         "{service} selects {live}, which has no pods: production is down until {live} is back"
     ));
-    step(&mut plan, Action::MarkDone, "nothing is left in progress");
     step(
         &mut plan,
-        Action::Event {
+        Operation::MarkDone,
+        "nothing is left in progress",
+    );
+    step(
+        &mut plan,
+        Operation::Event {
             reason: "Restored".into(),
             message: format!("{service}: {live} brought back"),
         },
@@ -281,7 +285,7 @@ fn recreate_missing_services(
     }
     step(
         plan,
-        Action::RecreateServices {
+        Operation::RecreateServices {
             colour: previous.to_string(),
             services: missing.clone(),
         },
@@ -323,7 +327,7 @@ fn prepare_existing(
             };
             step(
                 plan,
-                Action::ScaleUp {
+                Operation::ScaleUp {
                     deployment: d.name.clone(),
                     colour: previous.to_string(),
                     replicas,
@@ -332,7 +336,7 @@ fn prepare_existing(
             );
             step(
                 plan,
-                Action::WaitAvailable {
+                Operation::WaitAvailable {
                     deployment: d.name.clone(),
                     colour: previous.to_string(),
                 },
@@ -359,7 +363,7 @@ fn prepare_existing(
                 } else {
                     step(
                         plan,
-                        Action::WaitAvailable {
+                        Operation::WaitAvailable {
                             deployment: d.name.clone(),
                             colour: previous.to_string(),
                         },
@@ -547,7 +551,7 @@ mod tests {
         for (name, mutate, expect) in cases {
             let mut s = classic_snapshot();
             mutate(&mut s);
-            let outcome = decide(&s, &options(Command::Rollback));
+            let outcome = decide(&s, &options(ReleaseCommand::Rollback));
             match (expect, &outcome) {
                 (Ok(steps), Outcome::Proceed(_)) => assert_eq!(actions(&outcome), steps, "{name}"),
                 (Err(text), Outcome::Refused(r)) if text.starts_with("refused:") => {
@@ -572,10 +576,10 @@ mod tests {
             current_replicas: None,
             desired_replicas: None,
         });
-        let Outcome::Proceed(plan) = decide(&s, &options(Command::Rollback)) else {
+        let Outcome::Proceed(plan) = decide(&s, &options(ReleaseCommand::Rollback)) else {
             panic!("expected a plan");
         };
-        let Action::ScaleUp { replicas, .. } = &plan.steps[0].action else {
+        let Operation::ScaleUp { replicas, .. } = &plan.steps[0].action else {
             panic!("expected a scale-up first");
         };
         assert_eq!(*replicas, 5);
@@ -589,7 +593,7 @@ mod tests {
         if let Some(d) = s.colours[0].deployment.as_mut() {
             d.images = vec!["nginx:blue-hotfix".into()];
         }
-        let Outcome::Proceed(plan) = decide(&s, &options(Command::Rollback)) else {
+        let Outcome::Proceed(plan) = decide(&s, &options(ReleaseCommand::Rollback)) else {
             panic!("expected a plan");
         };
         assert!(
@@ -599,7 +603,7 @@ mod tests {
             "{:?}",
             plan.notes
         );
-        let Some(Action::Flip { to, journal, .. }) = plan.flip() else {
+        let Some(Operation::Flip { to, journal, .. }) = plan.flip() else {
             panic!("expected a flip");
         };
         assert_eq!(to, "blue");

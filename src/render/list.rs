@@ -4,12 +4,12 @@
 use comfy_table::Cell;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{self, Journal};
+use crate::journal::{FlipAction, Journal, Step};
 use crate::pair::list::Found;
 use crate::pair::snapshot::Snapshot;
 use crate::render::style::Palette;
 use crate::render::table::{base_table, finish};
-use crate::verdict::{self, Action, Reason, Verdict};
+use crate::verdict::{self, NextCommand, Reason, Verdict};
 
 /// The document's `kind`; its `apiVersion` is [`crate::render::json::API_VERSION`].
 pub const KIND: &str = "PairList";
@@ -95,7 +95,7 @@ pub struct InProgress {
 #[serde(rename_all = "camelCase")]
 pub struct ListVerdict {
     /// The command the verdict is about (`status`'s `verdict.action`).
-    pub action: Action,
+    pub action: NextCommand,
     /// Whether the next command would go ahead now.
     pub safe: bool,
     /// The table's words, e.g. `promote safe`, `promote not safe: green has no Deployment`.
@@ -167,16 +167,15 @@ fn in_progress(snapshot: &Snapshot) -> Option<InProgress> {
     let journal = Journal::of(snapshot);
     let step = journal.step()?;
     let summary = match step {
-        journal::STEP_CLEANUP => format!(
+        Step::Cleanup => format!(
             "cleanup of {} pending",
             journal.previous_colour().unwrap_or(&snapshot.idle_colour)
         ),
-        journal::STEP_VERIFY => format!(
+        Step::Verify => format!(
             "verification of {} to {} pending",
-            journal.action().unwrap_or("promote"),
+            journal.action().unwrap_or(FlipAction::Promote),
             snapshot.live_colour
         ),
-        other => format!("step {other}"),
     };
     Some(InProgress {
         step: step.to_string(),

@@ -6,7 +6,6 @@ pub mod plan;
 pub mod style;
 pub mod table;
 
-use crate::cli::OutputFormat;
 use crate::cluster::Target;
 use crate::error::{Error, Result};
 use crate::pair::Snapshot;
@@ -23,6 +22,19 @@ pub struct View<'a> {
     pub snapshot: &'a Snapshot,
     /// What the next command would do.
     pub verdict: &'a Verdict,
+}
+
+/// The formats of `status` (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Both colours side by side and one row per pod.
+    Table,
+    /// The table plus each colour's selector, the endpoint addresses and the journal.
+    Wide,
+    /// The documented JSON document.
+    Json,
+    /// The same document as YAML.
+    Yaml,
 }
 
 /// Renders the view in the requested format.

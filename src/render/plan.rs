@@ -1,13 +1,13 @@
 //! Drawing a release plan: what the confirmation shows and what `--dry-run` prints, plus the
 //! exact requests for `--dry-run`.
 
-use serde_json::json;
-
 use crate::cluster::Target;
-use crate::error::humanize;
-use crate::journal;
+use crate::duration::humanize;
+use crate::journal::Journal;
 use crate::pair::discover::selector_text;
-use crate::plan::{Action, Plan};
+use crate::plan::describe::describe;
+use crate::plan::requests::{self as planned, RunTime};
+use crate::plan::{Operation, Plan};
 use crate::render::style::{self, Palette};
 
 /// The plan in words: where, the selector change, each step with its reason, the notes.
@@ -42,7 +42,7 @@ fn render_with(target: &Target, plan: &Plan, palette: &Palette, reasons: bool) -
         "  in context {}, cluster {} ({}), namespace {}\n",
         target.context, target.cluster, target.server, target.namespace
     ));
-    if let Some(Action::Flip {
+    if let Some(Operation::Flip {
         selector_before,
         selector_after,
         ..
@@ -86,301 +86,35 @@ fn render_with(target: &Target, plan: &Plan, palette: &Palette, reasons: bool) -
     out
 }
 
-/// One step in words.
-pub fn describe(service: &str, action: &Action) -> String {
-    match action {
-        Action::ScaleUp {
-            deployment,
-            colour,
-            replicas,
-        } => format!("scale {deployment} ({colour}) up to {replicas} replicas"),
-        Action::Recreate {
-            deployment,
-            colour,
-            services,
-        } => {
-            let mut s = format!("re-create Deployment {deployment} ({colour})");
-            if !services.is_empty() {
-                s.push_str(&format!(" and test Service {}", services.join(", ")));
-            }
-            s
-        }
-        Action::RecreateServices { colour, services } => {
-            format!("re-create test Service {} ({colour})", services.join(", "))
-        }
-        Action::WaitAvailable {
-            deployment, colour, ..
-        } => format!("wait until {deployment} ({colour}) is fully available"),
-        Action::Flip {
-            from,
-            to,
-            colour_label,
-            resource_version,
-            ..
-        } => format!(
-            "flip {service}: {colour_label}={from} → {colour_label}={to} (precondition resourceVersion {}; journal written in the same request)",
-            resource_version.as_deref().unwrap_or("-")
-        ),
-        Action::Verify { colour, previous } => format!(
-            "verify {service}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
-        ),
-        Action::CreateDeployment {
-            deployment, colour, ..
-        } => format!("create Deployment {deployment} ({colour})"),
-        Action::PatchDeployment {
-            deployment,
-            colour,
-            patch,
-        } => {
-            let images: Vec<String> = patch["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .map(|cs| {
-                    cs.iter()
-                        .map(|c| {
-                            format!(
-                                "{}={}",
-                                c["name"].as_str().unwrap_or_default(),
-                                c["image"].as_str().unwrap_or_default()
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let scale = patch["spec"]["replicas"]
-                .as_i64()
-                .map(|r| format!(", {r} replicas"))
-                .unwrap_or_default();
-            format!(
-                "update Deployment {deployment} ({colour}): {}{scale}",
-                images.join(", ")
-            )
-        }
-        Action::CreateService {
-            service: other,
-            colour,
-            ..
-        } => format!("create test Service {other} selecting {colour}"),
-        Action::RecordDeploy { colour, images } => {
-            format!("journal: {colour} runs {images}")
-        }
-        Action::FlipService {
-            service: other,
-            from,
-            to,
-            colour_label,
-            resource_version,
-        } => format!(
-            "flip {other} along: {colour_label}={from} → {colour_label}={to} (precondition resourceVersion {})",
-            resource_version.as_deref().unwrap_or("-")
-        ),
-        Action::VerifyService {
-            service: other,
-            colour,
-            previous,
-        } => format!(
-            "verify {other}'s endpoints hold {colour}'s ready pods and none of {previous}'s"
-        ),
-        Action::MarkCleanupPending { colour, policy, .. } => {
-            format!("journal: cleanup of {colour} ({policy}) pending")
-        }
-        Action::Delay { duration } => format!("wait {}", humanize(*duration)),
-        Action::ScaleDown {
-            deployment,
-            colour,
-            replicas,
-        } => format!(
-            "scale {deployment} ({colour}) down from {replicas} to 0 replicas (count remembered in the journal)"
-        ),
-        Action::Delete {
-            deployment,
-            colour,
-            services,
-        } => {
-            let mut what = Vec::new();
-            if let Some(d) = deployment {
-                what.push(format!("Deployment {d}"));
-            }
-            for s in services {
-                what.push(format!("test Service {s}"));
-            }
-            format!(
-                "save into the journal and delete {} (cleanup of {colour})",
-                what.join(" and ")
-            )
-        }
-        Action::MarkDone => "journal: nothing in progress".to_string(),
-        Action::Event { reason, message } => {
-            format!("record Event {reason} on {service}: {message}")
-        }
-    }
-}
-
-/// The exact requests of each step, for `--dry-run`.
-pub fn requests(plan: &Plan) -> String {
+/// The exact requests of each step, for `--dry-run`: the changing requests as the executor
+/// sends them (values only known while it runs shown as `<placeholders>`), and in brackets
+/// what it reads or waits for in between. `journal` is what the plan was made from.
+pub fn requests(plan: &Plan, journal: &Journal) -> String {
     let ns = &plan.namespace;
-    let svc_path = format!("/api/v1/namespaces/{ns}/services/{}", plan.service);
-    let deploy = |d: &str| format!("/apis/apps/v1/namespaces/{ns}/deployments/{d}");
-    let merge = "application/merge-patch+json";
     let mut out = String::from("Requests:\n");
     let mut line = |s: String| {
         out.push_str("  ");
         out.push_str(&s);
         out.push('\n');
     };
+    let slices = |service: &str| {
+        format!(
+            "(watch /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={service}: read only)"
+        )
+    };
     for step in &plan.steps {
         match &step.action {
-            Action::ScaleUp {
-                deployment,
-                replicas,
-                ..
-            } => line(format!(
-                "PATCH {}/scale ({merge}) {}",
-                deploy(deployment),
-                json!({"spec": {"replicas": replicas}})
+            Operation::WaitAvailable { deployment, .. } => line(format!(
+                "(watch /apis/apps/v1/namespaces/{ns}/deployments?fieldSelector=metadata.name={deployment}: read only)"
             )),
-            Action::Recreate { services, .. } => {
-                line(format!(
-                    "POST /apis/apps/v1/namespaces/{ns}/deployments (the saved manifest from the journal)"
-                ));
-                for s in services {
-                    line(format!(
-                        "POST /api/v1/namespaces/{ns}/services (the saved manifest of {s})"
-                    ));
+            Operation::Verify { .. } => line(slices(&plan.service)),
+            Operation::VerifyService { service, .. } => line(slices(service)),
+            Operation::Delay { duration } => line(format!("(wait {})", humanize(*duration))),
+            action => {
+                for request in planned::of(plan, journal, action, &RunTime::default()) {
+                    line(request.line(ns));
                 }
             }
-            Action::RecreateServices { services, .. } => {
-                for s in services {
-                    line(format!(
-                        "POST /api/v1/namespaces/{ns}/services (the saved manifest of {s})"
-                    ));
-                }
-            }
-            Action::WaitAvailable { deployment, .. } => line(format!(
-                "WATCH /apis/apps/v1/namespaces/{ns}/deployments?fieldSelector=metadata.name={deployment} (read only)"
-            )),
-            Action::Flip {
-                colour_label,
-                to,
-                resource_version,
-                journal: changes,
-                ..
-            } => line(format!(
-                "PATCH {svc_path} ({merge}) {}",
-                journal::flip_patch(resource_version.as_deref(), colour_label, to, changes)
-            )),
-            Action::Verify { .. } => line(format!(
-                "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={} (read only)",
-                plan.service
-            )),
-            Action::FlipService {
-                service,
-                to,
-                colour_label,
-                resource_version,
-                ..
-            } => line(format!(
-                "PATCH /api/v1/namespaces/{ns}/services/{service} ({merge}) {}",
-                journal::flip_patch(
-                    resource_version.as_deref(),
-                    colour_label,
-                    to,
-                    &journal::Changes::new()
-                )
-            )),
-            Action::CreateDeployment { manifest, .. } => line(format!(
-                "POST /apis/apps/v1/namespaces/{ns}/deployments {manifest}"
-            )),
-            Action::PatchDeployment {
-                deployment, patch, ..
-            } => line(format!(
-                "PATCH {} (application/strategic-merge-patch+json) {patch}",
-                deploy(deployment)
-            )),
-            Action::CreateService { manifest, .. } => {
-                line(format!("POST /api/v1/namespaces/{ns}/services {manifest}"))
-            }
-            Action::RecordDeploy { colour, images } => line(format!(
-                "PATCH {svc_path} ({merge}) {}",
-                journal::journal_patch(&journal::Changes::from([(
-                    journal::LAST_DEPLOY.to_string(),
-                    Some(format!("<now> {colour}: {images}"))
-                )]))
-            )),
-            Action::VerifyService { service, .. } => line(format!(
-                "WATCH /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices?labelSelector=kubernetes.io/service-name={service} (read only)"
-            )),
-            Action::MarkCleanupPending { policy, delay, .. } => {
-                let mut c = journal::Changes::new();
-                c.insert(journal::STEP.into(), Some(journal::STEP_CLEANUP.into()));
-                c.insert(journal::CLEANUP_POLICY.into(), Some(policy.to_string()));
-                c.insert(
-                    journal::CLEANUP_AFTER.into(),
-                    Some(format!("<verification time + {}>", humanize(*delay))),
-                );
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {}",
-                    journal::journal_patch(&c)
-                ));
-            }
-            Action::Delay { duration } => line(format!("(wait {})", humanize(*duration))),
-            Action::ScaleDown {
-                deployment,
-                replicas,
-                ..
-            } => {
-                let mut c = journal::Changes::new();
-                c.insert(
-                    journal::SCALED_DOWN_DEPLOYMENT.into(),
-                    Some(deployment.clone()),
-                );
-                c.insert(
-                    journal::SCALED_DOWN_REPLICAS.into(),
-                    Some(replicas.to_string()),
-                );
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {}",
-                    journal::journal_patch(&c)
-                ));
-                line(format!(
-                    "PATCH {}/scale ({merge}) {}",
-                    deploy(deployment),
-                    json!({"spec": {"replicas": 0}})
-                ));
-            }
-            Action::Delete {
-                deployment,
-                services,
-                ..
-            } => {
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {{\"metadata\":{{\"annotations\":{{\"{p}saved-deployment\":\"<manifest>\",\"{p}saved-services\":\"<manifests>\"}}}}}}",
-                    p = crate::pair::JOURNAL_PREFIX
-                ));
-                if let Some(d) = deployment {
-                    line(format!(
-                        "DELETE {} (preconditions: uid; propagationPolicy Background)",
-                        deploy(d)
-                    ));
-                }
-                for s in services {
-                    line(format!(
-                        "DELETE /api/v1/namespaces/{ns}/services/{s} (preconditions: uid)"
-                    ));
-                }
-            }
-            Action::MarkDone => {
-                let mut c = journal::Changes::new();
-                c.insert(journal::STEP.into(), None);
-                c.insert(journal::CLEANUP_AFTER.into(), None);
-                line(format!(
-                    "PATCH {svc_path} ({merge}) {}",
-                    journal::journal_patch(&c)
-                ));
-            }
-            Action::Event { reason, .. } => line(format!(
-                "POST /api/v1/namespaces/{ns}/events (reason {reason}, involvedObject Service {})",
-                plan.service
-            )),
         }
     }
     out
@@ -390,16 +124,16 @@ pub fn requests(plan: &Plan) -> String {
 mod tests {
     use super::*;
     use crate::plan::tests::{classic_snapshot, options};
-    use crate::plan::{Command, Outcome, plan as decide};
+    use crate::plan::{Outcome, ReleaseCommand, plan as decide};
 
     #[test]
     fn the_dry_run_shows_the_exact_flip_request() {
         let mut s = classic_snapshot();
         s.service.resource_version = Some("99".into());
-        let Outcome::Proceed(plan) = decide(&s, &options(Command::Promote)) else {
+        let Outcome::Proceed(plan) = decide(&s, &options(ReleaseCommand::Promote)) else {
             panic!("expected a plan");
         };
-        let text = requests(&plan);
+        let text = requests(&plan, &Journal::of(&s));
         let flip = text
             .lines()
             .find(|l| {

@@ -21,9 +21,37 @@ pub fn render(view: &View<'_>, wide: bool, palette: &Palette) -> String {
     endpoints_line(&mut out, view, palette);
     if wide {
         wide_sections(&mut out, view, palette);
+    } else if !view.snapshot.service.unreadable_journal.is_empty() {
+        journal(&mut out, view.snapshot, palette, true);
     }
     verdict(&mut out, view, palette);
     out
+}
+
+/// The journal, each value this plugin cannot read marked as such; `only_unreadable` lists
+/// just those.
+fn journal(
+    out: &mut String,
+    snapshot: &crate::pair::Snapshot,
+    palette: &Palette,
+    only_unreadable: bool,
+) {
+    out.push_str(&format!("\n{}\n", palette.bold("Journal:")));
+    for (k, v) in &snapshot.service.journal {
+        match snapshot
+            .service
+            .unreadable_journal
+            .iter()
+            .find(|u| &u.key == k)
+        {
+            Some(u) => out.push_str(&format!(
+                "  {k}: {v}  {}\n",
+                palette.paint(&format!("(unreadable: not {})", u.expected), style::bad())
+            )),
+            None if !only_unreadable => out.push_str(&format!("  {k}: {v}\n")),
+            None => {}
+        }
+    }
 }
 
 /// The pair at a glance, for a confirmation: the two colour columns, the endpoints and the
@@ -326,10 +354,7 @@ fn wide_sections(out: &mut String, view: &View<'_>, palette: &Palette) {
         out.push('\n');
     }
     if !snapshot.service.journal.is_empty() {
-        out.push_str(&format!("\n{}\n", palette.bold("Journal:")));
-        for (k, v) in &snapshot.service.journal {
-            out.push_str(&format!("  {k}: {v}\n"));
-        }
+        journal(out, snapshot, palette, false);
     }
     if let Some(rv) = &snapshot.service.resource_version {
         out.push_str(&format!(

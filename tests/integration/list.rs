@@ -276,7 +276,7 @@ fn a_pair_that_cannot_be_read_is_listed_with_its_problem() {
 
 #[test]
 fn list_and_its_flags_are_completed() {
-    use kubectl_bluegreen::complete::respond;
+    use kubectl_bluegreen::cli::complete::respond;
     let values = |words: &[&str]| -> Vec<String> {
         let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         respond(&words)
@@ -288,7 +288,7 @@ fn list_and_its_flags_are_completed() {
     assert_eq!(values(&["li"]), ["list"]);
     assert_eq!(values(&["list", "--all"]), ["--all-namespaces"]);
     assert_eq!(values(&["list", "-o", ""]), ["table", "json", "yaml"]);
-    let script = kubectl_bluegreen::cmd::completion::script(clap_complete::Shell::Bash);
+    let script = kubectl_bluegreen::cli::completion::script(clap_complete::Shell::Bash);
     assert!(
         script.contains("--all-namespaces"),
         "the static script knows list"

@@ -36,6 +36,7 @@ mod list;
 mod owners;
 mod promote_flow;
 mod promote_safety;
+mod readiness_agreement;
 mod release_manifest;
 mod rollback_flow;
 mod security;

@@ -306,7 +306,9 @@ spec:
     sb.clear_requests();
     run_against(&sb, &["promote", "shop", "--yes", "--cleanup", "none"])
         .expect_code(0)
-        .stdout_has(&["Service shop-metrics also selects blue and green pods; it is not changed"]);
+        .stdout_has(&[
+            "Service shop-metrics also selects blue and green pods and will not be changed",
+        ]);
     let metrics = service(&sb, "shop-metrics").expect("the headless Service");
     assert_eq!(
         metrics["spec"]["selector"],

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use crate::release_support::*;
-use kubectl_bluegreen::verdict::{Action, Verdict};
+use kubectl_bluegreen::verdict::{NextCommand, Verdict};
 
 /// The verdict of `status -o json`, deserialised into the documented schema.
 #[track_caller]
@@ -68,7 +68,7 @@ fn after_promote_with_cleanup_delete_rollback_re_creates_from_the_journal() {
          (re-creating Deployment bluedeploy and test Service greenservice from the journal first) is safe"
     );
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Rollback);
+    assert_eq!(v.action, NextCommand::Rollback);
     assert_eq!((v.from.as_str(), v.to.as_str()), ("green", "blue"));
     assert!(v.safe, "{v:?}");
     assert!(v.blockers.is_empty(), "{v:?}");
@@ -101,7 +101,7 @@ fn after_promote_with_cleanup_delete_rollback_re_creates_from_the_journal() {
         "Verdict: promote would move blueservice from blue to green: not safe: greendeploy has 0 replicas"
     );
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Promote);
+    assert_eq!(v.action, NextCommand::Promote);
     assert_eq!((v.from.as_str(), v.to.as_str()), ("blue", "green"));
     assert!(!v.safe);
     let codes: Vec<&str> = v.blockers.iter().map(|b| b.code.as_str()).collect();
@@ -135,7 +135,7 @@ fn after_the_default_scale_down_rollback_scales_the_old_colour_back() {
          (scaling bluedeploy back to 3 replicas first) is safe"
     );
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Rollback);
+    assert_eq!(v.action, NextCommand::Rollback);
     assert!(v.safe, "{v:?}");
     assert!(v.blockers.is_empty(), "{v:?}");
     assert_eq!(
@@ -153,7 +153,7 @@ fn after_the_default_scale_down_rollback_scales_the_old_colour_back() {
         "Verdict: promote would move blueservice from blue to green: safe"
     );
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Promote);
+    assert_eq!(v.action, NextCommand::Promote);
     assert!(v.safe, "{v:?}");
     assert_eq!(
         v.next_command.as_deref(),
@@ -175,7 +175,7 @@ fn after_promote_with_cleanup_none_rollback_flips_back_at_once() {
         "Verdict: released: blueservice sends traffic to green; the way back: rollback to blue is safe"
     );
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Rollback);
+    assert_eq!(v.action, NextCommand::Rollback);
     assert_eq!((v.from.as_str(), v.to.as_str()), ("green", "blue"));
     assert!(v.safe, "{v:?}");
 
@@ -184,7 +184,7 @@ fn after_promote_with_cleanup_none_rollback_flips_back_at_once() {
         .stdout_has(&["Rolled back blueservice: green → blue."]);
     blue_live_and_settled(&sb);
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Promote);
+    assert_eq!(v.action, NextCommand::Promote);
     assert_eq!((v.from.as_str(), v.to.as_str()), ("blue", "green"));
     assert!(v.safe, "{v:?}");
     assert_eq!(
@@ -213,7 +213,7 @@ fn an_interrupted_promote_is_explained_and_cleanup_finishes_it() {
         assert!(line.contains(fragment), "{fragment:?} in {line}");
     }
     let v = verdict(&sb);
-    assert_eq!(v.action, Action::Promote);
+    assert_eq!(v.action, NextCommand::Promote);
     assert_eq!((v.from.as_str(), v.to.as_str()), ("blue", "green"));
     assert!(v.safe, "{v:?}");
     assert_eq!(v.interrupted_step.as_deref(), Some("cleanup"));
@@ -231,7 +231,7 @@ fn an_interrupted_promote_is_explained_and_cleanup_finishes_it() {
 
     let v = verdict(&sb);
     assert_eq!(v.interrupted_step, None);
-    assert_eq!(v.action, Action::Rollback);
+    assert_eq!(v.action, NextCommand::Rollback);
     assert_eq!(
         v.summary,
         "released: blueservice sends traffic to green; the way back: rollback to blue \

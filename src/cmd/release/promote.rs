@@ -2,14 +2,14 @@
 
 use crate::cli::{GlobalArgs, PromoteArgs};
 use crate::error::Result;
-use crate::plan::Command;
+use crate::plan::ReleaseCommand;
 
 /// Runs `promote`.
 pub async fn run(global: &GlobalArgs, args: &PromoteArgs) -> Result<()> {
-    super::release::run(
+    super::run(
         global,
         &args.release,
-        Command::Promote,
+        ReleaseCommand::Promote,
         args.wait,
         args.to.as_deref(),
     )

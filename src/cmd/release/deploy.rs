@@ -3,7 +3,7 @@
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::cmd::release::DeployAsk;
 use crate::error::Result;
-use crate::plan::Command;
+use crate::plan::ReleaseCommand;
 
 /// Runs `deploy`.
 pub async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
@@ -11,10 +11,10 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs) -> Result<()> {
         images: args.image.clone(),
         no_wait: args.no_wait,
     };
-    super::release::run_asked(
+    super::run_asked(
         global,
         &args.release(),
-        Command::Deploy,
+        ReleaseCommand::Deploy,
         false,
         None,
         Some(&ask),

@@ -2,9 +2,9 @@
 
 use crate::cli::{GlobalArgs, ReleaseArgs};
 use crate::error::Result;
-use crate::plan::Command;
+use crate::plan::ReleaseCommand;
 
 /// Runs `cleanup`.
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
-    super::release::run(global, args, Command::Cleanup, false, None).await
+    super::run(global, args, ReleaseCommand::Cleanup, false, None).await
 }

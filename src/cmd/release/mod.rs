@@ -1,18 +1,21 @@
 //! What promote, rollback and cleanup share: read the pair, plan, (wait,) check permissions,
-//! show the plan, confirm, execute, report.
+//! show the plan, confirm, execute, report. One submodule per release command.
+
+pub mod cleanup;
+pub mod deploy;
+pub mod promote;
+pub mod rollback;
 
 use std::io::IsTerminal;
 
-use futures::{FutureExt, StreamExt};
-
 use crate::cli::{DryRun, GlobalArgs, ReleaseArgs};
-use crate::cluster::{Connection, connect};
+use crate::cluster::{Connection, access, connect, watch};
 use crate::cmd::{connect_options, print};
 use crate::error::{Error, Result};
-use crate::execute::{Executor, access, watch};
+use crate::execute::Executor;
 use crate::pair::discover::selector_text;
 use crate::pair::{self, PairSpec, Snapshot};
-use crate::plan::{self, Command, Outcome, Plan};
+use crate::plan::{self, Outcome, Plan, ReleaseCommand};
 use crate::progress::{Deadline, Progress};
 use crate::render::{self, Palette, View, style};
 use crate::verdict;
@@ -21,7 +24,7 @@ use crate::verdict;
 pub async fn run(
     global: &GlobalArgs,
     args: &ReleaseArgs,
-    command: Command,
+    command: ReleaseCommand,
     wait: bool,
     to: Option<&str>,
 ) -> Result<()> {
@@ -32,7 +35,7 @@ pub async fn run(
 pub async fn run_asked(
     global: &GlobalArgs,
     args: &ReleaseArgs,
-    command: Command,
+    command: ReleaseCommand,
     wait: bool,
     to: Option<&str>,
     deploy: Option<&DeployAsk>,
@@ -90,12 +93,13 @@ pub async fn run_asked(
             plan.forced.join("; ")
         );
     }
+    let journal = crate::journal::Journal::of(&snapshot);
     if args.dry_run == Some(DryRun::Client) {
-        print(&format!("\n{}", render::plan::requests(&plan)))?;
+        print(&format!("\n{}", render::plan::requests(&plan, &journal)))?;
         return print("\nDry run: nothing was changed.\n");
     }
 
-    access::check(&conn, &plan.permissions()).await?;
+    access::check(&conn, &plan.permissions(&journal)).await?;
 
     if args.dry_run.is_none() && !args.yes {
         confirm(&conn, &plan)?;
@@ -124,7 +128,7 @@ pub async fn run_asked(
 /// What the user asked for, as the plan needs it.
 struct Ask<'a> {
     args: &'a ReleaseArgs,
-    command: Command,
+    command: ReleaseCommand,
     to: Option<&'a str>,
     deploy: Option<&'a DeployAsk>,
 }
@@ -161,13 +165,14 @@ impl Ask<'_> {
 }
 
 /// `--wait`: re-reads the pair whenever its pods or Deployments change, until the plan
-/// proceeds or the deadline passes.
+/// proceeds (its readiness checks are [`plan::readiness::readiness_blockers`], as every wait's)
+/// or the deadline passes.
 async fn wait_until_ready(
     conn: &Connection,
     ask: &Ask<'_>,
     spec: &PairSpec,
-    mut snapshot: Snapshot,
-    mut outcome: Outcome,
+    snapshot: Snapshot,
+    outcome: Outcome,
     deadline: Deadline,
 ) -> Result<(Snapshot, Outcome)> {
     let idle = snapshot.idle_colour.clone();
@@ -176,33 +181,32 @@ async fn wait_until_ready(
         .unwrap_or_default();
     let mut changes = watch::pair_changes(conn, &selector);
     let mut progress = Progress::new();
-    while let Outcome::Refused(refusal) = &outcome {
-        let why = if refusal.blockers.is_empty() {
-            refusal.reason.clone()
-        } else {
-            plan::readiness::sentences(&refusal.blockers)
-        };
-        progress.update(&format!(
-            "waiting for {idle} to become ready: {why}{}",
-            deadline.describe()
-        ));
-        tokio::select! {
-            () = deadline.wait() => {
-                progress.done(&format!("gave up waiting for {idle}: {why}"));
-                return Ok((snapshot, outcome));
-            }
-            next = changes.next() => if next.is_none() {
-                return Err(Error::Internal("the watch ended".into()));
-            },
-        }
-        // Fold the changes already queued into this re-read, but do not wait for more: the
-        // flip should follow green's last pod becoming Ready by one read, not by an interval.
-        while let Some(Some(_)) = changes.next().now_or_never() {}
-        snapshot = pair::load(conn, &ask.args.service, spec).await?;
-        outcome = plan::plan(&snapshot, &ask.options());
+    let why = refused_why(&outcome);
+    let replan = async || -> Result<((Snapshot, Outcome), Option<String>)> {
+        let snapshot = pair::load(conn, &ask.args.service, spec).await?;
+        let outcome = plan::plan(&snapshot, &ask.options());
+        let why = refused_why(&outcome);
+        Ok(((snapshot, outcome), why))
+    };
+    let waited = crate::execute::watch::until_ready(
+        &mut changes,
+        &idle,
+        ((snapshot, outcome), why),
+        deadline,
+        &mut progress,
+        replan,
+    )
+    .await?;
+    Ok(waited.unwrap_or_else(|last| last))
+}
+
+/// Why the plan does not go ahead yet; `None` when it does.
+fn refused_why(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Refused(refusal) if refusal.blockers.is_empty() => Some(refusal.reason.clone()),
+        Outcome::Refused(refusal) => Some(plan::readiness::sentences(&refusal.blockers)),
+        _ => None,
     }
-    progress.done(&format!("{idle} is ready"));
-    Ok((snapshot, outcome))
 }
 
 /// Up to this many pods in both colours, a confirmation shows every pod and every reason.
@@ -281,11 +285,11 @@ fn summary(plan: &Plan, done: &[String], dry_run: bool) -> String {
             "\nServer dry run of {} {}: every change was validated by the API server; nothing was stored.\n",
             plan.command, plan.service
         ),
-        (Command::Promote, Some(_)) => format!(
+        (ReleaseCommand::Promote, Some(_)) => format!(
             "\nPromoted {}: {} → {}.\n",
             plan.service, plan.live, plan.target
         ),
-        (Command::Rollback, Some(_)) => format!(
+        (ReleaseCommand::Rollback, Some(_)) => format!(
             "\nRolled back {}: {} → {}.\n",
             plan.service, plan.live, plan.target
         ),
@@ -293,7 +297,7 @@ fn summary(plan: &Plan, done: &[String], dry_run: bool) -> String {
             "\nServer dry run of {} {}: nothing was stored.\n",
             plan.command, plan.service
         ),
-        (Command::Deploy, _) => format!(
+        (ReleaseCommand::Deploy, _) => format!(
             "\nDeployed on {} for {}. Next: kubectl bluegreen promote {}\n",
             plan.target, plan.service, plan.service
         ),

@@ -3,9 +3,9 @@
 
 use crate::cli::{GlobalArgs, ReleaseArgs};
 use crate::error::Result;
-use crate::plan::Command;
+use crate::plan::ReleaseCommand;
 
 /// Runs `rollback`.
 pub async fn run(global: &GlobalArgs, args: &ReleaseArgs) -> Result<()> {
-    super::release::run(global, args, Command::Rollback, false, None).await
+    super::run(global, args, ReleaseCommand::Rollback, false, None).await
 }

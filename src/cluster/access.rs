@@ -5,11 +5,62 @@ use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
 use kube::api::{Api, PostParams};
+use serde::Serialize;
 
 use crate::cluster::Connection;
 use crate::cluster::read::RequestDesc;
 use crate::error::{Error, Result};
-use crate::plan::Permission;
+
+/// One request the plan needs permission for, as a SelfSubjectAccessReview asks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    /// The verb.
+    pub verb: String,
+    /// The API group (`""` for core).
+    pub group: String,
+    /// The resource.
+    pub resource: String,
+    /// The subresource, e.g. `scale`.
+    pub subresource: Option<String>,
+    /// The object, when the request names one.
+    pub name: Option<String>,
+}
+
+impl Permission {
+    /// A permission from its parts.
+    pub fn new(
+        verb: &str,
+        group: &str,
+        resource: &str,
+        subresource: Option<&str>,
+        name: Option<&str>,
+    ) -> Permission {
+        Permission {
+            verb: verb.to_string(),
+            group: group.to_string(),
+            resource: resource.to_string(),
+            subresource: subresource.map(str::to_string),
+            name: name.map(str::to_string),
+        }
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb, self.resource)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        if let Some(sub) = &self.subresource {
+            write!(f, "/{sub}")?;
+        }
+        if let Some(name) = &self.name {
+            write!(f, " {name}")?;
+        }
+        Ok(())
+    }
+}
 
 /// Asks the API server about every permission; fails listing those denied.
 pub async fn check(conn: &Connection, permissions: &[Permission]) -> Result<()> {
