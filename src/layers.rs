@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     ("verdict", &["verdict"], &["plan", "pair", "base"]),
     ("plan", &["plan"], &["pair", "cluster", "base"]),
-    ("pair", &["pair", "journal"], &["cluster", "base"]),
+    ("pair", &["pair"], &["cluster", "base"]),
     ("cluster", &["cluster"], &["base"]),
     ("base", &["duration", "error", "progress"], &[]),
 ];

@@ -12,7 +12,7 @@
 //! - [`verdict`]: `status`'s one-line answer, read off the plans;
 //! - [`plan`]: decides what promote, rollback, cleanup and deploy would do (pure functions);
 //! - [`pair`]: understands the blue/green pair and describes it as a [`pair::Snapshot`], with
-//!   its [`journal`];
+//!   its [`pair::journal`];
 //! - [`cluster`]: talks to the API server: the connection and every read (lists, watches,
 //!   access reviews);
 //! - [`error`] and [`progress`], used by all.
@@ -23,7 +23,6 @@ pub mod cmd;
 pub mod duration;
 pub mod error;
 pub mod execute;
-pub mod journal;
 #[cfg(test)]
 mod layers;
 pub mod pair;

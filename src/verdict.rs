@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{self, FlipAction, Journal, Step};
+use crate::pair::journal::{self, FlipAction, Journal, Step};
 use crate::pair::snapshot::{EndpointState, Role, Snapshot};
 use crate::plan::describe::describe;
 use crate::plan::{self, Outcome, Plan, ReleaseCommand};

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::execute::Executor;
-use crate::journal::{self, Journal};
 use crate::pair::discover::service_selector;
+use crate::pair::journal::{self, Journal};
 use crate::plan::requests::{Found, FoundForDelete, Kind, Request, RunTime};
 use crate::plan::{Operation, Plan};
 

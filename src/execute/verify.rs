@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::Service;
 
 use crate::error::{Error, Result};
 use crate::execute::{Executor, watch};
-use crate::journal::{self, Changes};
+use crate::pair::journal::{self, Changes};
 use crate::plan::requests::flip;
 use crate::plan::{Operation, Plan};
 use crate::progress::Deadline;

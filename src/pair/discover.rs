@@ -53,8 +53,8 @@ impl PairSpec {
         let annotations = service.annotations();
         let recorded =
             |key: &str| annotations.get(&format!("{}{key}", crate::pair::JOURNAL_PREFIX));
-        let label = recorded(crate::journal::COLOUR_LABEL).cloned();
-        let colours = recorded(crate::journal::COLOURS)
+        let label = recorded(crate::pair::journal::COLOUR_LABEL).cloned();
+        let colours = recorded(crate::pair::journal::COLOURS)
             .and_then(|v| serde_json::from_str::<[String; 2]>(v).ok());
         let mut spec = self.clone();
         let name = service.name_any();

@@ -33,9 +33,9 @@ use kube::ResourceExt;
 use crate::cluster::inventory::Inventory;
 use crate::cluster::read::{PairObjects, SlimPod};
 use crate::error::Error;
-use crate::journal;
 use crate::pair::JOURNAL_PREFIX;
 use crate::pair::discover::{self, Identity, PairSpec};
+use crate::pair::journal;
 use crate::pair::snapshot::{self, Snapshot};
 
 /// One pair found, and its snapshot or why it could not be built (two Deployments for a

@@ -2,6 +2,7 @@
 //! as a plain snapshot.
 
 pub mod discover;
+pub mod journal;
 pub mod list;
 pub mod owners;
 pub mod snapshot;
@@ -12,10 +13,8 @@ use crate::cluster::Connection;
 use crate::error::{Error, Result};
 
 pub use discover::{Identity, PairSpec};
+pub use journal::JOURNAL_PREFIX;
 pub use snapshot::Snapshot;
-
-/// Prefix of the annotations this plugin keeps on the production Service (its journal).
-pub const JOURNAL_PREFIX: &str = "bluegreen.dev/";
 
 /// Reads everything about the pair behind `service` and builds its snapshot. Only reads.
 pub async fn load(conn: &Connection, service: &str, spec: &PairSpec) -> Result<Snapshot> {

@@ -91,7 +91,7 @@ pub struct ServiceInfo {
     pub journal: BTreeMap<String, String>,
     /// The journal values this plugin cannot read (absent when all are readable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unreadable_journal: Vec<crate::journal::Unreadable>,
+    pub unreadable_journal: Vec<crate::pair::journal::Unreadable>,
     /// Its ports: what verification checks one by one.
     #[serde(default)]
     pub ports: Vec<ServicePortInfo>,
@@ -452,7 +452,7 @@ pub fn build(
             colour_label: identity.colour_label.clone(),
             resource_version: service.metadata.resource_version.clone(),
             managed_by: discover::managed_by(service),
-            unreadable_journal: crate::journal::Journal::decode(&journal).unreadable,
+            unreadable_journal: crate::pair::journal::Journal::decode(&journal).unreadable,
             journal,
             ports,
             owners: crate::pair::owners::owners(service),
@@ -634,10 +634,10 @@ impl ServiceClasses {
                 .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
         };
         ServiceClasses {
-            tests: list(crate::journal::TEST_SERVICES),
-            entry_points: list(crate::journal::ENTRY_POINTS).unwrap_or_default(),
-            older_journal: journal.contains_key(crate::journal::PREVIOUS_COLOUR)
-                && !journal.contains_key(crate::journal::TEST_SERVICES),
+            tests: list(crate::pair::journal::TEST_SERVICES),
+            entry_points: list(crate::pair::journal::ENTRY_POINTS).unwrap_or_default(),
+            older_journal: journal.contains_key(crate::pair::journal::PREVIOUS_COLOUR)
+                && !journal.contains_key(crate::pair::journal::TEST_SERVICES),
         }
     }
 

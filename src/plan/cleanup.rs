@@ -3,7 +3,7 @@
 //! that traffic left it (otherwise the idle colour may be the next version waiting for its
 //! promote, and `--force` is needed).
 
-use crate::journal::{FlipAction, Journal, Step};
+use crate::pair::journal::{FlipAction, Journal, Step};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::promote::{remaining_delay, resume};
 use crate::plan::{

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::journal::Journal;
+use crate::pair::journal::Journal;
 use crate::pair::snapshot::Snapshot;
 use crate::plan::{Operation, Options, Outcome, Refusal, ReleaseCommand, colour, new_plan, step};
 

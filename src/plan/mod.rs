@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{EXIT_OK, EXIT_PRECONDITION};
-use crate::journal::{self, Changes, Journal};
+use crate::pair::journal::{self, Changes, Journal};
 use crate::pair::owners;
 use crate::pair::snapshot::{ColourState, Snapshot};
 use crate::plan::readiness::Blocker;
@@ -54,7 +54,7 @@ impl std::fmt::Display for ReleaseCommand {
     }
 }
 
-pub use crate::journal::CleanupPolicy;
+pub use crate::pair::journal::CleanupPolicy;
 
 /// The options a plan depends on.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@
 //! is newer; `--to COLOUR` names the colour that must end up live, and promote does nothing
 //! when the Service already selects it.
 
-use crate::journal::{FlipAction, Journal, Step};
+use crate::pair::journal::{FlipAction, Journal, Step};
 use crate::pair::snapshot::{DeploymentSummary, Snapshot};
 use crate::plan::readiness::{Blocker, readiness_blockers, sentences};
 use crate::plan::{

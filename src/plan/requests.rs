@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::journal::{self, Changes, Journal};
+use crate::pair::journal::{self, Changes, Journal};
 use crate::plan::{Operation, Permission, Plan};
 
 /// The field manager this plugin writes as, and the component of its Events.

@@ -2,7 +2,7 @@
 //! it up to its remembered size, or re-create what `--cleanup delete` removed), wait until it is
 //! fully available, flip back, verify, clean up the colour it left.
 
-use crate::journal::{FlipAction, Journal};
+use crate::pair::journal::{FlipAction, Journal};
 use crate::pair::snapshot::{ColourState, DeploymentSummary, Snapshot};
 use crate::plan::promote::verify_and_clean;
 use crate::plan::promote::{flip_others, service_names};
@@ -345,7 +345,7 @@ fn prepare_existing(
             // Its pod template changed while it was scaled down: what comes back never
             // served, so nothing says its pods will become ready. Rollback still tries (and
             // flips only to a fully available Deployment); the verdict does not call it safe.
-            if let Some(recorded) = journal.get(crate::journal::PREVIOUS_TEMPLATE)
+            if let Some(recorded) = journal.get(crate::pair::journal::PREVIOUS_TEMPLATE)
                 && let Some(now) = crate::plan::template_digest(snapshot, previous)
                 && recorded != now
             {

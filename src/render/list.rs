@@ -4,7 +4,7 @@
 use comfy_table::Cell;
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{FlipAction, Journal, Step};
+use crate::pair::journal::{FlipAction, Journal, Step};
 use crate::pair::list::Found;
 use crate::pair::snapshot::Snapshot;
 use crate::render::style::Palette;

@@ -3,8 +3,8 @@
 
 use crate::cluster::Target;
 use crate::duration::humanize;
-use crate::journal::Journal;
 use crate::pair::discover::selector_text;
+use crate::pair::journal::Journal;
 use crate::plan::describe::describe;
 use crate::plan::requests::{self as planned, RunTime};
 use crate::plan::{Operation, Plan};

@@ -93,7 +93,7 @@ pub async fn run_asked(
             plan.forced.join("; ")
         );
     }
-    let journal = crate::journal::Journal::of(&snapshot);
+    let journal = crate::pair::journal::Journal::of(&snapshot);
     if args.dry_run == Some(DryRun::Client) {
         print(&format!("\n{}", render::plan::requests(&plan, &journal)))?;
         return print("\nDry run: nothing was changed.\n");

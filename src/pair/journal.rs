@@ -39,8 +39,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::pair::JOURNAL_PREFIX;
 use crate::pair::snapshot::Snapshot;
+
+/// Prefix of the annotations this plugin keeps on the production Service (its journal).
+pub const JOURNAL_PREFIX: &str = "bluegreen.dev/";
 
 /// `previous-colour`.
 pub const PREVIOUS_COLOUR: &str = "previous-colour";
