@@ -1,11 +1,8 @@
 //! A journal value the plugin cannot read: `status` shows it with its key and raw value (table
 //! and JSON), and the release commands stop with a clear message and exit 5, changing nothing.
 
-mod common;
-mod release_support;
-
-use common::*;
-use release_support::*;
+use crate::common::*;
+use crate::release_support::*;
 use sandbox::resources::SERVICES;
 use sandbox::store::UpdateOpts;
 

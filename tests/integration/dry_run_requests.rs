@@ -2,9 +2,7 @@
 //! requests it prints equal, one for one, the changing requests the real run then sends to the
 //! sandbox (method, path and body; values only known while it runs are `<placeholders>`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// One request as `--dry-run` prints it or the sandbox logged it.
