@@ -236,10 +236,7 @@ fn options(snapshot: &Snapshot, command: ReleaseCommand) -> plan::Options {
         delay_given: false,
         force: false,
         to: None,
-        now: snapshot
-            .observed_at
-            .parse()
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        now: snapshot.observed_at,
         allow: plan::Allowed::default(),
         also_flip: Vec::new(),
         images: Vec::new(),
@@ -590,7 +587,7 @@ mod tests {
                 |s| {
                     let pod = &mut green(s).pods[0];
                     pod.restarts = 1;
-                    pod.last_restart = Some("2026-01-01T11:58:00Z".into());
+                    pod.last_restart = Some("2026-01-01T11:58:00Z".parse().expect("a timestamp"));
                 },
                 false,
                 &["restarting"],
@@ -600,7 +597,7 @@ mod tests {
                 |s| {
                     let pod = &mut green(s).pods[0];
                     pod.restarts = 1;
-                    pod.last_restart = Some("2026-01-01T10:00:00Z".into());
+                    pod.last_restart = Some("2026-01-01T10:00:00Z".parse().expect("a timestamp"));
                 },
                 true,
                 &[],

@@ -2,7 +2,8 @@
 //! protocol with subcommands, flags, fixed values, contexts, namespaces and Services, through
 //! the real kubectl against the sandbox; `completion SHELL` prints the shells' scripts, and
 //! bash, zsh and fish loading them complete real command lines (drivers in
-//! `tests/completion_shells/`).
+//! `tests/completion_shells/`). Service names completed from a cluster's namespaces are
+//! checked on both back-ends in `integration/both_backends/completion.rs`.
 
 mod common;
 
@@ -107,33 +108,6 @@ fn sandbox_env(sb: &Sandbox) -> String {
 }
 
 #[test]
-fn kubectl_completes_the_pair_service_first() {
-    let Some(kubectl) = kubectl() else { return };
-    let sb = start(Some("classic"));
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    let answer = kubectl_complete(&kubectl, home.path(), sb.kubeconfig_path(), &["status", ""]);
-    assert_eq!(answer.code, 0, "{answer:?}");
-    assert_eq!(
-        answer.values.first().map(String::as_str),
-        Some("blueservice"),
-        "{answer:?}"
-    );
-    answer.has(&["greenservice"]);
-    // NoFileComp | KeepOrder: the shell keeps the pairs first and offers no file names.
-    assert_eq!(answer.directive, Some(36), "{answer:?}");
-    assert!(answer.descriptions[0].contains("app=blue"), "{answer:?}");
-
-    let typed = kubectl_complete(
-        &kubectl,
-        home.path(),
-        sb.kubeconfig_path(),
-        &["status", "gr"],
-    );
-    assert_eq!(typed.values, ["greenservice"], "{typed:?}");
-    assert_no_mutation(&sb);
-}
-
-#[test]
 fn kubectl_completes_the_subcommands_and_flags() {
     let Some(kubectl) = kubectl() else { return };
     let sb = start(None);
@@ -211,52 +185,6 @@ fn contexts_come_from_the_kubeconfig_the_plugin_would_use() {
         ["sandbox", "sandbox-staging"],
         "{from_home:?}"
     );
-}
-
-#[test]
-fn namespaces_and_services_follow_the_context_and_namespace_flags() {
-    let sb = start(Some("multi-key"));
-    if let Err(e) = sb.load_scenario("staging") {
-        panic!("the staging scenario does not load: {e}");
-    }
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    let env = [("KUBECONFIG", sandbox_env(&sb))];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-
-    let namespaces = complete(home.path(), &["status", "-n", ""], &env);
-    namespaces.has(&["default", "staging", "kube-system"]);
-    assert_eq!(
-        complete(home.path(), &["-n", "sta"], &env).values,
-        ["staging"]
-    );
-
-    let default = complete(home.path(), &["status", ""], &env);
-    assert_eq!(default.values, ["shop", "shop-green"], "{default:?}");
-
-    let by_flag = complete(home.path(), &["-n", "staging", "status", ""], &env);
-    assert_eq!(
-        by_flag.values,
-        ["blueservice", "greenservice"],
-        "{by_flag:?}"
-    );
-
-    let by_context = complete(
-        home.path(),
-        &["status", "--context", "sandbox-staging", ""],
-        &env,
-    );
-    assert_eq!(
-        by_context.values,
-        ["blueservice", "greenservice"],
-        "{by_context:?}"
-    );
-
-    // Other colours on the line: nothing looks like a pair, plain name order.
-    let other = complete(home.path(), &["status", "--colors", "v1,v2", ""], &env);
-    assert_eq!(other.values, ["shop", "shop-green"], "{other:?}");
-    assert!(other.descriptions[0].contains("color=blue"), "{other:?}");
-    assert!(!other.descriptions[0].starts_with("selects"), "{other:?}");
-    assert_no_mutation(&sb);
 }
 
 #[test]

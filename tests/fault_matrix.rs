@@ -22,11 +22,18 @@
 //!   Service select ready pods only, and always some;
 //! - the pair ends in the command's end state.
 //!
+//! The same matrix, a subset of its cells chosen by rule, runs against the real control plane
+//! through the fault-injecting proxy (module `real`, ignored unless `--include-ignored`).
+//!
 //! The totals are printed (`cargo test --test fault_matrix -- --nocapture` shows them).
 //! `FAULT_MATRIX_ONLY=text` runs the cells whose name contains it; `FAULT_MATRIX_JOBS=n` sets
 //! how many run at once.
 
+mod backends;
 mod common;
+#[allow(dead_code)] // the pair and its helpers; the matrix uses a few
+#[path = "integration/both_backends/pair.rs"]
+mod pair;
 mod release_support;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -652,6 +659,45 @@ fn drop_when_open(
     false
 }
 
+/// Checks a first run that failed: only what no retry gets past may fail it, with the
+/// documented exit code and a message naming the request. `tries` is how often the step's
+/// kind of request was sent in all.
+fn judge_failure(step: &Step, fault: Fault, first: &Run, tries: usize, problems: &mut Vec<String>) {
+    if fault == Fault::Persistent500 {
+        // Nothing gets past it; a read must have been tried again before giving up.
+        if !step.mutating && tries < step.occurrence + READ_TRIES {
+            problems.push(format!(
+                "a read that kept failing was sent {} time(s) from this step on, not {READ_TRIES}",
+                tries.saturating_sub(step.occurrence)
+            ));
+        }
+    } else if !step.mutating || fault == Fault::Status429 {
+        problems.push(format!(
+                "a {} on a request that changes nothing, or that asks to come back later, was not retried: exit {}: {}",
+                fault.name(),
+                first.code,
+                first.stderr.trim()
+            ));
+    }
+    // Verification that cannot read the endpoints at all puts traffic back: exit 6.
+    let reverted = fault == Fault::Persistent500
+        && first.code == 6
+        && first.stderr.contains("traffic was put back");
+    if !reverted && ![7, 8].contains(&first.code) {
+        problems.push(format!(
+            "exit {} is not the documented code for a failed request: {}",
+            first.code,
+            first.stderr.trim()
+        ));
+    } else if first.code == 8 && !first.stderr.contains(&step.desc) {
+        problems.push(format!(
+            "the message does not name the request {:?}: {}",
+            step.desc,
+            first.stderr.trim()
+        ));
+    }
+}
+
 fn run_cell(step: &Step, fault: Fault) -> Outcome {
     let sb = step.command.prepare();
     let observer = Observer::start(&sb);
@@ -745,40 +791,8 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
     let outcome = if first.code == 0 {
         Outcome::Succeeded
     } else {
-        if fault == Fault::Persistent500 {
-            // Nothing gets past it; a read must have been tried again before giving up.
-            let tries = sb.requests().iter().filter(|r| step.matches(r)).count();
-            if !step.mutating && tries < step.occurrence + READ_TRIES {
-                problems.push(format!(
-                    "a read that kept failing was sent {} time(s) from this step on, not {READ_TRIES}",
-                    tries.saturating_sub(step.occurrence)
-                ));
-            }
-        } else if !step.mutating || fault == Fault::Status429 {
-            problems.push(format!(
-                "a {} on a request that changes nothing, or that asks to come back later, was not retried: exit {}: {}",
-                fault.name(),
-                first.code,
-                first.stderr.trim()
-            ));
-        }
-        // Verification that cannot read the endpoints at all puts traffic back: exit 6.
-        let reverted = fault == Fault::Persistent500
-            && first.code == 6
-            && first.stderr.contains("traffic was put back");
-        if !reverted && ![7, 8].contains(&first.code) {
-            problems.push(format!(
-                "exit {} is not the documented code for a failed request: {}",
-                first.code,
-                first.stderr.trim()
-            ));
-        } else if first.code == 8 && !first.stderr.contains(&step.desc) {
-            problems.push(format!(
-                "the message does not name the request {:?}: {}",
-                step.desc,
-                first.stderr.trim()
-            ));
-        }
+        let tries = sb.requests().iter().filter(|r| step.matches(r)).count();
+        judge_failure(step, fault, &first, tries, &mut problems);
         if fault == Fault::Hang {
             // The server still handles the hung request; let it land before running again.
             std::thread::sleep(HANG);
@@ -813,9 +827,9 @@ fn run_cell(step: &Step, fault: Fault) -> Outcome {
     }
 }
 
-#[test]
-fn every_request_of_promote_and_rollback_survives_every_fault() {
-    let started = Instant::now();
+/// The cells of the matrix: every fault of every step of each command (of the restore, only
+/// the kinds of request the others do not make).
+fn all_cells(steps_of: impl Fn(Cmd) -> Vec<Step>) -> Vec<(Step, Fault)> {
     let mut cells: Vec<(Step, Fault)> = Vec::new();
     let mut kinds = std::collections::HashSet::new();
     for command in Cmd::ALL {
@@ -839,17 +853,15 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
     if let Ok(only) = std::env::var("FAULT_MATRIX_ONLY") {
         cells.retain(|(s, f)| format!("{} {}", s.label(), f.name()).contains(&only));
     }
-    let total = cells.len();
-    assert!(total > 0, "no cells");
-    let jobs = std::env::var("FAULT_MATRIX_JOBS")
-        .ok()
-        .and_then(|j| j.parse().ok())
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get() * 6)
-                .unwrap_or(8)
-                .clamp(4, 12)
-        });
+    cells
+}
+
+/// Runs the cells `jobs` at a time; a cell that panics is not safe.
+fn run_cells(
+    cells: Vec<(Step, Fault)>,
+    jobs: usize,
+    run_cell: &(dyn Fn(&Step, Fault) -> Outcome + Sync),
+) -> Vec<(Step, Fault, Outcome)> {
     let queue = Arc::new(Mutex::new(cells.into_iter().collect::<VecDeque<_>>()));
     let results = Arc::new(Mutex::new(Vec::new()));
     std::thread::scope(|scope| {
@@ -885,13 +897,23 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
         .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
         .unwrap_or_default();
     results.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    results
+}
 
-    // Totals, overall and by fault kind.
+/// Prints the totals, overall, by fault kind and by command, and every cell; fails on any
+/// cell that was not safe or when too many were never reached.
+fn summarize(
+    title: &str,
+    results: &[(Step, Fault, Outcome)],
+    total: usize,
+    started: Instant,
+    jobs: usize,
+) {
     let mut by_fault: BTreeMap<Fault, [usize; 4]> = BTreeMap::new();
     let mut by_command: BTreeMap<Cmd, [usize; 4]> = BTreeMap::new();
     let mut overall = [0usize; 4];
     let mut unsafe_cells = Vec::new();
-    for (step, fault, outcome) in &results {
+    for (step, fault, outcome) in results {
         let i = match outcome {
             Outcome::Succeeded => 0,
             Outcome::Converged(..) => 1,
@@ -908,7 +930,7 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
     let steps: std::collections::BTreeSet<String> =
         results.iter().map(|(s, _, _)| s.label()).collect();
     let mut report = format!(
-        "fault matrix: {} steps, {} cells in {:.0?} ({jobs} at a time)\n",
+        "{title}: {} steps, {} cells in {:.0?} ({jobs} at a time)\n",
         steps.len(),
         results.len(),
         started.elapsed()
@@ -931,7 +953,7 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
         report.push_str(&line(command.name(), c));
     }
     println!("{report}");
-    for (step, fault, outcome) in &results {
+    for (step, fault, outcome) in results {
         if !matches!(outcome, Outcome::Unsafe(_)) {
             println!("  {:<55} {:<18} {outcome:?}", step.label(), fault.name());
         }
@@ -948,6 +970,25 @@ fn every_request_of_promote_and_rollback_survives_every_fault() {
         overall[2] * 10 <= total,
         "{report}\ntoo many cells never reached their request"
     );
+}
+
+#[test]
+fn every_request_of_promote_and_rollback_survives_every_fault() {
+    let started = Instant::now();
+    let cells = all_cells(steps_of);
+    let total = cells.len();
+    assert!(total > 0, "no cells");
+    let jobs = std::env::var("FAULT_MATRIX_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get() * 6)
+                .unwrap_or(8)
+                .clamp(4, 12)
+        });
+    let results = run_cells(cells, jobs, &run_cell);
+    summarize("fault matrix", &results, total, started, jobs);
 }
 
 /// The observer is what makes the matrix's safety claims worth anything: it must see a
@@ -984,4 +1025,543 @@ fn the_observer_sees_unready_and_missing_pods_behind_the_service() {
                 .any(|v| v.contains("matches no pod"))
         },
     );
+}
+
+/// The matrix against the real control plane, through the fault-injecting proxy
+/// (`tests/control-plane/src/proxy.rs`), each cell in a namespace of its own on the one control
+/// plane of this binary. The whole matrix would take too long there, so the cells are chosen
+/// by rule: every fault of every request that changes the cluster (of `promote --cleanup
+/// delete`, of `rollback` and of the restoring rollback), and every fault of the first read,
+/// the first access review and the first watch of `promote`. The same checks hold, with the
+/// observer fed by watches of the namespace's Pods and Services.
+mod real {
+    use std::path::Path;
+    use std::sync::atomic::AtomicBool;
+
+    use control_plane::{FaultAction as ProxyAction, FaultRule as ProxyRule, ProxyRequest};
+    use futures::StreamExt as _;
+    use k8s_openapi::api::core::v1::{Pod, Service};
+    use kube::runtime::watcher;
+
+    use super::*;
+    use crate::backends::{self, Cluster, RealCluster};
+
+    /// Replicas of each colour: fewer pods than the sandbox's 3, for the real controllers' time.
+    const REPLICAS: i64 = 1;
+
+    /// A logged proxy request as a step (occurrence 0); `None` for non-resource requests.
+    fn classify(command: Cmd, request: &ProxyRequest) -> Option<Step> {
+        let t = &request.target;
+        let resource = t.resource.clone()?;
+        let (plural, sub) = match resource.split_once('/') {
+            Some((p, s)) => (p.to_string(), Some(s.to_string())),
+            None => (resource.clone(), None),
+        };
+        let group = request.group();
+        let mut rbac = if group.is_empty() {
+            plural.clone()
+        } else {
+            format!("{plural}.{group}")
+        };
+        if let Some(sub) = &sub {
+            rbac = format!("{rbac}/{sub}");
+        }
+        let verb = t.verb.as_str();
+        let name = if plural == "events" && verb == "create" {
+            None
+        } else {
+            t.name.clone()
+        };
+        let created = serde_json::from_str::<Value>(&request.body)
+            .ok()
+            .and_then(|b| b["metadata"]["name"].as_str().map(str::to_string));
+        let desc = match (&t.name, verb) {
+            (Some(n), _) => format!("{verb} {rbac}/{n}"),
+            (None, "create") if plural == "events" => format!("create events/{SERVICE}"),
+            (None, "create") if created.is_some() => {
+                format!("create {rbac}/{}", created.unwrap_or_default())
+            }
+            (None, _) => format!("{verb} {rbac}"),
+        };
+        Some(Step {
+            command,
+            verb: verb.to_string(),
+            resource,
+            name,
+            desc,
+            occurrence: 0,
+            mutating: request.is_mutating(),
+        })
+    }
+
+    fn matches(step: &Step, request: &ProxyRequest) -> bool {
+        classify(step.command, request).is_some_and(|s| {
+            s.verb == step.verb && s.resource == step.resource && s.name == step.name
+        })
+    }
+
+    fn rule(step: &Step, fault: Fault) -> ProxyRule {
+        let action = match fault {
+            Fault::Status500 | Fault::Persistent500 => ProxyAction::Fail(500),
+            Fault::Status429 => ProxyAction::Fail(429),
+            Fault::Hang => ProxyAction::Hang(HANG),
+            Fault::Close => ProxyAction::Close,
+            Fault::LostAnswer => ProxyAction::LoseAnswer,
+            Fault::DropWatch | Fault::Gone410 => unreachable!("a watch fault is not a rule"),
+        };
+        let mut rule = ProxyRule::new(action)
+            .verb(&step.verb)
+            .resource(&step.resource)
+            .skip(step.occurrence);
+        if fault == Fault::Persistent500 {
+            rule = rule.times(usize::MAX);
+        }
+        if let Some(name) = &step.name {
+            rule = rule.name(name);
+        }
+        rule
+    }
+
+    /// A namespace with the classic pair, ready for the command.
+    fn prepare(command: Cmd, label: &str) -> RealCluster {
+        let c = backends::real(label);
+        crate::pair::Pair {
+            blue_replicas: REPLICAS as u32,
+            green_replicas: REPLICAS as u32,
+            ..Default::default()
+        }
+        .load(&c);
+        if command != Cmd::Promote {
+            let cleanup = if command == Cmd::Restore {
+                "delete"
+            } else {
+                "scale-down"
+            };
+            c.bluegreen(&[
+                "promote",
+                SERVICE,
+                "--yes",
+                "--cleanup",
+                cleanup,
+                "--scale-down-delay",
+                "100ms",
+                "--timeout",
+                "60s",
+            ])
+            .expect_code(0);
+            c.wait_settled();
+        }
+        c
+    }
+
+    fn end_state_problems(command: Cmd, c: &dyn Cluster) -> Vec<String> {
+        let mut problems = Vec::new();
+        let live = if command == Cmd::Promote {
+            "green"
+        } else {
+            "blue"
+        };
+        let selected = backends::selected(c, SERVICE, "app");
+        if selected != live {
+            problems.push(format!("{SERVICE} selects app={selected}, not app={live}"));
+        }
+        if let Some(step) = backends::journal(c, SERVICE, "step") {
+            problems.push(format!("the journal still has step {step:?} in progress"));
+        }
+        let test_service = c.get_json("services", "greenservice").is_some();
+        if command == Cmd::Promote {
+            if let Some(n) = backends::replicas(c, "bluedeploy") {
+                problems.push(format!("bluedeploy still exists ({n} replicas)"));
+            }
+            if test_service {
+                problems.push("the test Service greenservice still exists".into());
+            }
+        } else {
+            if command == Cmd::Restore && !test_service {
+                problems.push("the test Service greenservice was not re-created".into());
+            }
+            for (d, want) in [("bluedeploy", REPLICAS), ("greendeploy", 0)] {
+                let n = backends::replicas(c, d);
+                if n != Some(want) {
+                    problems.push(format!("{d} has {n:?} replicas, not {want}"));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The steps of a command, from a clean run's request log at the proxy.
+    pub(super) fn steps_of(command: Cmd) -> Vec<Step> {
+        let c = prepare(command, &format!("steps-{}", command.name()));
+        let (proxy, kubeconfig) = c.proxy();
+        c.bluegreen_as(&kubeconfig, &command.args()).expect_code(0);
+        c.wait_settled();
+        let problems = end_state_problems(command, &c);
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut seen: HashMap<(String, String, Option<String>), usize> = HashMap::new();
+        let mut steps = Vec::new();
+        let mut previous = None;
+        for request in proxy.requests() {
+            let Some(mut step) = classify(command, &request) else {
+                continue;
+            };
+            let key = (step.verb.clone(), step.resource.clone(), step.name.clone());
+            let n = seen.entry(key.clone()).or_default();
+            step.occurrence = *n;
+            *n += 1;
+            if previous.as_ref() != Some(&key) {
+                steps.push(step);
+            }
+            previous = Some(key);
+        }
+        assert!(
+            steps.iter().any(|s| s.verb == "watch") && steps.iter().any(|s| s.mutating),
+            "the clean run made no watch or no change: {steps:#?}"
+        );
+        let labels: Vec<String> = steps.iter().map(Step::label).collect();
+        println!("real steps of {}: {}", command.name(), labels.join(", "));
+        steps
+    }
+
+    /// The real matrix's rule: every change to the pair's objects (Services, Deployments and
+    /// their scale; not the Events, which only record); one read and one access review (the
+    /// first of `promote`), and one watch (the first of EndpointSlices by `rollback`: the
+    /// guard of the grace period, which these cells make 2 s long so that it is open a while).
+    pub(super) fn choose(cells: Vec<(Step, Fault)>) -> Vec<(Step, Fault)> {
+        let sort = |s: &Step| {
+            if s.verb == "watch" {
+                "watch"
+            } else if s.resource.ends_with("accessreviews") {
+                "review"
+            } else {
+                "read"
+            }
+        };
+        let mut first: HashMap<&'static str, Step> = HashMap::new();
+        for (s, _) in &cells {
+            let from = if s.verb == "watch" {
+                Cmd::Rollback
+            } else {
+                Cmd::Promote
+            };
+            let wanted = s.verb != "watch" || s.resource == "endpointslices";
+            if !s.mutating && s.command == from && wanted {
+                first.entry(sort(s)).or_insert_with(|| s.clone());
+            }
+        }
+        cells
+            .into_iter()
+            .filter(|(s, _)| {
+                if s.mutating {
+                    s.resource != "events"
+                } else {
+                    first.get(sort(s)) == Some(s)
+                }
+            })
+            .collect()
+    }
+
+    /// Watches the namespace's Pods and the production Service and records every moment the
+    /// Service selects no ready pod, or a pod that is not ready.
+    struct Observer {
+        violations: Arc<Mutex<Vec<String>>>,
+        states: Arc<AtomicUsize>,
+        stop: Arc<AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    enum Seen {
+        Pod(Box<watcher::Event<Pod>>),
+        Service(Box<watcher::Event<Service>>),
+    }
+
+    impl Observer {
+        fn start(kubeconfig: &Path, namespace: &str) -> Observer {
+            let violations = Arc::new(Mutex::new(Vec::new()));
+            let states = Arc::new(AtomicUsize::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let synced = Arc::new(AtomicBool::new(false));
+            let (out, count, stopped, ready) = (
+                violations.clone(),
+                states.clone(),
+                stop.clone(),
+                synced.clone(),
+            );
+            let kubeconfig = kubeconfig.to_path_buf();
+            let namespace = namespace.to_string();
+            let thread = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                rt.block_on(async move {
+                    let options = kube::config::KubeConfigOptions::default();
+                    let config =
+                        kube::config::Kubeconfig::read_from(&kubeconfig).expect("the kubeconfig");
+                    let config = kube::Config::from_custom_kubeconfig(config, &options)
+                        .await
+                        .expect("a client configuration");
+                    let client = kube::Client::try_from(config).expect("a client");
+                    let pods = watcher(
+                        kube::Api::<Pod>::namespaced(client.clone(), &namespace),
+                        watcher::Config::default(),
+                    )
+                    .map(|e| e.map(|e| Seen::Pod(Box::new(e))));
+                    let services = watcher(
+                        kube::Api::<Service>::namespaced(client, &namespace),
+                        watcher::Config::default().fields(&format!("metadata.name={SERVICE}")),
+                    )
+                    .map(|e| e.map(|e| Seen::Service(Box::new(e))));
+                    let mut events = std::pin::pin!(futures::stream::select(pods, services));
+                    let mut pods: HashMap<String, PodState> = HashMap::new();
+                    let mut selector: Option<BTreeMap<String, String>> = None;
+                    let (mut pods_synced, mut service_synced) = (false, false);
+                    let name = |m: &kube::api::ObjectMeta| m.name.clone().unwrap_or_default();
+                    while !stopped.load(Ordering::Relaxed) {
+                        let next =
+                            tokio::time::timeout(Duration::from_millis(100), events.next()).await;
+                        let event = match next {
+                            Err(_) => continue,
+                            Ok(None) => return,
+                            Ok(Some(Err(_))) => continue,
+                            Ok(Some(Ok(e))) => e,
+                        };
+                        match event {
+                            Seen::Pod(e) => match *e {
+                                watcher::Event::Init => pods.clear(),
+                                watcher::Event::InitApply(p) | watcher::Event::Apply(p) => {
+                                    let v = serde_json::to_value(&p).unwrap_or_default();
+                                    pods.insert(name(&p.metadata), pod_state(&v));
+                                }
+                                watcher::Event::Delete(p) => {
+                                    pods.remove(&name(&p.metadata));
+                                }
+                                watcher::Event::InitDone => pods_synced = true,
+                            },
+                            Seen::Service(e) => match *e {
+                                watcher::Event::Init => selector = None,
+                                watcher::Event::InitApply(s) | watcher::Event::Apply(s) => {
+                                    let v = serde_json::to_value(&s).unwrap_or_default();
+                                    selector = Some(selector_of(&v));
+                                }
+                                watcher::Event::Delete(_) => selector = None,
+                                watcher::Event::InitDone => service_synced = true,
+                            },
+                        }
+                        if !(pods_synced && service_synced) {
+                            continue;
+                        }
+                        ready.store(true, Ordering::Relaxed);
+                        count.fetch_add(1, Ordering::Relaxed);
+                        if let Some(v) = check_moment(&selector, &pods) {
+                            let mut list = out.lock().unwrap_or_else(|e| e.into_inner());
+                            if list.len() < 5 {
+                                list.push(v);
+                            }
+                        }
+                    }
+                });
+            });
+            let started = Instant::now();
+            while !synced.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                synced.load(Ordering::Relaxed),
+                "the observer's watches started"
+            );
+            Observer {
+                violations,
+                states,
+                stop,
+                thread: Some(thread),
+            }
+        }
+
+        fn violations(&self) -> Vec<String> {
+            self.violations
+                .lock()
+                .map(|v| v.clone())
+                .unwrap_or_default()
+        }
+    }
+
+    impl Drop for Observer {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Cuts every open watch once the step's watch is open at the proxy; with `gone`, the
+    /// watch that resumes it gets 410 Gone. Returns whether it did.
+    fn drop_when_open(
+        proxy: &control_plane::Proxy,
+        step: &Step,
+        stop: &AtomicBool,
+        gone: bool,
+    ) -> bool {
+        let started = Instant::now();
+        while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60) {
+            let open = proxy
+                .requests()
+                .iter()
+                .filter(|r| matches(step, r) && r.status == 200)
+                .count();
+            if open > step.occurrence {
+                // Let the watch deliver its first events, then cut it.
+                std::thread::sleep(Duration::from_millis(50));
+                if gone {
+                    let mut rule = ProxyRule::new(ProxyAction::Gone)
+                        .verb("watch")
+                        .resource(&step.resource);
+                    if let Some(n) = &step.name {
+                        rule = rule.name(n);
+                    }
+                    proxy.add(rule);
+                }
+                proxy.drop_watches();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    pub(super) fn run_cell(step: &Step, fault: Fault) -> Outcome {
+        let c = prepare(
+            step.command,
+            &format!("{}-{}", step.command.name(), step.verb),
+        );
+        let (proxy, kubeconfig) = c.proxy();
+        let observer = Observer::start(c.kubeconfig_path(), c.namespace());
+        let mut args = step.command.args();
+        if step.verb == "watch" {
+            // The grace period's watch is open long enough for its faults.
+            for a in args.iter_mut().filter(|a| **a == "100ms") {
+                *a = "2s";
+            }
+        }
+        if !fault.watch_only() {
+            proxy.add(rule(step, fault));
+        }
+        let stop = AtomicBool::new(false);
+        let (first, reached) = std::thread::scope(|scope| {
+            let dropper = fault.watch_only().then(|| {
+                let (proxy, stop) = (&proxy, &stop);
+                scope.spawn(move || drop_when_open(proxy, step, stop, fault == Fault::Gone410))
+            });
+            let first = c.bluegreen_as(&kubeconfig, &args);
+            stop.store(true, Ordering::Relaxed);
+            let reached = match dropper {
+                Some(handle) => handle.join().unwrap_or(false),
+                None if fault == Fault::Persistent500 => {
+                    proxy.requests().iter().filter(|r| matches(step, r)).count() > step.occurrence
+                }
+                None => proxy.pending() == 0,
+            };
+            (first, reached)
+        });
+        let log = proxy.requests();
+        let gone_met = log.iter().any(|r| r.fault == Some(ProxyAction::Gone));
+        proxy.clear();
+        if !reached || (fault == Fault::Gone410 && !gone_met) {
+            return Outcome::NotReached;
+        }
+        let mut problems = Vec::new();
+        if fault == Fault::DropWatch {
+            let watches: Vec<&ProxyRequest> = log.iter().filter(|r| matches(step, r)).collect();
+            if let Some(resumed) = watches.get(step.occurrence + 1) {
+                let rv = resumed.query_param("resourceVersion").unwrap_or_default();
+                if rv.is_empty() || rv == "0" {
+                    problems.push(format!(
+                        "the dropped watch was not resumed from its last resourceVersion: {}?{}",
+                        resumed.path, resumed.query
+                    ));
+                }
+            }
+        }
+        if fault == Fault::Gone410 {
+            // After the 410 the client lists again instead of watching from that version.
+            let list = Step {
+                verb: "list".into(),
+                ..step.clone()
+            };
+            let related: Vec<&ProxyRequest> = log
+                .iter()
+                .filter(|r| matches(step, r) || matches(&list, r))
+                .collect();
+            if let Some(i) = related
+                .iter()
+                .position(|r| r.fault == Some(ProxyAction::Gone))
+                && let Some(next) = related.get(i + 1)
+                && !matches(&list, next)
+            {
+                problems.push(format!(
+                    "after 410 Gone the watch was not listed again: {}?{}",
+                    next.path, next.query
+                ));
+            }
+        }
+        let outcome = if first.code == 0 {
+            Outcome::Succeeded
+        } else {
+            let tries = log.iter().filter(|r| matches(step, r)).count();
+            judge_failure(step, fault, &first, tries, &mut problems);
+            let again = c.bluegreen(&args);
+            if again.code != 0 {
+                problems.push(format!(
+                    "running {} again did not complete it: exit {}: {}",
+                    step.command.name(),
+                    again.code,
+                    again.stderr.trim()
+                ));
+            }
+            let error = first
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or_default()
+                .to_string();
+            Outcome::Converged(first.code, error)
+        };
+        // The end state is in the objects' specs and the journal, there as soon as the command
+        // ends: no need to wait for the controllers.
+        problems.extend(end_state_problems(step.command, &c));
+        if observer.states.load(Ordering::Relaxed) < 2 {
+            problems.push("the observer saw no change at all".into());
+        }
+        problems.extend(observer.violations());
+        if problems.is_empty() {
+            outcome
+        } else {
+            Outcome::Unsafe(problems.join("; "))
+        }
+    }
+}
+
+#[test]
+#[ignore = "real control plane: tests/control-plane/build.sh, then cargo test -- --include-ignored"]
+fn real_every_change_of_promote_and_rollback_survives_every_fault() {
+    assert_eq!(
+        "real control plane: tests/control-plane/build.sh, then cargo test -- --include-ignored",
+        backends::REAL_IGNORED
+    );
+    let started = Instant::now();
+    let cells = real::choose(all_cells(real::steps_of));
+    let total = cells.len();
+    assert!(total > 0, "no cells");
+    assert!(
+        std::env::var_os("FAULT_MATRIX_ONLY").is_some()
+            || cells.iter().any(|(s, _)| s.verb == "watch"),
+        "no watch was chosen: {cells:#?}"
+    );
+    let jobs = std::env::var("FAULT_MATRIX_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(12);
+    let results = run_cells(cells, jobs, &real::run_cell);
+    summarize("fault matrix (real)", &results, total, started, jobs);
 }

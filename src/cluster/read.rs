@@ -750,7 +750,7 @@ mod tests {
         assert_eq!(summary.restarts, 4);
         assert_eq!((summary.ready_containers, summary.total_containers), (1, 2));
         assert_eq!(
-            summary.last_restart.as_deref(),
+            summary.last_restart.map(|t| t.to_string()).as_deref(),
             Some("2026-01-01T00:05:00Z")
         );
         assert_eq!(summary.ip.as_deref(), Some("10.0.0.7"));

@@ -32,7 +32,7 @@ pub async fn colour_readiness(
     let pods = conn.list::<Pod>(Some(&selector_text(selector))).await?;
     let now = jiff::Timestamp::now();
     let state = ColourState::observed(colour, selector.clone(), found.as_ref(), &pods, now);
-    Ok(readiness_blockers(&state, &now.to_string()))
+    Ok(readiness_blockers(&state, now))
 }
 
 /// Waits until `colour` is ready: `first` is what was seen already (a state and, while not

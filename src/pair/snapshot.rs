@@ -38,8 +38,8 @@ impl std::fmt::Display for Role {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
-    /// When it was read (RFC 3339).
-    pub observed_at: String,
+    /// When it was read (RFC 3339 in JSON).
+    pub observed_at: jiff::Timestamp,
     /// The production Service.
     pub service: ServiceInfo,
     /// The live colour.
@@ -253,7 +253,7 @@ pub struct PodSummary {
     /// Restarts of all containers.
     pub restarts: u32,
     /// When a container last terminated before restarting (RFC 3339), if known.
-    pub last_restart: Option<String>,
+    pub last_restart: Option<jiff::Timestamp>,
     /// Creation time (RFC 3339).
     pub created: Option<String>,
     /// Age in seconds at `observedAt`.
@@ -444,7 +444,7 @@ pub fn build(
     let other_services = other_services(identity, objects, &test_service_names);
     let service = &objects.service;
     Ok(Snapshot {
-        observed_at: now.to_string(),
+        observed_at: now,
         service: ServiceInfo {
             name: identity.service.clone(),
             namespace: namespace.to_string(),
@@ -863,7 +863,7 @@ pub fn slim_pod_summary(pod: &SlimPod, now: jiff::Timestamp) -> PodSummary {
         ready_containers,
         total_containers,
         restarts,
-        last_restart: last_restart.map(|t| t.to_string()),
+        last_restart,
         created: created.map(|t| t.to_string()),
         age_seconds: created.map(|c| now.as_second() - c.as_second()),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
@@ -1181,7 +1181,7 @@ pub(crate) mod tests {
         let selector = labels(&[("app", "green")]);
         let seen = ColourState::observed("green", selector.clone(), Some(&d), &pods, now());
         assert_eq!(seen.serving_pods(), 3);
-        let blockers = readiness_blockers(&seen, &now().to_string());
+        let blockers = readiness_blockers(&seen, now());
         assert!(
             matches!(blockers.as_slice(), [Blocker::Restarting { pods, status, restarts: 2, .. }]
                 if pods == &["green-1".to_string()] && status == "restarting"),
@@ -1190,10 +1190,10 @@ pub(crate) mod tests {
         // Ten minutes later the restart is old news: ready.
         let later: jiff::Timestamp = "2026-01-01T12:10:30Z".parse().expect("a timestamp");
         let seen = ColourState::observed("green", selector, Some(&d), &pods, later);
-        assert_eq!(readiness_blockers(&seen, &later.to_string()), Vec::new());
+        assert_eq!(readiness_blockers(&seen, later), Vec::new());
         let missing = ColourState::observed("green", BTreeMap::new(), None, &[], now());
         assert_eq!(
-            readiness_blockers(&missing, &now().to_string()),
+            readiness_blockers(&missing, now()),
             vec![Blocker::Missing {
                 colour: "green".into()
             }]

@@ -1098,7 +1098,7 @@ fn is_load_balancer(snapshot: &Snapshot, service: &str) -> bool {
 
 /// Readiness problems of `target`.
 pub(crate) fn readiness(snapshot: &Snapshot, target: &ColourState) -> Vec<Blocker> {
-    readiness::readiness_blockers(target, &snapshot.observed_at)
+    readiness::readiness_blockers(target, snapshot.observed_at)
 }
 
 /// The notes every plan that moves traffic shows.

@@ -99,7 +99,7 @@ pub fn plan(snapshot: &Snapshot, options: &Options) -> Outcome {
         };
     }
 
-    let fatal: Vec<Blocker> = readiness_blockers(target, &snapshot.observed_at)
+    let fatal: Vec<Blocker> = readiness_blockers(target, snapshot.observed_at)
         .into_iter()
         .filter(|b| matches!(b, Blocker::Missing { .. } | Blocker::ZeroReplicas { .. }))
         .collect();

@@ -242,9 +242,9 @@ fn snapshot_of(live: usize, colours: &[ColourGen; 2], journal: &JournalGen) -> S
                 pod.restarts = p.restarts;
                 pod.last_restart = (p.restarts > 0).then(|| {
                     if p.restarted_recently {
-                        "2026-01-01T11:59:00Z".to_string()
+                        "2026-01-01T11:59:00Z".parse().expect("a timestamp")
                     } else {
-                        "2025-12-31T11:59:00Z".to_string()
+                        "2025-12-31T11:59:00Z".parse().expect("a timestamp")
                     }
                 });
                 Some(pod)
@@ -397,11 +397,11 @@ fn violations(snapshot: &Snapshot, options: &Options, plan: &Plan) -> Vec<String
             Some(target) => {
                 if !options.force
                     && !waited
-                    && !readiness_blockers(target, &snapshot.observed_at).is_empty()
+                    && !readiness_blockers(target, snapshot.observed_at).is_empty()
                 {
                     wrong.push(format!(
                         "flips to {to} without --force although it is not ready: {:?}",
-                        readiness_blockers(target, &snapshot.observed_at)
+                        readiness_blockers(target, snapshot.observed_at)
                     ));
                 }
                 if *selector_after != target.selector {

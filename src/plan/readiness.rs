@@ -221,7 +221,7 @@ impl fmt::Display for Blocker {
 
 /// Why traffic must not move to `target` now; empty when it may. `observed_at` is the
 /// snapshot's time (RFC 3339), against which restarts count as recent.
-pub fn readiness_blockers(target: &ColourState, observed_at: &str) -> Vec<Blocker> {
+pub fn readiness_blockers(target: &ColourState, observed_at: jiff::Timestamp) -> Vec<Blocker> {
     let Some(deployment) = &target.deployment else {
         return vec![Blocker::Missing {
             colour: target.colour.clone(),
@@ -259,18 +259,14 @@ pub fn readiness_blockers(target: &ColourState, observed_at: &str) -> Vec<Blocke
             detail,
         });
     }
-    let now = observed_at.parse::<jiff::Timestamp>().ok();
     let mut crash_looping: Vec<&PodSummary> = Vec::new();
     let mut restarting: Vec<&PodSummary> = Vec::new();
     for pod in &target.pods {
         let is_crash_looping = pod.status == "CrashLoopBackOff";
         let restarted_recently = pod.restarts > 0
-            && match (now, pod.last_restart.as_deref()) {
-                (Some(now), Some(last)) => last
-                    .parse::<jiff::Timestamp>()
-                    .is_ok_and(|t| now.as_second() - t.as_second() < RECENT_RESTART_SECONDS),
-                _ => false,
-            };
+            && pod
+                .last_restart
+                .is_some_and(|t| observed_at.as_second() - t.as_second() < RECENT_RESTART_SECONDS);
         if is_crash_looping {
             crash_looping.push(pod);
         } else if restarted_recently {

@@ -315,6 +315,11 @@ fn reaper(dir: &Path) -> Option<std::process::ChildStdin> {
     child.stdin.take()
 }
 
+/// The control plane shared by the tests of this binary (started by the first caller).
+pub fn real_plane() -> &'static control_plane::ControlPlane {
+    plane()
+}
+
 static PLANE: OnceLock<Result<Shared, String>> = OnceLock::new();
 static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
 
@@ -414,6 +419,22 @@ fn write_kubeconfig(from: &Path, to: &Path, namespace: &str) {
 }
 
 impl RealCluster {
+    /// A fault-injecting proxy in front of the shared control plane, and a kubeconfig of this
+    /// test's namespace that goes through it (as the admin).
+    pub fn proxy(&self) -> (control_plane::Proxy, PathBuf) {
+        let proxy = plane()
+            .proxy()
+            .unwrap_or_else(|e| panic!("the fault proxy does not start: {e}"));
+        let path = self.dir.path().join(format!(
+            "proxy-{}.kubeconfig",
+            proxy.url().rsplit(':').next().unwrap_or_default()
+        ));
+        proxy
+            .write_kubeconfig(&self.kubeconfig, &path)
+            .unwrap_or_else(|e| panic!("the proxy's kubeconfig: {e}"));
+        (proxy, path)
+    }
+
     fn items(&self, args: &[&str]) -> Vec<Value> {
         let text = self.kubectl_ok(args);
         let doc: Value = serde_json::from_str(&text).expect("kubectl prints JSON");
@@ -422,10 +443,20 @@ impl RealCluster {
 
     /// What is not settled yet, `None` when everything is.
     fn unsettled(&self) -> Option<String> {
-        let deployments = self.items(&["get", "deployments", "-o", "json"]);
-        let pods = self.items(&["get", "pods", "-o", "json"]);
-        let services = self.items(&["get", "services", "-o", "json"]);
-        let slices = self.items(&["get", "endpointslices", "-o", "json"]);
+        // One kubectl for the four kinds: many tests poll at once, and each kubectl costs.
+        let all = self.items(&[
+            "get",
+            "deployments,pods,services,endpointslices",
+            "-o",
+            "json",
+        ]);
+        let of = |kind: &str| -> Vec<Value> {
+            all.iter().filter(|o| o["kind"] == kind).cloned().collect()
+        };
+        let deployments = of("Deployment");
+        let pods = of("Pod");
+        let services = of("Service");
+        let slices = of("EndpointSlice");
         for p in &pods {
             let name = p["metadata"]["name"].as_str().unwrap_or_default();
             if !p["metadata"]["deletionTimestamp"].is_null() {
@@ -454,10 +485,20 @@ impl RealCluster {
             if !stuck_pods && (n("readyReplicas") != want || n("availableReplicas") != want) {
                 return Some(format!("deployment {name}: {s}"));
             }
-            // Owned pods only: a bare pod with the same labels is not the Deployment's.
+            // This Deployment's pods only: owned by its ReplicaSet (`NAME-HASH`), not a bare
+            // pod or another Deployment's whose labels it also selects.
             let mine = pods
                 .iter()
-                .filter(|p| selects(selector, p) && p["metadata"]["ownerReferences"].is_array())
+                .filter(|p| {
+                    let hash = p["metadata"]["labels"]["pod-template-hash"]
+                        .as_str()
+                        .unwrap_or_default();
+                    let replica_set = format!("{name}-{hash}");
+                    selects(selector, p)
+                        && p["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|o| o.iter().any(|r| r["name"] == replica_set.as_str()))
+                })
                 .count() as i64;
             if mine != want {
                 return Some(format!("deployment {name}: {mine} pods, {want} wanted"));
@@ -544,7 +585,7 @@ impl Cluster for RealCluster {
                 Some(what) if started.elapsed() > SETTLE_LIMIT => {
                     panic!("real: not settled within {SETTLE_LIMIT:?}: {what}")
                 }
-                Some(_) => std::thread::sleep(Duration::from_millis(200)),
+                Some(_) => std::thread::sleep(Duration::from_millis(250)),
             }
         }
     }

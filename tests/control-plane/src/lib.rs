@@ -19,6 +19,7 @@
 mod kubeconfig;
 mod pki;
 mod process;
+pub mod proxy;
 mod start;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 
 pub use kubeconfig::{ADMIN_USER, CLUSTER, CONTEXT, DEVELOPER_USER, STAGING_CONTEXT};
 pub use pki::{ADMIN_USER as ADMIN_CERT_CN, DEVELOPER_USER as DEVELOPER_CERT_CN};
+
+pub use proxy::{FaultAction, FaultRule, Proxy, ProxyRequest};
 
 use process::Server;
 
@@ -292,6 +295,11 @@ impl ControlPlane {
             .path()
             .join("logs")
             .join(format!("{component}.log"))
+    }
+
+    /// A fault-injecting proxy in front of this control plane's API server (see [`proxy`]).
+    pub fn proxy(&self) -> Result<Proxy, Error> {
+        Proxy::start(self)
     }
 
     /// `kubectl` (from PATH) with `KUBECONFIG` set to the admin kubeconfig.

@@ -141,3 +141,30 @@ pub(crate) fn generate(dir: &Path, service_ip: &str) -> Result<Pki, Error> {
         service_account_pub_file,
     })
 }
+
+/// The CA's issuer from its key, with the same subject as [`generate`] gives the CA, so that
+/// certificates it signs chain to the CA certificate written then.
+fn ca_issuer(ca_key_pem: &str) -> Result<Issuer<'static, KeyPair>, Error> {
+    let ca_key = KeyPair::from_pem(ca_key_pem).map_err(err)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name = name("bluegreen-control-plane-ca", None);
+    Ok(Issuer::new(ca_params, ca_key))
+}
+
+/// A loopback serving certificate (`127.0.0.1`, `localhost`) signed by the control plane's CA
+/// (whose key is `ca_key_pem`): certificate and key, PEM.
+pub(crate) fn loopback_serving_cert(ca_key_pem: &str, cn: &str) -> Result<(String, String), Error> {
+    let issuer = ca_issuer(ca_key_pem)?;
+    let key = KeyPair::generate().map_err(err)?;
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()]).map_err(err)?;
+    params.distinguished_name = name(cn, None);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params.signed_by(&key, &issuer).map_err(err)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}

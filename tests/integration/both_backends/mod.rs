@@ -9,8 +9,11 @@
 //! cargo test --test integration both_backends:: -- --ignored            # the real half only
 //! ```
 
+mod bad_input_catalogue;
 pub(crate) mod pair;
 
+mod bad_input;
+mod completion;
 mod concurrency;
 mod crash;
 mod deploy;

@@ -224,7 +224,10 @@ fn services_settled(store: &Store, svcs: &[Arc<Value>], pods: &[Arc<Value>]) -> 
                 .filter_map(|a| a["ip"].as_str().map(str::to_string))
                 .collect()
         };
-        if ips("addresses") != ready || ips("notReadyAddresses") != not_ready {
+        // The Endpoints leave out a pod that serves none of the Service's ports (a named
+        // targetPort its containers lack), as the real controller does, so they hold a subset
+        // of the pods; the slices below keep every pod (in a slice without that port).
+        if !ips("addresses").is_subset(&ready) || !ips("notReadyAddresses").is_subset(&not_ready) {
             return false;
         }
         let Some((slice_ready, slice_not_ready)) = slice_ips.get(&(ns, meta::name(svc))) else {

@@ -67,6 +67,31 @@ fn endpoints_follow_pod_readiness() {
     assert!(e["nodeName"].is_string());
 }
 
+/// A Service targeting a named port that some of its pods lack still comes to rest: those pods
+/// are in no Endpoints subset, but in a slice without the port (a real cluster settles so).
+#[test]
+fn a_pod_without_the_named_port_does_not_keep_the_cluster_from_settling() {
+    let c = start(50.0);
+    let mut svc = service("web", "web");
+    svc["spec"]["ports"][0]["targetPort"] = json!("http");
+    c.create(svc);
+    let mut named = deployment("web", "web", "nginx:1", 1);
+    named["spec"]["template"]["spec"]["containers"][0]["ports"] =
+        json!([{"name": "http", "containerPort": 8080}]);
+    c.create(named);
+    let mut portless = deployment("web-v2", "web", "nginx:2", 1);
+    portless["spec"]["selector"]["matchLabels"]["copy"] = json!("v2");
+    portless["spec"]["template"]["metadata"]["labels"]["copy"] = json!("v2");
+    portless["spec"]["template"]["spec"]["containers"][0]
+        .as_object_mut()
+        .expect("a container")
+        .remove("ports");
+    c.create(portless);
+    c.wait_settled();
+    assert_eq!(endpoint_ips(&c.store, "web", "addresses").len(), 1);
+    assert_eq!(slice_endpoints(&c.store, "web").len(), 2);
+}
+
 #[test]
 fn selector_change_moves_addresses_from_blue_to_green() {
     let c = start(50.0);
