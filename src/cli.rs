@@ -385,7 +385,7 @@ fn valid_image(image: &str) -> bool {
 }
 
 // Example lines stay within 80 columns: clap wraps longer ones, and a wrapped comment or
-// command could not be pasted into a shell (`tests/help.rs` checks this at 80 columns).
+// command could not be pasted into a shell (`tests/integration/help.rs` checks this at 80 columns).
 const LIST_ABOUT: &str = "\
 List every blue/green pair of the namespace: live colour, images, readiness, release in progress, verdict
 

@@ -4,11 +4,11 @@
 //! received no request that changes anything. The README's "When the input is wrong" table is
 //! this catalogue; a test keeps the two in sync.
 //!
-//! The rows live in `both_backends/bad_input_catalogue.rs`. The rows that need a cluster with
-//! objects in it (the pair's) run in `both_backends/bad_input.rs`, against the sandbox and the
-//! real control plane; this file runs the rest.
+//! The rows live in `integration/both_backends/bad_input_catalogue.rs`. The rows that need a
+//! cluster with objects in it (the pair's) run in `integration/both_backends/bad_input.rs`,
+//! against the sandbox and the real control plane; this file runs the rest.
 
-#[path = "both_backends/bad_input_catalogue.rs"]
+#[path = "integration/both_backends/bad_input_catalogue.rs"]
 mod catalogue;
 mod common;
 

@@ -3,7 +3,7 @@
 //! the real kubectl against the sandbox; `completion SHELL` prints the shells' scripts, and
 //! bash, zsh and fish loading them complete real command lines (drivers in
 //! `tests/completion_shells/`). Service names completed from a cluster's namespaces are
-//! checked on both back-ends in `both_backends/completion.rs`.
+//! checked on both back-ends in `integration/both_backends/completion.rs`.
 
 mod common;
 

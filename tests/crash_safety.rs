@@ -13,7 +13,7 @@
 mod backends;
 mod common;
 #[allow(dead_code)] // the pair and its helpers; the crash points use the classic pair
-#[path = "both_backends/pair.rs"]
+#[path = "integration/both_backends/pair.rs"]
 mod pair;
 mod release_support;
 

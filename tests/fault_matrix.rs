@@ -32,7 +32,7 @@
 mod backends;
 mod common;
 #[allow(dead_code)] // the pair and its helpers; the matrix uses a few
-#[path = "both_backends/pair.rs"]
+#[path = "integration/both_backends/pair.rs"]
 mod pair;
 mod release_support;
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: start a sandbox, run the built binary against it
 //! the way a user would, and check what it sent.
 
-#![allow(dead_code, unused_imports)] // each test binary uses its own subset
+#![allow(dead_code, unused_imports)] // the binaries kept apart (tests/*.rs) each use a subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

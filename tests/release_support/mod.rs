@@ -1,9 +1,10 @@
 //! Helpers for the release tests (promote, rollback, cleanup): read the sandbox's objects
 //! directly from its store, and record the production Service's endpoints while commands run.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code)] // the binaries kept apart (tests/*.rs) each use a subset
 
-use std::process::Output;
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,26 +73,40 @@ pub fn eventually(limit: Duration, what: &str, check: impl Fn() -> bool) {
 /// Starts `promote blueservice --yes --scale-down-delay 60s`, waits until the journal says its
 /// cleanup is pending, then interrupts it with Ctrl-C (SIGINT) and returns what it printed.
 pub fn promote_interrupted_during_cleanup(sb: &Sandbox) -> Output {
+    promote_interrupted_when(sb.kubeconfig_path(), || {
+        journal(sb, "blueservice", "step").as_deref() == Some("cleanup")
+            && events_on(sb, "blueservice")
+                .iter()
+                .any(|(reason, _)| reason == "Promoted")
+    })
+}
+
+/// Starts `promote blueservice --yes --scale-down-delay 60s` against `kubeconfig`, waits until
+/// `cleanup_pending` (the journal's `step: cleanup` and the Promoted Event, recorded just before
+/// the grace period starts), then interrupts it with Ctrl-C (SIGINT) and returns what it
+/// printed.
+pub fn promote_interrupted_when(kubeconfig: &Path, cleanup_pending: impl Fn() -> bool) -> Output {
     let home = tempfile::tempdir().expect("a temporary HOME");
-    let child = crate::common::spawn_against(
-        sb,
-        home.path(),
-        &[
+    let child = crate::common::command(home.path())
+        .args([
             "promote",
             "blueservice",
             "--yes",
             "--scale-down-delay",
             "60s",
-        ],
+        ])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promote starts");
+    eventually(
+        Duration::from_secs(60),
+        "the cleanup is pending",
+        cleanup_pending,
     );
-    // The Promoted Event is recorded after the journal's `step: cleanup` and just before the
-    // grace period starts (and says so on stderr).
-    eventually(Duration::from_secs(30), "the cleanup is pending", || {
-        journal(sb, "blueservice", "step").as_deref() == Some("cleanup")
-            && events_on(sb, "blueservice")
-                .iter()
-                .any(|(reason, _)| reason == "Promoted")
-    });
     let signal = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
