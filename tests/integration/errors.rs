@@ -1,5 +1,5 @@
 //! Ways `status` can fail that are not bad input (those are the catalogue in
-//! tests/bad_input.rs): missing configuration, permissions, slow and failing servers. The
+//! tests/integration/bad_input.rs): missing configuration, permissions, slow and failing servers. The
 //! message names what the user needs, the exit code is the documented one, and nothing is ever
 //! changed in the cluster.
 
@@ -89,7 +89,7 @@ fn a_missing_colour_still_shows_what_exists() {
 
 #[test]
 fn usage_errors_exit_2() {
-    // Flag values are in the bad-input catalogue (tests/bad_input.rs).
+    // Flag values are in the bad-input catalogue (tests/integration/bad_input.rs).
     run(&["status"]).expect_code(2);
     run(&["promote"]).expect_code(2);
     run(&["promote", "x", "--cleanup", "later"]).expect_code(2);

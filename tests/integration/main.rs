@@ -23,7 +23,9 @@ mod krew_rules;
 
 mod both_backends;
 
+mod bad_input;
 mod cleanup_flow;
+mod completion;
 mod concurrency;
 mod deploy;
 mod dry_run_requests;

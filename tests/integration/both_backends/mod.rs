@@ -9,7 +9,7 @@
 //! cargo test --test integration both_backends:: -- --ignored            # the real half only
 //! ```
 
-mod bad_input_catalogue;
+pub(crate) mod bad_input_catalogue;
 pub(crate) mod pair;
 
 mod bad_input;

@@ -8,14 +8,10 @@
 //! cluster with objects in it (the pair's) run in `integration/both_backends/bad_input.rs`,
 //! against the sandbox and the real control plane; this file runs the rest.
 
-#[path = "integration/both_backends/bad_input_catalogue.rs"]
-mod catalogue;
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use catalogue::*;
-use common::*;
+use crate::both_backends::bad_input_catalogue::*;
+use crate::common::*;
 
 /// Runs one row; returns what is wrong with it.
 fn check(row: &Row) -> Vec<String> {
@@ -49,7 +45,7 @@ fn check(row: &Row) -> Vec<String> {
         {
             args.extend(["--kubeconfig", path]);
         }
-        let got = common::run(&args);
+        let got = crate::common::run(&args);
         let shown = format!(
             "{}: `{}` exited {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             row.case,

@@ -5,14 +5,12 @@
 //! `tests/completion_shells/`). Service names completed from a cluster's namespaces are
 //! checked on both back-ends in `integration/both_backends/completion.rs`.
 
-mod common;
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// The completion executable under test.
 const COMPLETE_BIN: &str = env!("CARGO_BIN_EXE_kubectl_complete-bluegreen");
