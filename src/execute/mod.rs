@@ -18,7 +18,7 @@ use crate::cluster::Connection;
 use crate::duration::humanize;
 use crate::error::{Error, Result};
 use crate::pair::discover::{selector_text, service_selector};
-use crate::pair::journal::{self, Changes, Journal};
+use crate::pair::journal::{self, Changes, JOURNAL_PREFIX, Journal};
 use crate::pair::snapshot::Snapshot;
 use crate::plan::readiness::{Blocker, sentences};
 use crate::plan::requests::{self as planned, EventContext, Kind, Request, RunTime};
@@ -456,10 +456,17 @@ impl<'a> Executor<'a> {
                 .ok()
                 .flatten(),
         }?;
+        let flipped_at = service
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(&format!("{JOURNAL_PREFIX}{}", journal::FLIPPED_AT)))
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok());
         Some(EventContext {
             now: jiff::Timestamp::now(),
             uid: service.metadata.uid,
             resource_version: service.metadata.resource_version,
+            flipped_at,
         })
     }
 

@@ -247,12 +247,17 @@ pub(crate) async fn event(
     let event: Event = serde_json::from_value(event.clone())
         .map_err(|e| Error::Internal(format!("cannot encode an Event: {e}")))?;
     let api: Api<Event> = Api::namespaced(conn.client.clone(), &conn.target.namespace);
-    conn.call(
-        &desc("create", "events", service),
-        api.create(&post_params(dry_run), &event),
-    )
-    .await
-    .map(|_| ())
+    match conn
+        .call(
+            &desc("create", "events", service),
+            api.create(&post_params(dry_run), &event),
+        )
+        .await
+    {
+        // A release's Event is named after its flip: it is recorded already.
+        Err(Error::Api { code: 409, .. }) => Ok(()),
+        other => other.map(|_| ()),
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub(crate) const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patc
 pub(crate) const RESOURCE_VERSION: &str = "<resourceVersion>";
 /// The placeholder of the time a request is sent.
 pub(crate) const NOW: &str = "<now>";
+/// The placeholder of the flip a release Event belongs to (`flipped-at`, in nanoseconds).
+pub(crate) const FLIPPED_AT: &str = "<flipped-at>";
 
 /// An HTTP method of a changing request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +272,8 @@ pub(crate) struct EventContext {
     pub uid: Option<String>,
     /// The Service's resourceVersion.
     pub resource_version: Option<String>,
+    /// The `flipped-at` of the Service's journal: the flip a release Event belongs to.
+    pub flipped_at: Option<jiff::Timestamp>,
 }
 
 /// The values a plan's requests take while it runs. Each one left `None` is shown as a
@@ -338,7 +342,7 @@ pub(crate) fn event(
     let mut event = json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"generateName": format!("{service}."), "namespace": namespace},
+        "metadata": event_metadata(namespace, service, reason, at),
         "involvedObject": {
             "apiVersion": "v1",
             "kind": "Service",
@@ -361,6 +365,33 @@ pub(crate) fn event(
     });
     strip_nulls(&mut event);
     Request::Event { event }
+}
+
+/// The name and namespace of an Event. The Event that ends a release (`Promoted`, `RolledBack`) is named
+/// after the flip it belongs to, so a release finished twice (a second `promote` resuming one
+/// still running, or a copy sent again after a lost answer) records it once: the second create
+/// meets 409 AlreadyExists. Other Events get a generated name.
+fn event_metadata(
+    namespace: &str,
+    service: &str,
+    reason: &str,
+    at: Option<&EventContext>,
+) -> Value {
+    let generated = json!({"generateName": format!("{service}."), "namespace": namespace});
+    if !matches!(reason, "Promoted" | "RolledBack") {
+        return generated;
+    }
+    let flip = match at {
+        None => Some(FLIPPED_AT.to_string()),
+        Some(c) => c.flipped_at.map(|t| t.as_nanosecond().to_string()),
+    };
+    match flip {
+        Some(flip) => json!({
+            "name": format!("{service}.{}.{flip}", reason.to_lowercase()),
+            "namespace": namespace,
+        }),
+        None => generated,
+    }
 }
 
 /// The host Events come from.

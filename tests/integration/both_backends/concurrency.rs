@@ -50,3 +50,36 @@ fn two_promotes_at_once_flip_once(c: &dyn Cluster) {
 }
 
 both_backends!(two_promotes_at_once_flip_once);
+
+/// A release finished twice (a second `promote` resuming one that is still running, after it
+/// has verified) records its Promoted Event once: the Event is named after the flip.
+fn a_promote_finished_twice_records_one_promoted_event(c: &dyn Cluster) {
+    classic(c);
+    c.bluegreen(&promote(&["--cleanup", "none"])).expect_code(0);
+    let flipped_at = journal(c, "blueservice", "flipped-at").expect("the flip is recorded");
+    // What a second promote sees while the first one is still verifying.
+    let annotated = c.kubectl(&[
+        "annotate",
+        "service",
+        "blueservice",
+        "bluegreen.dev/step=verify",
+        "--overwrite",
+    ]);
+    assert!(annotated.status.success(), "{annotated:?}");
+    c.bluegreen(&promote(&["--cleanup", "none"]))
+        .expect_code(0)
+        .stdout_has(&["resuming the promote of"]);
+    assert_eq!(
+        journal(c, "blueservice", "flipped-at").as_deref(),
+        Some(flipped_at.as_str()),
+        "no second flip"
+    );
+    assert_eq!(journal(c, "blueservice", "step"), None);
+    let promoted = event_reasons(c, "blueservice")
+        .iter()
+        .filter(|r| *r == "Promoted")
+        .count();
+    assert_eq!(promoted, 1, "one release, one Promoted event");
+}
+
+both_backends!(a_promote_finished_twice_records_one_promoted_event);
