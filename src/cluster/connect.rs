@@ -129,11 +129,14 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
 /// The client, with the HTTP stack `kube::client::ClientBuilder::try_from` builds (TLS from
 /// the configuration, verified as it says; connect, read and write timeouts; the client's
 /// retry of 429, 503 and 504; credentials, exec plugins included; extra headers), except that
-/// every connection sets `TCP_NODELAY`, as kubectl's does. Without it, a request written right
-/// after the TLS handshake's last message waited for that message's acknowledgement, which the
-/// server may delay by 40 ms (Nagle's algorithm meeting delayed ACKs): one of `status`'s six
-/// concurrent lists took 45 ms instead of a few against a real API server
-/// (docs/performance.md). With a proxy in the configuration the library's own builder decides.
+/// every connection sets `TCP_NODELAY`, as kubectl's does. Without it, a small write could wait
+/// for the acknowledgement of the previous one, which the server may delay by 40 ms (Nagle's
+/// algorithm meeting delayed ACKs): against a real API server the slowest of `status`'s
+/// concurrent lists took 43–51 ms instead of a few (docs/performance.md). Left out of the
+/// library's stack: its debug-level tracing spans of each HTTP request (the request log layer
+/// reports requests) and the expiry of an exec plugin's client certificate (`Client::valid_until`,
+/// which nothing here reads). With a proxy in the configuration the library's own builder
+/// decides.
 fn build_client(config: Config, credentials: CredentialSource) -> kube::Result<Client> {
     if config.proxy_url.is_some() {
         return Ok(kube::client::ClientBuilder::try_from(config)?
