@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Environment: `BENCH_PLUGIN` (another build of the plugin to measure instead),
-//! `BENCH_ITERATIONS` (default 11). The plugin is the release binary Cargo builds for the bench
+//! `BENCH_BASELINE` (another build measured alternately with it, for before and after in one
+//! run: its own rows and the median of the paired time ratios), `BENCH_ITERATIONS` (default
+//! 11). The plugin is the release binary Cargo builds for the bench
 //! (`CARGO_BIN_EXE_kubectl-bluegreen`). Peak RSS and CPU time come from GNU time
 //! (`/usr/bin/time -f "%M %U %S"`); without it they are read from `/proc/<pid>/status`
 //! (`VmHWM`) just before the process exits, which needs polling and may miss the last moment.
@@ -24,6 +26,9 @@ const NAMESPACE: &str = "pairs";
 fn main() {
     let plugin = std::env::var("BENCH_PLUGIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kubectl-bluegreen").to_string());
+    let baseline = std::env::var("BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty());
     let iterations: usize = std::env::var("BENCH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -67,6 +72,14 @@ fn main() {
     sb.clear_requests();
     run(&plugin, &args("json"));
     let requests = sb.requests();
+    if let Some(baseline) = &baseline {
+        sb.clear_requests();
+        run(baseline, &args("json"));
+        println!(
+            "API requests of one `list -o json` of the baseline: {}",
+            sb.requests().len()
+        );
+    }
     let mut paths: Vec<String> = requests.iter().map(|r| r.path.clone()).collect();
     paths.sort();
     paths.dedup();
@@ -77,28 +90,67 @@ fn main() {
         paths.join(", ")
     );
 
+    // The plugins measured: this one, and the baseline if there is one (alternately, the
+    // order swapping each iteration, so that the rest of the machine's load falls on both).
+    let mut plugins = vec![("plugin", plugin.clone())];
+    if let Some(baseline) = &baseline {
+        println!("baseline: {baseline}");
+        check_output(baseline, &args("json"));
+        plugins.push(("baseline", baseline.clone()));
+    }
+
     println!();
-    println!("| command | median | min | max | peak RSS (median) | CPU user+sys (median) |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| command | build | median | min | max | peak RSS (median) | CPU user+sys (median) | \
+         baseline ÷ plugin (median of paired ratios) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for output in ["table", "json"] {
         let args = args(output);
         // Warm-up: the sandbox's first lists and the page cache.
-        run(&plugin, &args);
-        let mut times = Vec::new();
-        let mut usages = Vec::new();
-        for _ in 0..iterations {
-            times.push(run(&plugin, &args));
-            usages.push(usage(&plugin, &args));
+        for (_, build) in &plugins {
+            run(build, &args);
         }
-        times.sort();
-        let rss = median_f64(usages.iter().map(|u| u.0).collect());
-        let cpu = median_f64(usages.iter().map(|u| u.1).collect());
-        println!(
-            "| `list -n {NAMESPACE} -o {output}` | {} | {} | {} | {rss:.1} MB | {cpu:.2} s |",
-            ms(times[times.len() / 2]),
-            ms(times[0]),
-            ms(times[times.len() - 1]),
-        );
+        let mut times = vec![Vec::new(); plugins.len()];
+        let mut usages = vec![Vec::new(); plugins.len()];
+        for iteration in 0..iterations {
+            let mut order: Vec<usize> = (0..plugins.len()).collect();
+            if iteration % 2 == 1 {
+                order.reverse();
+            }
+            for &i in &order {
+                times[i].push(run(&plugins[i].1, &args));
+            }
+            for &i in &order {
+                usages[i].push(usage(&plugins[i].1, &args));
+            }
+        }
+        let ratio = (plugins.len() == 2).then(|| {
+            median_f64(
+                times[1]
+                    .iter()
+                    .zip(&times[0])
+                    .map(|(b, p)| b.as_secs_f64() / p.as_secs_f64())
+                    .collect(),
+            )
+        });
+        for (i, (label, _)) in plugins.iter().enumerate() {
+            let mut sorted = times[i].clone();
+            sorted.sort();
+            let rss = median_f64(usages[i].iter().map(|u| u.0).collect());
+            let cpu = median_f64(usages[i].iter().map(|u: &(f64, f64)| u.1).collect());
+            let ratio = match (i, ratio) {
+                (0, Some(r)) => format!("{r:.2}×"),
+                _ => String::new(),
+            };
+            println!(
+                "| `list -n {NAMESPACE} -o {output}` | {label} | {} | {} | {} | {rss:.1} MB | \
+                 {cpu:.2} s | {ratio} |",
+                ms(sorted[sorted.len() / 2]),
+                ms(sorted[0]),
+                ms(sorted[sorted.len() - 1]),
+            );
+        }
     }
     println!();
     println!(

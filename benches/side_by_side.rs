@@ -16,7 +16,8 @@
 //! Environment:
 //! - `BENCH_PLUGIN`: another build of the plugin to measure instead;
 //! - `BENCH_BASELINE`: another build of the plugin (an earlier version) to measure alongside
-//!   it on the large namespace, alternating with it, time and peak RSS;
+//!   it on the large namespace, alternating with it, time and peak RSS; and in section `real`,
+//!   its `status` on both back-ends, alternating with the other commands;
 //! - `BENCH_KUBECTL`: the kubectl to compare against (default: the v1.33 build of the Cloud
 //!   SDK if present, matching the sandbox's server version, else `kubectl` on `PATH`);
 //! - `BENCH_ITERATIONS` (default 21), `BENCH_LARGE_ITERATIONS` (default 3) and
@@ -1345,7 +1346,17 @@ fn real_backend(kubectl: &Path, iterations: usize, flip_iterations: usize, repor
     let on_real = Ctx::new(cp.kubeconfig_path(), kubectl, REAL_NAMESPACE);
     on_sb.check_plugin_output(3);
     on_real.check_plugin_output(3);
-    let cases = [
+    // BENCH_BASELINE: an earlier build's status on both back-ends, alternating with the rest.
+    let baseline = std::env::var("BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            (
+                Run::new(&b, on_sb.plugin_args()),
+                Run::new(&b, on_real.plugin_args()),
+            )
+        });
+    let mut cases = vec![
         Case::new("sandbox: plugin", || on_sb.plugin_status().run()),
         Case::new("real: plugin", || on_real.plugin_status().run()),
         Case::new("sandbox: sequence warm", || on_sb.sequence_warm()),
@@ -1355,22 +1366,28 @@ fn real_backend(kubectl: &Path, iterations: usize, flip_iterations: usize, repor
         Case::new("sandbox: get pods", || on_sb.kubectl_get_pods().run()),
         Case::new("real: get pods", || on_real.kubectl_get_pods().run()),
     ];
+    let mut names = vec![
+        "plugin: status -o json",
+        "kubectl sequence (5 commands, warm cache)",
+        "kubectl sequence (5 commands, cold cache)",
+        "kubectl get pods (one command, warm cache)",
+    ];
+    if let Some((on_sb, on_real)) = &baseline {
+        cases.push(Case::new("sandbox: baseline plugin", || on_sb.run()));
+        cases.push(Case::new("real: baseline plugin", || on_real.run()));
+        names.push("baseline plugin: status -o json");
+    }
+    let commands = cases.len();
     let samples = alternate(&cases, iterations, 2);
     report.section(&format!(
         "(f) status on the sandbox and on the real API server, {iterations} alternating \
-         iterations (8 commands each)"
+         iterations ({commands} commands each)"
     ));
     report.line(&header);
-    report.backends(
-        &[
-            "plugin: status -o json",
-            "kubectl sequence (5 commands, warm cache)",
-            "kubectl sequence (5 commands, cold cache)",
-            "kubectl get pods (one command, warm cache)",
-        ],
-        &samples,
-        true,
-    );
+    if let Some((b, _)) = &baseline {
+        report.line(&format!("baseline plugin: {}", b.program.display()));
+    }
+    report.backends(&names, &samples, true);
     report.line(&format!("load average after (f): {}", load_average()));
 
     // (g) the flip on both back-ends, one after the other, the order swapping each iteration.

@@ -1,6 +1,7 @@
-//! Reads whole namespaces at once, for `list`: every Service, Deployment, EndpointSlice and
-//! HorizontalPodAutoscaler, and the pods that may belong to a pair (label-selected), one
-//! paginated list of each kind (of pods, one per selector), concurrently. Nothing is read per
+//! Reads whole namespaces at once, for `list`: every Service, Deployment and
+//! HorizontalPodAutoscaler, the pods that may belong to a pair and the production Services'
+//! EndpointSlices (both label-selected), one paginated list of each kind (of pods, one per
+//! selector; of EndpointSlices, one per hundred Services), concurrently. Nothing is read per
 //! pair.
 
 use std::fmt::Debug;
@@ -17,6 +18,13 @@ use serde::de::DeserializeOwned;
 use crate::cluster::Connection;
 use crate::cluster::read::{PAGE_SIZE, RequestDesc, SlimPod, resource_name};
 use crate::error::{Error, Result};
+
+/// The label that names an EndpointSlice's Service.
+const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// At most this many Service names in one label selector, so that a request line stays short
+/// (a Service name is at most 63 characters).
+const NAMES_PER_SELECTOR: usize = 100;
 
 /// Which namespaces to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,42 +44,58 @@ pub(crate) struct Inventory {
     pub deployments: Vec<Deployment>,
     /// The pods that may belong to a pair (see [`Connection::read_inventory`]).
     pub pods: Vec<SlimPod>,
-    /// Every EndpointSlice.
+    /// The EndpointSlices of the Services named when reading (the production Services), with
+    /// only what a snapshot reads (see [`SlimEndpointSlice`](crate::cluster::read::SlimEndpointSlice)).
     pub endpoint_slices: Vec<EndpointSlice>,
     /// Every HorizontalPodAutoscaler; `None` if they could not be read.
     pub hpas: Option<Vec<HorizontalPodAutoscaler>>,
 }
 
 impl Connection {
-    /// Reads the inventory of `scope`: Deployments, EndpointSlices and HorizontalPodAutoscalers
-    /// concurrently with the Services, and the pods as soon as it is known which to ask for,
-    /// one label-selected list per selector, concurrently (pods matching several are kept
-    /// once). `known_pod_selectors` are those known before anything is read (`--label`); without
-    /// them, `pod_selectors` derives them from the Services, which are then read first.
+    /// Reads the inventory of `scope`: Deployments and HorizontalPodAutoscalers concurrently
+    /// with the Services; once the Services are read, the EndpointSlices of those that
+    /// `slice_services` names (the production Services: a pair's snapshot reads no other
+    /// Service's endpoints); the pods as soon as it is known which to ask for, one
+    /// label-selected list per selector, concurrently (pods matching several are kept once).
+    /// `known_pod_selectors` are those known before anything is read (`--label`); without
+    /// them, `pod_selectors` derives them from the Services.
     pub(crate) async fn read_inventory(
         &self,
         scope: &Scope,
         known_pod_selectors: Option<Vec<String>>,
         pod_selectors: impl FnOnce(&[Service]) -> Vec<String>,
+        slice_services: impl FnOnce(&[Service]) -> Vec<String>,
     ) -> Result<Inventory> {
-        let services_and_pods = async {
+        let services_pods_and_slices = async {
             match known_pod_selectors {
-                Some(selectors) => tokio::try_join!(
-                    self.list_in::<Service>(scope, None),
-                    self.list_pods_for(scope, &selectors),
-                ),
+                Some(selectors) => {
+                    let services_then_slices = async {
+                        let services = self.list_in::<Service>(scope, None).await?;
+                        let slices = self
+                            .list_slices_of(scope, slice_services(&services))
+                            .await?;
+                        Ok((services, slices))
+                    };
+                    let ((services, slices), pods) = tokio::try_join!(
+                        services_then_slices,
+                        self.list_pods_for(scope, &selectors),
+                    )?;
+                    Ok((services, pods, slices))
+                }
                 None => {
                     let services = self.list_in::<Service>(scope, None).await?;
                     let selectors = pod_selectors(&services);
-                    let pods = self.list_pods_for(scope, &selectors).await?;
-                    Ok((services, pods))
+                    let (pods, slices) = tokio::try_join!(
+                        self.list_pods_for(scope, &selectors),
+                        self.list_slices_of(scope, slice_services(&services)),
+                    )?;
+                    Ok((services, pods, slices))
                 }
             }
         };
-        let ((services, pods), deployments, endpoint_slices, hpas) = tokio::try_join!(
-            services_and_pods,
+        let ((services, pods, endpoint_slices), deployments, hpas) = tokio::try_join!(
+            services_pods_and_slices,
             self.list_in::<Deployment>(scope, None),
-            self.list_in::<EndpointSlice>(scope, None),
             self.optional_hpas_in(scope),
         )
         .map_err(|e| in_scope(e, scope))?;
@@ -82,6 +106,36 @@ impl Connection {
             endpoint_slices,
             hpas,
         })
+    }
+
+    /// The EndpointSlices of the Services named `services` (in any namespace of `scope`),
+    /// selected by the server (`kubernetes.io/service-name in (...)`, at most
+    /// [`NAMES_PER_SELECTOR`] names a list, the lists concurrently), decoded slim; sorted by
+    /// namespace and name. No request when no Service is named.
+    async fn list_slices_of(
+        &self,
+        scope: &Scope,
+        mut services: Vec<String>,
+    ) -> Result<Vec<EndpointSlice>> {
+        services.sort();
+        services.dedup();
+        let api: Api<EndpointSlice> = self.api_in(scope);
+        let selectors: Vec<String> = services
+            .chunks(NAMES_PER_SELECTOR)
+            .map(|names| format!("{SERVICE_NAME_LABEL} in ({})", names.join(",")))
+            .collect();
+        let lists = futures::future::try_join_all(
+            selectors
+                .iter()
+                .map(|selector| self.list_slim_endpoint_slices(&api, Some(selector))),
+        )
+        .await?;
+        let mut slices: Vec<EndpointSlice> = lists.into_iter().flatten().collect();
+        slices.sort_by(|a, b| {
+            (a.metadata.namespace.as_deref(), a.metadata.name.as_deref())
+                .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
+        });
+        Ok(slices)
     }
 
     /// The pods of every selector, listed concurrently; sorted by namespace and name, each once.

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, Time};
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, ObjectReference, Pod, Service};
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointSlice};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta, Time};
 use kube::api::{Api, ListParams};
 use kube::core::NamespaceResourceScope;
 use kube::{Resource, ResourceExt};
@@ -141,18 +141,47 @@ impl Connection {
         api: &Api<Pod>,
         label_selector: &str,
     ) -> Result<Vec<SlimPod>> {
+        let params = ListParams::default()
+            .limit(PAGE_SIZE)
+            .labels(label_selector);
+        self.list_pages::<Pod, SlimPod>(api, params).await
+    }
+
+    /// The EndpointSlices of `api` (a namespace, or all of them) that `label_selector` selects,
+    /// page by page, in the server's order; each decoded as a [`SlimEndpointSlice`], keeping
+    /// only what the snapshot reads (name, namespace, labels; each endpoint's addresses,
+    /// conditions and target), then given back as an `EndpointSlice` with only those fields.
+    pub(crate) async fn list_slim_endpoint_slices(
+        &self,
+        api: &Api<EndpointSlice>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<EndpointSlice>> {
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let Some(selector) = label_selector {
+            params = params.labels(selector);
+        }
+        let slices = self
+            .list_pages::<EndpointSlice, SlimEndpointSlice>(api, params)
+            .await?;
+        Ok(slices.into_iter().map(EndpointSlice::from).collect())
+    }
+
+    /// Every page of a list of `K`, each page's items decoded straight into `T` (a slim type in
+    /// the object's own JSON shape), in the server's order.
+    async fn list_pages<K, T>(&self, api: &Api<K>, mut params: ListParams) -> Result<Vec<T>>
+    where
+        K: Resource<DynamicType = ()>,
+        T: DeserializeOwned,
+    {
         let request = kube::core::Request::new(api.resource_url());
         let desc = RequestDesc {
             verb: "list",
-            resource: resource_name::<Pod>(),
+            resource: resource_name::<K>(),
             name: None,
         };
-        let mut params = ListParams::default()
-            .limit(PAGE_SIZE)
-            .labels(label_selector);
         let mut items = Vec::new();
         loop {
-            let page: SlimPodList = self
+            let page: SlimList<T> = self
                 .call_idempotent(&desc, || async {
                     let mut page = request.list(&params).map_err(kube::Error::BuildRequest)?;
                     page.extensions_mut().insert("list");
@@ -571,13 +600,101 @@ impl From<Pod> for SlimPod {
     }
 }
 
-/// One page of a pod list, decoded into [`SlimPod`]s.
+/// One page of a list, its items decoded into a slim type such as [`SlimPod`].
 #[derive(Deserialize)]
-struct SlimPodList {
+#[serde(bound = "T: DeserializeOwned")]
+struct SlimList<T> {
     #[serde(default)]
-    pub(crate) metadata: ListMeta,
+    metadata: ListMeta,
+    #[serde(default = "Vec::new")]
+    items: Vec<T>,
+}
+
+/// What the snapshot reads of an EndpointSlice, in its own JSON shape: the Service it belongs
+/// to and each endpoint's addresses, conditions and target. The ports, each endpoint's node,
+/// zone, hints and the rest of its target reference are skipped while decoding.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimEndpointSlice {
+    /// `metadata`: name, namespace and labels.
     #[serde(default)]
-    pub(crate) items: Vec<SlimPod>,
+    pub metadata: SlimObjectMeta,
+    /// `addressType`.
+    #[serde(default)]
+    pub address_type: String,
+    /// `endpoints`.
+    #[serde(default)]
+    pub endpoints: Option<Vec<SlimEndpoint>>,
+}
+
+/// Name, namespace and labels of an object.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SlimObjectMeta {
+    /// `metadata.name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `metadata.namespace`.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// `metadata.labels` (`kubernetes.io/service-name` names the Service).
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// One endpoint of a [`SlimEndpointSlice`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlimEndpoint {
+    /// `addresses`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// `conditions`.
+    #[serde(default)]
+    pub conditions: Option<EndpointConditions>,
+    /// `targetRef`: kind and name only.
+    #[serde(default)]
+    pub target_ref: Option<SlimTargetRef>,
+}
+
+/// [`SlimEndpoint::target_ref`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SlimTargetRef {
+    /// `kind`, e.g. `Pod`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `name`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl From<SlimEndpointSlice> for EndpointSlice {
+    fn from(slice: SlimEndpointSlice) -> EndpointSlice {
+        EndpointSlice {
+            metadata: ObjectMeta {
+                name: slice.metadata.name,
+                namespace: slice.metadata.namespace,
+                labels: slice.metadata.labels,
+                ..ObjectMeta::default()
+            },
+            address_type: slice.address_type,
+            endpoints: slice
+                .endpoints
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| Endpoint {
+                    addresses: e.addresses,
+                    conditions: e.conditions,
+                    target_ref: e.target_ref.map(|r| ObjectReference {
+                        kind: r.kind,
+                        name: r.name,
+                        ..ObjectReference::default()
+                    }),
+                    ..Endpoint::default()
+                })
+                .collect(),
+            ports: None,
+        }
+    }
 }
 
 /// A failure below HTTP, classified by the types the client's layers give (kube, hyper,
@@ -765,7 +882,7 @@ mod tests {
 
     #[test]
     fn a_pod_list_page_decodes_into_slim_pods() {
-        let page: SlimPodList = serde_json::from_value(serde_json::json!({
+        let page: SlimList<SlimPod> = serde_json::from_value(serde_json::json!({
             "kind": "PodList",
             "apiVersion": "v1",
             "metadata": {"resourceVersion": "42", "continue": "next"},
@@ -789,6 +906,66 @@ mod tests {
                 .as_ref()
                 .and_then(|s| s.phase.as_deref()),
             Some("Pending")
+        );
+    }
+
+    #[test]
+    fn a_slim_endpoint_slice_keeps_what_the_snapshot_reads() {
+        let json = serde_json::json!({
+            "kind": "EndpointSliceList",
+            "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {"resourceVersion": "7"},
+            "items": [{
+                "metadata": {
+                    "name": "web-abc12",
+                    "namespace": "shop",
+                    "labels": {"kubernetes.io/service-name": "web"},
+                    "managedFields": [{"manager": "endpointslice-controller"}],
+                },
+                "addressType": "IPv4",
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                "endpoints": [
+                    {"addresses": ["10.0.0.1"],
+                     "conditions": {"ready": true, "serving": true, "terminating": false},
+                     "nodeName": "node-1", "zone": "a",
+                     "targetRef": {"kind": "Pod", "name": "web-1", "namespace": "shop",
+                                   "uid": "u-1"}},
+                    {"addresses": ["10.0.0.2", "10.0.0.3"],
+                     "conditions": {"ready": false, "terminating": true}},
+                ],
+            }],
+        });
+        let full: kube::core::ObjectList<EndpointSlice> =
+            serde_json::from_value(json.clone()).expect("a valid list");
+        let page: SlimList<SlimEndpointSlice> = serde_json::from_value(json).expect("a valid list");
+        let slim: Vec<EndpointSlice> = page.items.into_iter().map(EndpointSlice::from).collect();
+        assert_eq!(slim.len(), 1);
+        let (slim, full) = (&slim[0], &full.items[0]);
+        assert_eq!(slim.metadata.name, full.metadata.name);
+        assert_eq!(slim.metadata.namespace, full.metadata.namespace);
+        assert_eq!(slim.metadata.labels, full.metadata.labels);
+        assert_eq!(slim.metadata.managed_fields, None);
+        assert_eq!(slim.address_type, "IPv4");
+        assert_eq!(slim.ports, None);
+        assert_eq!(slim.endpoints.len(), full.endpoints.len());
+        for (s, f) in slim.endpoints.iter().zip(&full.endpoints) {
+            assert_eq!(s.addresses, f.addresses);
+            assert_eq!(s.conditions, f.conditions);
+            let kind_and_name = |e: &Endpoint| {
+                e.target_ref
+                    .as_ref()
+                    .map(|r| (r.kind.clone(), r.name.clone()))
+            };
+            assert_eq!(kind_and_name(s), kind_and_name(f));
+            assert_eq!(s.node_name, None);
+        }
+        assert_eq!(full.endpoints[0].node_name.as_deref(), Some("node-1"));
+        assert_eq!(
+            slim.endpoints[0]
+                .target_ref
+                .as_ref()
+                .and_then(|r| r.name.as_deref()),
+            Some("web-1")
         );
     }
 

@@ -7,7 +7,7 @@ use crate::cluster::inventory::Scope;
 use crate::cmd::{connect_options, print};
 use crate::error::{Error, Result};
 use crate::pair::PairSpec;
-use crate::pair::list::{colour_keys, snapshots};
+use crate::pair::list::{colour_keys, production_service_names, snapshots};
 use crate::render::json::API_VERSION;
 use crate::render::list::{KIND, ListTarget, PairItem, PairList, table};
 
@@ -32,9 +32,12 @@ pub(crate) async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<()> {
         .as_ref()
         .map(|key| selectors_for(std::slice::from_ref(key)));
     let inventory = conn
-        .read_inventory(&scope, known, |services| {
-            selectors_for(&colour_keys(services, &spec))
-        })
+        .read_inventory(
+            &scope,
+            known,
+            |services| selectors_for(&colour_keys(services, &spec)),
+            |services| production_service_names(services, &spec),
+        )
         .await?;
     let found = snapshots(inventory, &spec, jiff::Timestamp::now());
     let items: Vec<PairItem> = found.iter().map(PairItem::new).collect();

@@ -132,6 +132,15 @@ pub(crate) fn production_services<'a>(
         .collect()
 }
 
+/// The names of the production Services among `services` (any namespaces; see
+/// [`production_services`]): the Services whose EndpointSlices `list` reads.
+pub(crate) fn production_service_names(services: &[Service], spec: &PairSpec) -> Vec<String> {
+    production_services(services, spec)
+        .into_iter()
+        .map(|(_, identity)| identity.service)
+        .collect()
+}
+
 /// The colour keys of every Service that could be a production Service, sorted: the pods of
 /// every pair carry one of them with a colour value.
 pub(crate) fn colour_keys(services: &[Service], spec: &PairSpec) -> Vec<String> {

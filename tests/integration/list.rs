@@ -35,9 +35,14 @@ fn request_paths(sb: &Sandbox) -> BTreeSet<String> {
 
 /// The label selectors of the pod lists the sandbox received.
 fn pod_selectors(sb: &Sandbox) -> BTreeSet<String> {
+    selectors_of(sb, "/pods")
+}
+
+/// The label selectors of the lists of paths ending with `suffix` the sandbox received.
+fn selectors_of(sb: &Sandbox, suffix: &str) -> BTreeSet<String> {
     sb.requests()
         .iter()
-        .filter(|r| r.path.ends_with("/pods"))
+        .filter(|r| r.path.ends_with(suffix))
         .filter_map(|r| r.query_param("labelSelector"))
         .collect()
 }
@@ -77,6 +82,11 @@ fn two_pairs_are_read_with_one_list_of_each_kind() {
     assert_eq!(
         pod_selectors(&sb),
         strings(&["app=blue", "app=green", "color=blue", "color=green"])
+    );
+    // The EndpointSlices of the production Services only, in one list.
+    assert_eq!(
+        selectors_of(&sb, "/endpointslices"),
+        strings(&["kubernetes.io/service-name in (blueservice,shop)"])
     );
     assert_eq!(requests.len(), 8, "{requests:#?}");
 }
@@ -159,14 +169,19 @@ fn hundreds_of_unrelated_services_are_skipped() {
         pairs(&list),
         [("default".to_string(), "blueservice".to_string())]
     );
-    // 603 Services (and as many EndpointSlices): two pages of each, still one list of each.
+    // 603 Services (and as many EndpointSlices): two pages of Services, still one list of
+    // each; of the EndpointSlices, only the production Service's are read (one page).
     let pages = |path: &str| sb.requests().iter().filter(|r| r.path == path).count();
     assert_eq!(pages("/api/v1/namespaces/default/services"), 2);
     assert_eq!(
         pages("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"),
-        2
+        1
     );
-    assert_eq!(sb.requests().len(), 8, "{:#?}", sb.requests());
+    assert_eq!(
+        selectors_of(&sb, "/endpointslices"),
+        strings(&["kubernetes.io/service-name in (blueservice)"])
+    );
+    assert_eq!(sb.requests().len(), 7, "{:#?}", sb.requests());
 }
 
 #[test]
