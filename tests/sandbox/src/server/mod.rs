@@ -69,6 +69,8 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, state:
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        // As Go's servers (kube-apiserver) do: no response waits behind a delayed ACK.
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
