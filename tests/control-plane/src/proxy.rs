@@ -1,5 +1,5 @@
-//! A fault-injecting proxy in front of the real API server, with the fault vocabulary of the
-//! sandbox (`tests/sandbox/src/faults.rs`): rules match a request by verb, resource, name,
+//! A fault-injecting proxy in front of the real API server, with the fault vocabulary it shares
+//! with the sandbox (the `bluegreen-faults` crate, `tests/faults`): rules match a request by verb, resource, name,
 //! namespace and occurrence, and make it fail (500, 429 with `Retry-After`), hang, lose its
 //! connection before or after the server acted, or (watches) answer 410 Gone; every open watch
 //! can be cut; every request is logged.
@@ -26,94 +26,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use crate::Error;
 
-/// What happens to a request a rule matches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultAction {
-    /// Answer with this HTTP status and a `Status` body with the matching reason (429 also
-    /// carries `Retry-After: 1`). The request does not reach the API server.
-    Fail(u16),
-    /// Wait this long, or until [`Proxy::release_hangs`], then forward the request. When the
-    /// client gives up meanwhile, the request is dropped and never reaches the API server.
-    Hang(Duration),
-    /// Close the connection without answering; nothing is forwarded.
-    Close,
-    /// Forward the request, wait for the API server's answer, then close the connection
-    /// without passing it on: the change is made but the client never learns it.
-    LoseAnswer,
-    /// For a watch: answer 200 with one `ERROR` event carrying a 410 `Expired` Status, as the
-    /// API server does when the resourceVersion asked for has been compacted; the client must
-    /// list again. For other requests: a 410 `Gone` answer.
-    Gone,
-}
-
-/// A rule: the next `times` requests matching every given field get `action`, after the first
-/// `skip` matching ones have gone through untouched. A field left `None` matches anything.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultRule {
-    /// Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection.
-    pub verb: Option<String>,
-    /// Plural resource (`services`) or resource and subresource (`deployments/scale`).
-    pub resource: Option<String>,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub times: usize,
-    /// Matching requests let through before the rule applies (not counted in `times`); later
-    /// rules may still apply to them.
-    pub skip: usize,
-    pub action: FaultAction,
-}
-
-impl FaultRule {
-    /// A rule matching every resource request once.
-    pub fn new(action: FaultAction) -> FaultRule {
-        FaultRule {
-            verb: None,
-            resource: None,
-            name: None,
-            namespace: None,
-            times: 1,
-            skip: 0,
-            action,
-        }
-    }
-    pub fn verb(mut self, verb: &str) -> Self {
-        self.verb = Some(verb.to_string());
-        self
-    }
-    pub fn resource(mut self, resource: &str) -> Self {
-        self.resource = Some(resource.to_string());
-        self
-    }
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = Some(name.to_string());
-        self
-    }
-    pub fn namespace(mut self, namespace: &str) -> Self {
-        self.namespace = Some(namespace.to_string());
-        self
-    }
-    pub fn times(mut self, times: usize) -> Self {
-        self.times = times;
-        self
-    }
-    /// Lets the first `n` matching requests through before the rule applies.
-    pub fn skip(mut self, n: usize) -> Self {
-        self.skip = n;
-        self
-    }
-
-    fn matches(&self, r: &Target) -> bool {
-        let field = |want: &Option<String>, have: Option<&str>| {
-            want.as_deref()
-                .is_none_or(|w| have.unwrap_or_default() == w)
-        };
-        r.resource.is_some()
-            && field(&self.verb, Some(r.verb.as_str()))
-            && field(&self.resource, r.resource.as_deref())
-            && field(&self.name, r.name.as_deref())
-            && field(&self.namespace, r.namespace.as_deref())
-    }
-}
+pub use faults::{FaultAction, FaultRule};
+use faults::{FaultRequest, FaultRules};
 
 /// What a request is, as far as the rules care.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,6 +39,25 @@ pub struct Target {
     pub resource: Option<String>,
     pub name: Option<String>,
     pub namespace: Option<String>,
+}
+
+impl Target {
+    /// The request as the fault rules see it; `None` for non-resource paths, which no rule
+    /// matches.
+    fn fault_request(&self) -> Option<FaultRequest<'_>> {
+        let full = self.resource.as_deref()?;
+        let (resource, subresource) = match full.split_once('/') {
+            Some((resource, sub)) => (resource, Some(sub)),
+            None => (full, None),
+        };
+        Some(FaultRequest {
+            verb: &self.verb,
+            resource,
+            subresource,
+            name: self.name.as_deref(),
+            namespace: self.namespace.as_deref(),
+        })
+    }
 }
 
 /// Parses an API path and method into a [`Target`].
@@ -225,7 +158,7 @@ impl ProxyRequest {
 }
 
 struct State {
-    rules: Mutex<Vec<FaultRule>>,
+    rules: FaultRules,
     log: Mutex<Vec<ProxyRequest>>,
     /// Bumped by [`Proxy::drop_watches`]: every open watch response ends.
     watch_generation: tokio::sync::watch::Sender<u64>,
@@ -244,26 +177,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl State {
     fn take(&self, target: &Target) -> Option<FaultAction> {
-        let mut rules = lock(&self.rules);
-        let mut found = None;
-        for (i, rule) in rules.iter_mut().enumerate() {
-            if !rule.matches(target) {
-                continue;
-            }
-            if rule.skip > 0 {
-                rule.skip -= 1;
-                continue;
-            }
-            found = Some(i);
-            break;
-        }
-        let i = found?;
-        let action = rules[i].action.clone();
-        rules[i].times = rules[i].times.saturating_sub(1);
-        if rules[i].times == 0 {
-            rules.remove(i);
-        }
-        Some(action)
+        self.rules.take(&target.fault_request()?)
     }
 
     fn set_status(&self, index: usize, status: u16) {
@@ -416,7 +330,7 @@ impl Proxy {
             .port();
         let url = format!("https://127.0.0.1:{port}");
         let state = Arc::new(State {
-            rules: Mutex::new(Vec::new()),
+            rules: FaultRules::default(),
             log: Mutex::new(Vec::new()),
             watch_generation: tokio::sync::watch::Sender::new(0),
             hang_generation: tokio::sync::watch::Sender::new(0),
@@ -471,17 +385,17 @@ impl Proxy {
 
     /// Adds a rule. Rules are tried in the order added; the first match applies.
     pub fn add(&self, rule: FaultRule) {
-        lock(&self.state.rules).push(rule);
+        self.state.rules.add(rule);
     }
 
     /// Removes every rule.
     pub fn clear(&self) {
-        lock(&self.state.rules).clear();
+        self.state.rules.clear();
     }
 
     /// The number of rules that still have requests to fault.
     pub fn pending(&self) -> usize {
-        lock(&self.state.rules).len()
+        self.state.rules.pending()
     }
 
     /// Ends every open watch response now (as when the API server restarts or a load balancer
@@ -777,13 +691,7 @@ mod tests {
     fn rules_skip_then_apply_then_are_used_up() {
         let (tx, _) = tokio::sync::watch::channel(0);
         let state = State {
-            rules: Mutex::new(vec![
-                FaultRule::new(FaultAction::Fail(500))
-                    .verb("patch")
-                    .resource("services")
-                    .name("web")
-                    .skip(1),
-            ]),
+            rules: FaultRules::default(),
             log: Mutex::new(Vec::new()),
             watch_generation: tx.clone(),
             hang_generation: tx,
@@ -799,12 +707,36 @@ mod tests {
             )),
             identities: Vec::new(),
         };
+        state.rules.add(
+            FaultRule::new(FaultAction::Fail(500))
+                .verb("patch")
+                .resource("services")
+                .name("web")
+                .skip(1),
+        );
         let patch = target("PATCH", "/api/v1/namespaces/ns/services/web", "");
         let get = target("GET", "/api/v1/namespaces/ns/services/web", "");
         assert_eq!(state.take(&get), None);
         assert_eq!(state.take(&patch), None, "the first is let through");
         assert_eq!(state.take(&patch), Some(FaultAction::Fail(500)));
         assert_eq!(state.take(&patch), None, "used up");
-        assert_eq!(lock(&state.rules).len(), 0);
+        assert_eq!(state.rules.pending(), 0);
+
+        // A rule for every request still leaves non-resource paths alone; subresources match
+        // as `resource/subresource`.
+        state.rules.add(FaultRule::new(FaultAction::Gone).times(2));
+        state
+            .rules
+            .add(FaultRule::new(FaultAction::Close).resource("deployments/scale"));
+        assert_eq!(state.take(&target("GET", "/version", "")), None);
+        let scale = target(
+            "PATCH",
+            "/apis/apps/v1/namespaces/ns/deployments/blue/scale",
+            "",
+        );
+        assert_eq!(state.take(&scale), Some(FaultAction::Gone));
+        assert_eq!(state.take(&scale), Some(FaultAction::Gone));
+        assert_eq!(state.take(&scale), Some(FaultAction::Close));
+        assert_eq!(state.rules.pending(), 0);
     }
 }

@@ -38,10 +38,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use self::faults::{FaultAction, FaultRule, Faults};
 pub use clock::Clock;
 pub use controllers::ControllerConfig;
 pub use error::ApiError;
-pub use faults::{FaultAction, FaultRule, Faults};
 pub use rbac::{Policy, PolicyRule};
 pub use requestlog::LoggedRequest;
 pub use store::Store;

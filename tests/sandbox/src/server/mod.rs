@@ -23,7 +23,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;
-use crate::faults::{FaultAction, FaultTarget, Faults};
+use crate::faults::{FaultAction, FaultRequest, Faults};
 use crate::rbac::{self, Attributes, Policy};
 use crate::requestlog::{LoggedRequest, RequestLog};
 use crate::store::Store;
@@ -217,7 +217,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
             req.method, req.path
         ))));
     };
-    let target = FaultTarget {
+    let target = FaultRequest {
         verb,
         resource: res.rt.plural,
         subresource: res.subresource.as_deref(),
@@ -233,6 +233,7 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
         }
         Some(FaultAction::Fail(code)) => return Ok(error(&ApiError::for_code(code))),
         Some(FaultAction::LoseAnswer) => true,
+        Some(FaultAction::Gone) => return Ok(gone(verb == "watch")),
     };
     let response = authorize_and_handle(state, req, &res, verb).await;
     if lose_answer {
@@ -240,6 +241,23 @@ async fn respond(state: &Arc<State>, req: &ApiRequest) -> Result<Response<Body>,
         return Err(CloseConnection);
     }
     Ok(response)
+}
+
+/// An injected expiry: a watch gets 200 and one `ERROR` event with a 410 `Expired` Status (as
+/// when its resourceVersion has been compacted), any other request a 410 `Expired` answer.
+fn gone(watch: bool) -> Response<Body> {
+    let e = ApiError::gone("too old resource version: injected expiry");
+    if !watch {
+        return error(&e);
+    }
+    let mut line =
+        serde_json::to_vec(&serde_json::json!({"type": "ERROR", "object": e.to_status()}))
+            .unwrap_or_default();
+    line.push(b'\n');
+    let mut r = Response::new(full(line));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
 }
 
 async fn authorize_and_handle(

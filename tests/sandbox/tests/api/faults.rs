@@ -214,3 +214,38 @@ async fn request_log_records_what_was_sent() {
     );
     assert_eq!(mutations[0].status, 200);
 }
+
+#[tokio::test]
+async fn gone_expires_a_watch_with_one_error_event_and_answers_410_otherwise() {
+    let sb = common::start();
+    let client = common::client(&sb).await;
+    common::post(&client, "/api/v1/namespaces/default/services", &service()).await;
+    sb.faults().add(
+        FaultRule::new(FaultAction::Gone)
+            .resource("services")
+            .times(2),
+    );
+    let watch = common::get(&client, "/api/v1/namespaces/default/services?watch=true").await;
+    assert_eq!(watch.status, 200, "a watch is answered, then ends");
+    let events: Vec<serde_json::Value> = watch
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    assert_eq!(events.len(), 1, "{}", watch.text);
+    assert_eq!(events[0]["type"], "ERROR");
+    assert_eq!(
+        (
+            events[0]["object"]["code"].as_u64(),
+            events[0]["object"]["reason"].as_str()
+        ),
+        (Some(410), Some("Expired"))
+    );
+    let get = common::get(&client, SVC).await;
+    assert_eq!(
+        (get.status, get.json["reason"].as_str()),
+        (410, Some("Expired"))
+    );
+    assert_eq!(sb.faults().pending(), 0);
+    assert_eq!(common::get(&client, SVC).await.status, 200, "used up");
+}
