@@ -386,33 +386,53 @@ fn classify(command: Cmd, request: &LoggedRequest) -> Option<Step> {
         Some(sub) => (format!("{plural}/{sub}"), format!("{rbac}/{sub}")),
         None => (plural.to_string(), rbac),
     };
+    Some(step_of(
+        command,
+        verb,
+        plural,
+        &rbac,
+        resource,
+        res.name.clone(),
+        &request.body,
+        request.is_mutating(),
+    ))
+}
+
+/// The step of a request, classified: `rbac` is `plural[.group][/subresource]`, `resource`
+/// `plural[/subresource]`, `body` the request's body (a create names its object there).
+#[allow(clippy::too_many_arguments)]
+fn step_of(
+    command: Cmd,
+    verb: &str,
+    plural: &str,
+    rbac: &str,
+    resource: String,
+    name: Option<String>,
+    body: &str,
+    mutating: bool,
+) -> Step {
     // The plugin names an Event by the Service it is about.
-    let name = if plural == "events" && verb == "create" {
-        None
-    } else {
-        res.name.clone()
-    };
-    // A create names its object in the body.
-    let created = serde_json::from_str::<Value>(&request.body)
+    let events = plural == "events" && verb == "create";
+    let created = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|b| b["metadata"]["name"].as_str().map(str::to_string));
-    let desc = match (&res.name, verb) {
+    let desc = match (&name, verb) {
         (Some(n), _) => format!("{verb} {rbac}/{n}"),
-        (None, "create") if plural == "events" => format!("create events/{SERVICE}"),
+        (None, "create") if events => format!("create events/{SERVICE}"),
         (None, "create") if created.is_some() => {
             format!("create {rbac}/{}", created.unwrap_or_default())
         }
         (None, _) => format!("{verb} {rbac}"),
     };
-    Some(Step {
+    Step {
         command,
         verb: verb.to_string(),
         resource,
-        name,
+        name: if events { None } else { name },
         desc,
         occurrence: 0,
-        mutating: request.is_mutating(),
-    })
+        mutating,
+    }
 }
 
 /// The steps of a command, from a clean run's request log.
@@ -1066,32 +1086,16 @@ mod real {
         if let Some(sub) = &sub {
             rbac = format!("{rbac}/{sub}");
         }
-        let verb = t.verb.as_str();
-        let name = if plural == "events" && verb == "create" {
-            None
-        } else {
-            t.name.clone()
-        };
-        let created = serde_json::from_str::<Value>(&request.body)
-            .ok()
-            .and_then(|b| b["metadata"]["name"].as_str().map(str::to_string));
-        let desc = match (&t.name, verb) {
-            (Some(n), _) => format!("{verb} {rbac}/{n}"),
-            (None, "create") if plural == "events" => format!("create events/{SERVICE}"),
-            (None, "create") if created.is_some() => {
-                format!("create {rbac}/{}", created.unwrap_or_default())
-            }
-            (None, _) => format!("{verb} {rbac}"),
-        };
-        Some(Step {
+        Some(step_of(
             command,
-            verb: verb.to_string(),
+            t.verb.as_str(),
+            &plural,
+            &rbac,
             resource,
-            name,
-            desc,
-            occurrence: 0,
-            mutating: request.is_mutating(),
-        })
+            t.name.clone(),
+            &request.body,
+            request.is_mutating(),
+        ))
     }
 
     fn matches(step: &Step, request: &ProxyRequest) -> bool {
