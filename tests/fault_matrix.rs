@@ -1104,26 +1104,9 @@ mod real {
         })
     }
 
+    /// The proxy takes the sandbox's fault rules (one vocabulary, `tests/faults`).
     fn rule(step: &Step, fault: Fault) -> ProxyRule {
-        let action = match fault {
-            Fault::Status500 | Fault::Persistent500 => ProxyAction::Fail(500),
-            Fault::Status429 => ProxyAction::Fail(429),
-            Fault::Hang => ProxyAction::Hang(HANG),
-            Fault::Close => ProxyAction::Close,
-            Fault::LostAnswer => ProxyAction::LoseAnswer,
-            Fault::DropWatch | Fault::Gone410 => unreachable!("a watch fault is not a rule"),
-        };
-        let mut rule = ProxyRule::new(action)
-            .verb(&step.verb)
-            .resource(&step.resource)
-            .skip(step.occurrence);
-        if fault == Fault::Persistent500 {
-            rule = rule.times(usize::MAX);
-        }
-        if let Some(name) = &step.name {
-            rule = rule.name(name);
-        }
-        rule
+        step.rule(fault)
     }
 
     /// A namespace with the classic pair, ready for the command.
