@@ -207,7 +207,12 @@ fn a_stray_pod_with_greens_labels_is_refused(c: &dyn Cluster) {
 
 /// The pair with green Ready, then unready 10 s (wall-clock) later: inside a 30 s grace period.
 fn green_unready_after_10s(c: &dyn Cluster) {
-    let unready = c.cluster_ms(10_000);
+    green_unready_after(c, 10_000);
+}
+
+/// As [`green_unready_after_10s`], after `wall_ms`.
+fn green_unready_after(c: &dyn Cluster, wall_ms: u64) {
+    let unready = c.cluster_ms(wall_ms);
     Pair {
         green_annotations: format!(r#""sandbox.bluegreen.dev/unready-after-ms": "{unready}""#),
         ..Pair::default()
@@ -274,7 +279,8 @@ fn green_turning_unready_during_the_delay_puts_traffic_back(c: &dyn Cluster) {
 /// Once green serves nothing, a cleanup of blue asked for later stops before touching it
 /// (exit 10) and names the rollback.
 fn a_later_cleanup_while_the_live_colour_serves_nothing_stops_with_exit_10(c: &dyn Cluster) {
-    green_unready_after_10s(c);
+    // Long enough for a loaded real control plane to settle and the promote to verify first.
+    green_unready_after(c, 25_000);
     c.bluegreen(&promote(&["--cleanup", "none"])).expect_code(0);
     assert_eq!(selected(c, "blueservice", "app"), "green");
     eventually(Duration::from_secs(60), "green turns unready", || {
