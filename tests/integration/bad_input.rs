@@ -46,38 +46,9 @@ fn check(row: &Row) -> Vec<String> {
             args.extend(["--kubeconfig", path]);
         }
         let got = crate::common::run(&args);
-        let shown = format!(
-            "{}: `{}` exited {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            row.case,
-            expect.args.join(" "),
-            got.code,
-            got.stdout,
-            got.stderr
-        );
-        if got.code != expect.code {
-            wrong.push(format!("expected exit {}; {shown}", expect.code));
-        }
-        let stream = if expect.code == 0 {
-            &got.stdout
-        } else {
-            &got.stderr
-        };
-        for fragment in expect.says {
-            if !stream.contains(fragment) {
-                wrong.push(format!("lacks {fragment:?}; {shown}"));
-            }
-        }
-        if expect.code != 0 && got.stderr.trim().is_empty() {
-            wrong.push(format!("no message; {shown}"));
-        }
-        for panic in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
-            if got.stderr.contains(panic) || got.stdout.contains(panic) {
-                wrong.push(format!("panicked; {shown}"));
-            }
-        }
-        if got.code == 101 {
-            wrong.push(format!("exit 101 is a panic; {shown}"));
-        }
+        let label = row.case.to_string();
+        let shown = shown(&label, expect, &got);
+        wrong.extend(judge(&label, expect, &got, str::to_string));
         for secret in ["TOPSECRET", "expired-token-0000"] {
             if got.stderr.contains(secret) || got.stdout.contains(secret) {
                 wrong.push(format!("a credential from the kubeconfig leaked; {shown}"));

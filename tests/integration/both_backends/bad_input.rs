@@ -40,44 +40,18 @@ fn check(c: &dyn Cluster, row: &Row) -> Vec<String> {
     let mut wrong = Vec::new();
     for expect in row.runs {
         let got = c.bluegreen(expect.args);
-        let shown = format!(
-            "{}: {}: `{}` exited {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            c.backend(),
-            row.case,
-            expect.args.join(" "),
-            got.code,
-            got.stdout,
-            got.stderr
-        );
-        if got.code != expect.code {
-            wrong.push(format!("expected exit {}; {shown}", expect.code));
-        }
-        let stream = if expect.code == 0 {
-            &got.stdout
-        } else {
-            &got.stderr
-        };
-        for fragment in expect.says {
+        wrong.extend(judge(
+            &format!("{}: {}", c.backend(), row.case),
+            expect,
+            &got,
             // The catalogue names the sandbox's namespace; the real back-end's is the test's.
-            let fragment = fragment.replace(
-                "namespace \"default\"",
-                &format!("namespace \"{namespace}\""),
-            );
-            if !stream.contains(&fragment) {
-                wrong.push(format!("lacks {fragment:?}; {shown}"));
-            }
-        }
-        if expect.code != 0 && got.stderr.trim().is_empty() {
-            wrong.push(format!("no message; {shown}"));
-        }
-        for panic in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
-            if got.stderr.contains(panic) || got.stdout.contains(panic) {
-                wrong.push(format!("panicked; {shown}"));
-            }
-        }
-        if got.code == 101 {
-            wrong.push(format!("exit 101 is a panic; {shown}"));
-        }
+            |fragment| {
+                fragment.replace(
+                    "namespace \"default\"",
+                    &format!("namespace \"{namespace}\""),
+                )
+            },
+        ));
     }
     let unchanged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         before.assert_unchanged(c);

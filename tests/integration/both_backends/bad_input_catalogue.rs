@@ -782,3 +782,53 @@ pub(crate) fn foreign_ca(dir: &Path) -> PathBuf {
     std::fs::write(&path, cert.pem()).expect("write the CA");
     path
 }
+
+/// What is wrong with `got` as the run `expect` of the row `label`: the exit code, each
+/// expected fragment (as `fragment` adapts it to the back-end) in the stream the code says,
+/// a message on failure, and no panic.
+pub(crate) fn judge(
+    label: &str,
+    expect: &Expect,
+    got: &crate::common::Run,
+    fragment: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let shown = shown(label, expect, got);
+    if got.code != expect.code {
+        wrong.push(format!("expected exit {}; {shown}", expect.code));
+    }
+    let stream = if expect.code == 0 {
+        &got.stdout
+    } else {
+        &got.stderr
+    };
+    for said in expect.says {
+        let said = fragment(said);
+        if !stream.contains(&said) {
+            wrong.push(format!("lacks {said:?}; {shown}"));
+        }
+    }
+    if expect.code != 0 && got.stderr.trim().is_empty() {
+        wrong.push(format!("no message; {shown}"));
+    }
+    for panic in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        if got.stderr.contains(panic) || got.stdout.contains(panic) {
+            wrong.push(format!("panicked; {shown}"));
+        }
+    }
+    if got.code == 101 {
+        wrong.push(format!("exit 101 is a panic; {shown}"));
+    }
+    wrong
+}
+
+/// A run of the row `label`, for failure messages: its command line, exit code and output.
+pub(crate) fn shown(label: &str, expect: &Expect, got: &crate::common::Run) -> String {
+    format!(
+        "{label}: `{}` exited {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        expect.args.join(" "),
+        got.code,
+        got.stdout,
+        got.stderr
+    )
+}
